@@ -1,0 +1,1 @@
+//! A faithful local Hugging Face Hub.

@@ -1,0 +1,1 @@
+//! hfdl: declarative, lockfile-based sync of Hugging Face Hub repositories.
