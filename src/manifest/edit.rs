@@ -1,0 +1,1 @@
+//! Edits of `models.toml` that keep the user's comments and formatting (CONTRACT STUB).

@@ -1,0 +1,1 @@
+//! include/exclude patterns with `fnmatch` semantics (CONTRACT STUB).

@@ -1,0 +1,3 @@
+//! Manifest + Hub → Resolution.
+
+pub mod filter;
