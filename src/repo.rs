@@ -9,7 +9,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// The kind of a Hub repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum RepoType {
     #[default]
@@ -91,13 +93,15 @@ impl RepoId {
                 ));
             }
             if part.starts_with(['-', '.']) || part.ends_with(['-', '.']) {
-                return Err(format!("`{text}`: a part cannot start or end with `-` or `.`"));
+                return Err(format!(
+                    "`{text}`: a part cannot start or end with `-` or `.`"
+                ));
             }
         }
         if text.contains("--") || text.contains("..") {
             return Err(format!("`{text}` cannot contain `--` or `..`"));
         }
-        if text.ends_with(".git") {
+        if text.to_ascii_lowercase().ends_with(".git") {
             return Err(format!("`{text}` cannot end with `.git`"));
         }
         Ok(RepoId(text.to_owned()))
@@ -134,7 +138,10 @@ impl<'de> Deserialize<'de> for RepoId {
 /// True when `revision` is a full commit hash (40 lowercase hex), the only kind of revision that
 /// lets a client skip the network (hub-protocol §1.2).
 pub fn is_commit_hash(revision: &str) -> bool {
-    revision.len() == 40 && revision.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    revision.len() == 40
+        && revision
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Checks a revision name (branch, tag, `refs/pr/N` or commit) for what git and the cache layout
@@ -146,17 +153,23 @@ pub fn validate_revision(revision: &str) -> Result<(), String> {
     if revision.starts_with('/') || revision.ends_with('/') || revision.contains("//") {
         return Err(format!("`{revision}` has an empty path segment"));
     }
-    if revision.split('/').any(|segment| segment == "." || segment == ".." || segment.starts_with('.')) {
+    if revision
+        .split('/')
+        .any(|segment| segment == "." || segment == ".." || segment.starts_with('.'))
+    {
         return Err(format!("`{revision}` has a segment starting with `.`"));
     }
-    if revision.contains("..") || revision.ends_with(".lock") {
+    if revision.contains("..") || revision.to_ascii_lowercase().ends_with(".lock") {
         return Err(format!("`{revision}` is not a valid git ref name"));
     }
     if let Some(bad) = revision
         .chars()
         .find(|c| c.is_control() || matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
     {
-        return Err(format!("`{revision}` contains `{}`, which git forbids in ref names", bad.escape_default()));
+        return Err(format!(
+            "`{revision}` contains `{}`, which git forbids in ref names",
+            bad.escape_default()
+        ));
     }
     Ok(())
 }
@@ -174,7 +187,18 @@ mod tests {
 
     #[test]
     fn invalid_repo_ids_are_refused_with_a_reason() {
-        for id in ["", "a/b/c", "a--b", "a..b", "-a", "a.", "org/x.git", "a b", "a/", &"x".repeat(97)] {
+        for id in [
+            "",
+            "a/b/c",
+            "a--b",
+            "a..b",
+            "-a",
+            "a.",
+            "org/x.git",
+            "a b",
+            "a/",
+            &"x".repeat(97),
+        ] {
             assert!(RepoId::parse(id).is_err(), "{id}");
         }
     }

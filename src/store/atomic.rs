@@ -8,18 +8,33 @@ use std::path::Path;
 
 /// Writes `bytes` to `path` atomically, creating the parent directory if needed.
 pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs_err::create_dir_all(parent)?;
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut temp = tempfile::Builder::new()
         .prefix(&format!(".{file_name}."))
         .suffix(".tmp")
         .tempfile_in(parent)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("creating a temp file in {}: {e}", parent.display())))?;
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("creating a temp file in {}: {e}", parent.display()),
+            )
+        })?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
-    temp.persist(path)
-        .map_err(|e| std::io::Error::new(e.error.kind(), format!("renaming into {}: {}", path.display(), e.error)))?;
+    temp.persist(path).map_err(|e| {
+        std::io::Error::new(
+            e.error.kind(),
+            format!("renaming into {}: {}", path.display(), e.error),
+        )
+    })?;
     Ok(())
 }
 
@@ -29,7 +44,9 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     match fs_err::read(path) {
         Ok(existing) if existing == bytes => Ok(false),
         Ok(_) => write_file_atomic(path, bytes).map(|()| true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_file_atomic(path, bytes).map(|()| true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            write_file_atomic(path, bytes).map(|()| true)
+        }
         Err(e) => Err(e),
     }
 }

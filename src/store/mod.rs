@@ -1,3 +1,12 @@
-//! The store: the Hugging Face cache layout (hub-protocol §6). The only code that writes model files.
+//! The store: the Hugging Face cache layout (hub-protocol §6). The only code that writes model
+//! files: layout, atomic writes, links and refs, locks, the scan, and the stat cache.
 
 pub mod atomic;
+pub mod fsops;
+pub mod layout;
+pub mod scan;
+pub mod verified;
+
+pub use layout::{RepoRef, Store, check_repo_path, relative_blob_target};
+pub use scan::{BlobState, LinkState, StoreState, scan};
+pub use verified::VerifiedBlobs;

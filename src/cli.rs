@@ -1,0 +1,149 @@
+//! Command-line interface: clap derive types only.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Declarative, lockfile-based sync of Hugging Face Hub models.
+///
+/// `models.toml` lists the models a project wants, `models.lock` pins the exact commit and hash
+/// of every file, and `hfdl sync` makes the Hugging Face cache match the lock, verifying every
+/// byte and sending no request when nothing changed.
+#[derive(Debug, Parser)]
+#[command(name = "hfdl", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    after_help = "Exit codes: 0 success, 1 failure you can act on (stale lock, hash mismatch, missing offline), \
+2 usage or manifest error, 3 network or Hub failure, 4 authentication or gated access, 101 bug."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalArgs {
+    /// Machine-readable output on stdout (errors too, with a stable `code`)
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print nothing but data and errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More logging (-v info, -vv debug, -vvv trace) on stderr
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No progress bars
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// The manifest [default: ./models.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+    /// The Hugging Face cache to sync into [default: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+    /// Never touch the network (also HF_HUB_OFFLINE=1)
+    #[arg(long, global = true)]
+    pub offline: bool,
+    /// When to use colours
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a commented models.toml
+    Init(InitArgs),
+    /// Add a model to models.toml, lock it and sync it
+    Add(AddArgs),
+    /// Resolve models.toml against the Hub into models.lock
+    Lock(LockArgs),
+    /// Make the store match models.lock: download, verify, link, prune
+    Sync(SyncArgs),
+    /// Show each locked model: present, partial, missing or modified
+    #[command(visible_alias = "list")]
+    Status(StatusArgs),
+    /// Print the snapshot directory of a model, for scripts
+    Path(PathArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Repository id, optionally with a revision: `org/name` or `org/name@revision`
+    #[arg(value_name = "REPO[@REV]")]
+    pub repo: String,
+    /// The entry's name [default: derived from the repo name]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Only files matching this fnmatch pattern (repeatable)
+    #[arg(long, value_name = "PATTERN")]
+    pub include: Vec<String>,
+    /// Skip files matching this fnmatch pattern (repeatable; wins over --include)
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// model, dataset or space
+    #[arg(long, value_name = "TYPE", default_value = "model")]
+    pub repo_type: String,
+    /// Also materialise the files as a plain directory
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Only edit models.toml and models.lock
+    #[arg(long)]
+    pub no_sync: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Exit 1 if models.lock is not up to date with models.toml (no network)
+    #[arg(long, conflicts_with_all = ["dry_run", "upgrade", "upgrade_model"])]
+    pub check: bool,
+    /// Show what would change without writing models.lock
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Move every pin to what its revision points to now
+    #[arg(long, conflicts_with = "upgrade_model")]
+    pub upgrade: bool,
+    /// Move this entry's pin (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub upgrade_model: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Fail (exit 1) if models.lock would change
+    #[arg(long, conflicts_with = "frozen")]
+    pub locked: bool,
+    /// Use models.lock as it is; never resolve
+    #[arg(long)]
+    pub frozen: bool,
+    /// Print the plan with sizes and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep snapshot files that the lock no longer lists
+    #[arg(long)]
+    pub no_prune: bool,
+    /// Files processed in parallel
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {}
+
+#[derive(Debug, Args)]
+pub struct PathArgs {
+    /// The entry's name in models.toml
+    pub name: String,
+}

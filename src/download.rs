@@ -1,0 +1,411 @@
+//! Streaming a blob from the Hub into the store: GET → `.incomplete` (resumed with `Range`),
+//! hashed while streaming, size and digest checked, then renamed into place.
+//!
+//! Nothing unverified is ever visible under `blobs/<hash>`: the bytes live in
+//! `blobs/<hash>.incomplete` until they hash to the locked digest. A kill at any moment keeps
+//! the partial file; the next run re-hashes it and continues with `Range: bytes=N-`, and a `200`
+//! answer to a ranged request (a server that ignores `Range`) starts over instead of appending.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+
+use futures_util::StreamExt;
+use reqwest::{Method, StatusCode};
+
+use crate::hash::{ContentHash, ContentHasher};
+use crate::hub::client::{ErrorContext, redirect_target, retry_delay};
+use crate::hub::{HubClient, HubError};
+use crate::repo::{RepoId, RepoType};
+use crate::report::{Event, Reporter, TaskId, TaskKind};
+use crate::store::fsops::FileLock;
+
+/// Size of the write buffer between the socket and the file.
+const WRITE_BUFFER: usize = 4 << 20;
+/// Most redirects followed for one file.
+const MAX_REDIRECTS: usize = 10;
+
+/// One blob to fetch.
+#[derive(Debug, Clone)]
+pub struct BlobFetch {
+    pub repo_type: RepoType,
+    pub repo: RepoId,
+    pub commit: String,
+    /// The file's path in the repo (for the URL and messages).
+    pub path: String,
+    pub hash: ContentHash,
+    pub size: u64,
+    /// `blobs/<hex>`.
+    pub blob: PathBuf,
+    /// `blobs/<hex>.incomplete`.
+    pub incomplete: PathBuf,
+    /// `.locks/<repo>/<hex>.lock`.
+    pub lock: PathBuf,
+}
+
+/// What a fetch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FetchStats {
+    /// Bytes received from the network.
+    pub downloaded: u64,
+    /// Bytes reused from a partial download.
+    pub resumed: u64,
+    pub retries: u32,
+    /// The blob appeared meanwhile (another process) and was verified instead.
+    pub already_present: bool,
+}
+
+/// Why a blob could not be fetched.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DownloadError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Hub(#[from] HubError),
+
+    #[error("hash mismatch for `{path}` in `{repo}`: expected {expected}, got {actual}")]
+    #[diagnostic(help(
+        "the bytes were discarded and fetched again, with the same result; the Hub or a proxy serves content that differs from the lock; if the repo was force-pushed, run `hfdl lock --upgrade`"
+    ))]
+    HashMismatch {
+        repo: RepoId,
+        path: String,
+        expected: ContentHash,
+        actual: ContentHash,
+    },
+
+    #[error(
+        "size mismatch for `{path}` in `{repo}`: expected {expected} bytes, the server sent {actual}"
+    )]
+    #[diagnostic(help(
+        "the server's answer does not match the lock; run again, or `hfdl lock --upgrade` if the repo changed"
+    ))]
+    SizeMismatch {
+        repo: RepoId,
+        path: String,
+        expected: u64,
+        actual: u64,
+    },
+
+    #[error("I/O error on {path}: {source}")]
+    #[diagnostic(help("check free disk space and permissions of the store"))]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl DownloadError {
+    pub fn error_code(&self) -> &'static str {
+        match self {
+            DownloadError::Hub(e) => e.error_code(),
+            DownloadError::HashMismatch { .. } | DownloadError::SizeMismatch { .. } => {
+                "hash-mismatch"
+            }
+            DownloadError::Io { source, .. } if is_disk_full(source) => "disk-full",
+            DownloadError::Io { .. } => "io-error",
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DownloadError::Hub(e) => e.exit_code(),
+            _ => 1,
+        }
+    }
+}
+
+fn is_disk_full(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::StorageFull || error.raw_os_error() == Some(28)
+}
+
+fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> DownloadError + '_ {
+    move |source| DownloadError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Fetches one blob into the store; on success `fetch.blob` exists and holds the locked bytes.
+pub async fn fetch_blob(
+    hub: &HubClient,
+    fetch: &BlobFetch,
+    reporter: &dyn Reporter,
+    id: TaskId,
+) -> Result<FetchStats, DownloadError> {
+    let lock_path = fetch.lock.clone();
+    let _lock = tokio::task::spawn_blocking(move || FileLock::acquire(&lock_path))
+        .await
+        .map_err(|e| DownloadError::Io {
+            path: fetch.lock.clone(),
+            source: std::io::Error::other(e),
+        })?
+        .map_err(io_error(&fetch.lock))?;
+
+    // Another process may have published the blob while we waited for the lock.
+    if fetch.blob.exists() {
+        let (actual, _) = hash_file(&fetch.blob, fetch).await?;
+        if actual == fetch.hash {
+            return Ok(FetchStats {
+                already_present: true,
+                ..FetchStats::default()
+            });
+        }
+        fs_err::remove_file(&fetch.blob).map_err(io_error(&fetch.blob))?;
+    }
+    if let Some(parent) = fetch.incomplete.parent() {
+        fs_err::create_dir_all(parent).map_err(io_error(parent))?;
+    }
+
+    let mut stats = FetchStats::default();
+    let mut mismatches = 0;
+    loop {
+        let actual = download_to_incomplete(hub, fetch, reporter, id, &mut stats).await?;
+        if actual == fetch.hash {
+            break;
+        }
+        // A CDN can serve the odd bad body: discard it and fetch once more before failing.
+        fs_err::remove_file(&fetch.incomplete).map_err(io_error(&fetch.incomplete))?;
+        mismatches += 1;
+        if mismatches > 1 {
+            return Err(DownloadError::HashMismatch {
+                repo: fetch.repo.clone(),
+                path: fetch.path.clone(),
+                expected: fetch.hash.clone(),
+                actual,
+            });
+        }
+        reporter.report(Event::Retrying {
+            label: fetch.path.clone(),
+            attempt: mismatches,
+            error: format!("hash mismatch (expected {}, got {actual})", fetch.hash),
+        });
+        stats.retries += 1;
+    }
+    fs_err::rename(&fetch.incomplete, &fetch.blob).map_err(io_error(&fetch.blob))?;
+    if let Some(parent) = fetch.blob.parent() {
+        // Make the rename durable before a snapshot link points at it.
+        if let Ok(dir) = fs_err::File::open(parent) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(stats)
+}
+
+/// Downloads (or resumes) into `.incomplete` until it holds `size` bytes; returns their digest.
+async fn download_to_incomplete(
+    hub: &HubClient,
+    fetch: &BlobFetch,
+    reporter: &dyn Reporter,
+    id: TaskId,
+    stats: &mut FetchStats,
+) -> Result<ContentHash, DownloadError> {
+    let (mut hasher, mut offset) = resume_state(fetch).await?;
+    if offset > 0 {
+        stats.resumed += offset;
+    }
+    reporter.report(Event::TaskStarted {
+        id,
+        kind: TaskKind::Download,
+        label: fetch.path.clone(),
+        size: fetch.size,
+        done: offset,
+    });
+    let options = hub.options();
+    let mut attempt = 0u32;
+    let result = loop {
+        if offset == fetch.size {
+            break Ok(hasher.clone().finish());
+        }
+        match stream_once(hub, fetch, reporter, id, &mut hasher, &mut offset, stats).await {
+            Ok(()) => {}
+            Err(DownloadError::Hub(error)) if error.is_retryable() && attempt < options.retries => {
+                let delay = retry_delay(&error, attempt, options.retry_base);
+                attempt += 1;
+                stats.retries += 1;
+                reporter.report(Event::Retrying {
+                    label: fetch.path.clone(),
+                    attempt,
+                    error: error.to_string(),
+                });
+                tracing::debug!(path = fetch.path, attempt, ?delay, %error, "retrying download");
+                tokio::time::sleep(delay).await;
+            }
+            Err(error) => break Err(error),
+        }
+    };
+    reporter.report(Event::TaskFinished {
+        id,
+        ok: result.is_ok(),
+    });
+    result
+}
+
+/// Re-hashes an existing partial file so the download can continue after it.
+async fn resume_state(fetch: &BlobFetch) -> Result<(ContentHasher, u64), DownloadError> {
+    let path = fetch.incomplete.clone();
+    let (kind, size) = (fetch.hash.kind(), fetch.size);
+    tokio::task::spawn_blocking(move || -> std::io::Result<(ContentHasher, u64)> {
+        let mut hasher = ContentHasher::new(kind, size);
+        let Ok(mut file) = fs_err::File::open(&path) else {
+            return Ok((hasher, 0));
+        };
+        let length = file.metadata()?.len();
+        if length > size {
+            drop(file);
+            fs_err::remove_file(&path)?;
+            return Ok((hasher, 0));
+        }
+        let mut buffer = vec![0u8; 1 << 20];
+        let mut done = 0u64;
+        loop {
+            let n = file.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+            done += n as u64;
+        }
+        Ok((hasher, done))
+    })
+    .await
+    .map_err(|e| DownloadError::Io {
+        path: fetch.incomplete.clone(),
+        source: std::io::Error::other(e),
+    })?
+    .map_err(io_error(&fetch.incomplete))
+}
+
+/// One GET (following redirects, token only to the Hub's origin) streamed into the file from
+/// `offset`. Network trouble mid-body keeps what was written, so a retry resumes from there.
+async fn stream_once(
+    hub: &HubClient,
+    fetch: &BlobFetch,
+    reporter: &dyn Reporter,
+    id: TaskId,
+    hasher: &mut ContentHasher,
+    offset: &mut u64,
+    stats: &mut FetchStats,
+) -> Result<(), DownloadError> {
+    let mut url = hub.resolve_url(fetch.repo_type, &fetch.repo, &fetch.commit, &fetch.path);
+    let range = (*offset > 0).then(|| format!("bytes={offset}-"));
+    let ctx = ErrorContext {
+        repo_type: fetch.repo_type,
+        repo: &fetch.repo,
+        revision: Some(&fetch.commit),
+    };
+    let mut response = None;
+    for _ in 0..MAX_REDIRECTS {
+        let answer = hub.send(Method::GET, &url, range.clone()).await?;
+        if answer.status().is_redirection() {
+            url = redirect_target(&url, answer.headers())?;
+            continue;
+        }
+        response = Some(answer);
+        break;
+    }
+    let response = response.ok_or_else(|| HubError::Protocol {
+        url: url.clone(),
+        message: "too many redirects".into(),
+    })?;
+    let status = response.status();
+    if !status.is_success() {
+        let headers = response.headers().clone();
+        let body = response.text().await.ok();
+        return Err(hub
+            .classify(status, &headers, body.as_deref(), &url, &ctx)
+            .into());
+    }
+
+    let mut file = fs_err::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&fetch.incomplete)
+        .map_err(io_error(&fetch.incomplete))?;
+    if *offset > 0 && status != StatusCode::PARTIAL_CONTENT {
+        // The server ignored Range: start over rather than append a second copy.
+        tracing::debug!(
+            path = fetch.path,
+            "server ignored Range; restarting from zero"
+        );
+        stats.resumed = stats.resumed.saturating_sub(*offset);
+        *offset = 0;
+        *hasher = ContentHasher::new(fetch.hash.kind(), fetch.size);
+        file.set_len(0).map_err(io_error(&fetch.incomplete))?;
+        reporter.report(Event::TaskStarted {
+            id,
+            kind: TaskKind::Download,
+            label: fetch.path.clone(),
+            size: fetch.size,
+            done: 0,
+        });
+    }
+    file.seek(SeekFrom::Start(*offset))
+        .map_err(io_error(&fetch.incomplete))?;
+    let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut body = response.bytes_stream();
+    let outcome = loop {
+        match body.next().await {
+            None => break Ok(()),
+            Some(Err(error)) => {
+                break Err(DownloadError::Hub(HubError::Network {
+                    url: url.clone(),
+                    message: crate::hub::client::describe_reqwest_error(&error),
+                }));
+            }
+            Some(Ok(chunk)) => {
+                let received = chunk.len() as u64;
+                if *offset + received > fetch.size {
+                    break Err(DownloadError::SizeMismatch {
+                        repo: fetch.repo.clone(),
+                        path: fetch.path.clone(),
+                        expected: fetch.size,
+                        actual: *offset + received,
+                    });
+                }
+                writer
+                    .write_all(&chunk)
+                    .map_err(io_error(&fetch.incomplete))?;
+                hasher.update(&chunk);
+                *offset += received;
+                stats.downloaded += received;
+                reporter.report(Event::TaskProgress {
+                    id,
+                    bytes: received,
+                });
+            }
+        }
+    };
+    let file = writer.into_inner().map_err(|e| DownloadError::Io {
+        path: fetch.incomplete.clone(),
+        source: e.into_error(),
+    })?;
+    outcome?;
+    if *offset < fetch.size {
+        return Err(HubError::Network {
+            url,
+            message: format!("the body ended after {offset} of {} bytes", fetch.size),
+        }
+        .into());
+    }
+    file.sync_all().map_err(io_error(&fetch.incomplete))?;
+    Ok(())
+}
+
+/// Hashes a file in the store off the async threads.
+pub async fn hash_file(
+    path: &std::path::Path,
+    fetch: &BlobFetch,
+) -> Result<(ContentHash, u64), DownloadError> {
+    let owned = path.to_path_buf();
+    let (kind, size) = (fetch.hash.kind(), fetch.size);
+    tokio::task::spawn_blocking(move || {
+        let file = fs_err::File::open(&owned)?;
+        crate::hash::hash_reader(std::io::BufReader::with_capacity(1 << 20, file), kind, size)
+    })
+    .await
+    .map_err(|e| DownloadError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?
+    .map_err(io_error(path))
+}

@@ -1,0 +1,141 @@
+//! The top-level error: every failure a command can end with, its stable `--json` code and its
+//! exit code (design.md, Exit codes). Rendered once, in `main.rs`.
+
+use std::path::PathBuf;
+
+use crate::download::DownloadError;
+use crate::hub::HubError;
+use crate::lock::LockError;
+use crate::manifest::ManifestError;
+use crate::resolve::ResolveError;
+
+/// Exit code: success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: the action failed for a reason the user can act on.
+pub const EXIT_FAILURE: i32 = 1;
+/// Exit code: usage or manifest error.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code: network or Hub failure after retries.
+pub const EXIT_NETWORK: i32 = 3;
+/// Exit code: authentication or gated access.
+pub const EXIT_AUTH: i32 = 4;
+/// Exit code: internal bug.
+pub const EXIT_BUG: i32 = 101;
+
+/// Everything a command can fail with.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum Error {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Manifest(#[from] ManifestError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Lock(#[from] LockError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Resolve(#[from] ResolveError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Hub(#[from] HubError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Download(#[from] DownloadError),
+
+    #[error("{} is out of date with {}: {}", lock.display(), manifest.display(), reasons.join(", "))]
+    #[diagnostic(help("run `hfdl lock` and commit {}", lock.display()))]
+    LockStale {
+        lock: PathBuf,
+        manifest: PathBuf,
+        reasons: Vec<String>,
+    },
+
+    #[error("{} does not exist", lock.display())]
+    #[diagnostic(help("run `hfdl lock` to create it, and commit it next to the manifest"))]
+    LockMissing { lock: PathBuf },
+
+    #[error("offline, and the store lacks what the lock needs: {}", missing.join(", "))]
+    #[diagnostic(help(
+        "run `hfdl sync` once with network access (without --offline / HF_HUB_OFFLINE)"
+    ))]
+    OfflineMissing { missing: Vec<String> },
+
+    #[error("no entry named `{name}` in {}", manifest.display())]
+    #[diagnostic(help("{}", if known.is_empty() { "the manifest has no entries; add one with `hfdl add REPO`".to_owned() } else { format!("known entries: {}", known.join(", ")) }))]
+    UnknownModel {
+        name: String,
+        manifest: PathBuf,
+        known: Vec<String>,
+    },
+
+    #[error("`{name}` is not synced: {} is missing", path.display())]
+    #[diagnostic(help("run `hfdl sync`"))]
+    NotSynced { name: String, path: PathBuf },
+
+    #[error("{} already exists", path.display())]
+    #[diagnostic(help("edit it, or use `hfdl add REPO` to add entries"))]
+    AlreadyExists { path: PathBuf },
+
+    #[error("{message}")]
+    #[diagnostic(help("{help}"))]
+    Usage { message: String, help: String },
+
+    #[error("I/O error on {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The stable machine code of `--json` errors.
+    pub fn error_code(&self) -> &'static str {
+        match self {
+            Error::Manifest(_) => "manifest-invalid", // FIXME(merge): e.error_code()
+            Error::Lock(_) => "lock-invalid",         // FIXME(merge): e.error_code()
+            Error::Resolve(e) => e.error_code(),
+            Error::Hub(e) => e.error_code(),
+            Error::Download(e) => e.error_code(),
+            Error::LockStale { .. } => "lock-stale",
+            Error::LockMissing { .. } => "lock-missing",
+            Error::OfflineMissing { .. } => "offline-missing",
+            Error::UnknownModel { .. } => "unknown-model",
+            Error::NotSynced { .. } => "not-synced",
+            Error::AlreadyExists { .. } => "already-exists",
+            Error::Usage { .. } => "usage",
+            Error::Io { source, .. } if source.raw_os_error() == Some(28) => "disk-full",
+            Error::Io { .. } => "io-error",
+        }
+    }
+
+    /// The process exit code.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Manifest(_)
+            | Error::Lock(_)
+            | Error::UnknownModel { .. }
+            | Error::Usage { .. }
+            | Error::AlreadyExists { .. } => EXIT_USAGE,
+            Error::Resolve(e) => e.exit_code(),
+            Error::Hub(e) => e.exit_code(),
+            Error::Download(e) => e.exit_code(),
+            Error::LockStale { .. }
+            | Error::LockMissing { .. }
+            | Error::OfflineMissing { .. }
+            | Error::NotSynced { .. }
+            | Error::Io { .. } => EXIT_FAILURE,
+        }
+    }
+
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,594 @@
+//! The Hub HTTP client: revision info, the paginated tree listing, refs, and file URLs.
+//!
+//! It is the only code that talks to the network for metadata. Offline is a value it holds: an
+//! offline client refuses every call before a socket is opened, so "zero requests" holds by
+//! construction. The `reqwest` client is built lazily, so commands that need no network (a
+//! no-op sync) never pay for TLS set-up.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::auth::Token;
+use super::error::HubError;
+use super::types::{Refs, RepoInfo, TreeEntry};
+use crate::repo::{RepoId, RepoType};
+
+/// Python's `quote(s, safe="")`: everything but `A-Za-z0-9-._~` is escaped (hub-protocol §1.2).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// Python's `quote(path)`: like [`SEGMENT`] but `/` stays literal (hub-protocol §1.6).
+const PATH: &AsciiSet = &SEGMENT.remove(b'/');
+
+/// The most tree pages followed for one listing: a guard against a server looping on `next`.
+const MAX_TREE_PAGES: usize = 10_000;
+
+/// How a [`HubClient`] is set up.
+#[derive(Debug, Clone)]
+pub struct HubOptions {
+    /// Without a trailing `/`.
+    pub endpoint: String,
+    pub token: Option<Token>,
+    pub offline: bool,
+    pub user_agent: String,
+    /// Connect and per-read timeout.
+    pub timeout: Duration,
+    /// Attempts after the first for retryable failures.
+    pub retries: u32,
+    /// First backoff delay; doubled per attempt.
+    pub retry_base: Duration,
+}
+
+impl HubOptions {
+    pub fn new(endpoint: &str) -> HubOptions {
+        HubOptions {
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            token: None,
+            offline: false,
+            user_agent: format!("hfdl/{}", env!("CARGO_PKG_VERSION")),
+            timeout: Duration::from_secs(30),
+            retries: 4,
+            retry_base: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A client for one Hub endpoint.
+#[derive(Debug)]
+pub struct HubClient {
+    options: HubOptions,
+    http: OnceLock<reqwest::Client>,
+}
+
+impl HubClient {
+    pub fn new(options: HubOptions) -> HubClient {
+        HubClient {
+            options,
+            http: OnceLock::new(),
+        }
+    }
+
+    pub fn options(&self) -> &HubOptions {
+        &self.options
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.options.endpoint
+    }
+
+    pub fn is_offline(&self) -> bool {
+        self.options.offline
+    }
+
+    /// The shared HTTP client (redirects are not followed: callers decide, so that a token never
+    /// follows a redirect to another origin).
+    pub fn http(&self) -> Result<&reqwest::Client, HubError> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let client = reqwest::Client::builder()
+            .user_agent(&self.options.user_agent)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(self.options.timeout)
+            .read_timeout(self.options.timeout)
+            .pool_max_idle_per_host(32)
+            .build()
+            .map_err(|e| HubError::Network {
+                url: self.options.endpoint.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(self.http.get_or_init(|| client))
+    }
+
+    /// Refuses to go on when offline, naming what needed the network.
+    pub fn ensure_online(&self, needed: impl FnOnce() -> String) -> Result<(), HubError> {
+        if self.options.offline {
+            Err(HubError::Offline { needed: needed() })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The token to send to `url`: only to the endpoint's own origin (hub-protocol §4.5).
+    pub fn token_for(&self, url: &str) -> Option<&Token> {
+        let token = self.options.token.as_ref()?;
+        same_origin(url, &self.options.endpoint).then_some(token)
+    }
+
+    /// Whether a token is configured at all (for error messages).
+    pub fn has_token(&self) -> bool {
+        self.options.token.is_some()
+    }
+
+    /// `{endpoint}/{prefix}{repo}/resolve/{revision}/{path}` with the Hub's encoding rules.
+    pub fn resolve_url(
+        &self,
+        repo_type: RepoType,
+        repo: &RepoId,
+        revision: &str,
+        path: &str,
+    ) -> String {
+        format!(
+            "{}/{}{}/resolve/{}/{}",
+            self.options.endpoint,
+            repo_type.url_prefix(),
+            repo,
+            utf8_percent_encode(revision, SEGMENT),
+            utf8_percent_encode(path, PATH)
+        )
+    }
+
+    fn api_url(&self, repo_type: RepoType, repo: &RepoId, tail: &str) -> String {
+        format!(
+            "{}/api/{}/{}{}",
+            self.options.endpoint,
+            repo_type.api_plural(),
+            repo,
+            tail
+        )
+    }
+
+    /// `GET /api/{type}s/{repo}/revision/{rev}`: resolves a revision to its commit.
+    pub async fn revision_info(
+        &self,
+        repo_type: RepoType,
+        repo: &RepoId,
+        revision: &str,
+    ) -> Result<RepoInfo, HubError> {
+        self.ensure_online(|| format!("resolving `{repo}@{revision}`"))?;
+        let url = self.api_url(
+            repo_type,
+            repo,
+            &format!("/revision/{}", utf8_percent_encode(revision, SEGMENT)),
+        );
+        let ctx = ErrorContext {
+            repo_type,
+            repo,
+            revision: Some(revision),
+        };
+        let (info, _) = self.get_json::<RepoInfo>(&url, &ctx).await?;
+        Ok(info)
+    }
+
+    /// The full recursive file listing at `commit`, following `Link: rel="next"` pages.
+    pub async fn list_files(
+        &self,
+        repo_type: RepoType,
+        repo: &RepoId,
+        commit: &str,
+    ) -> Result<Vec<TreeEntry>, HubError> {
+        self.ensure_online(|| format!("listing the files of `{repo}`"))?;
+        let mut url = self.api_url(
+            repo_type,
+            repo,
+            &format!(
+                "/tree/{}?recursive=true&expand=false",
+                utf8_percent_encode(commit, SEGMENT)
+            ),
+        );
+        let ctx = ErrorContext {
+            repo_type,
+            repo,
+            revision: Some(commit),
+        };
+        let mut entries = Vec::new();
+        for _ in 0..MAX_TREE_PAGES {
+            let (page, headers) = self.get_json::<Vec<TreeEntry>>(&url, &ctx).await?;
+            entries.extend(page.into_iter().filter(|e| e.kind == "file"));
+            match next_link(&headers) {
+                Some(next) => url = next,
+                None => return Ok(entries),
+            }
+        }
+        Err(HubError::Protocol {
+            url,
+            message: format!("more than {MAX_TREE_PAGES} pages of tree listing"),
+        })
+    }
+
+    /// `GET /api/{type}s/{repo}/refs`: branches and tags.
+    pub async fn refs(&self, repo_type: RepoType, repo: &RepoId) -> Result<Refs, HubError> {
+        self.ensure_online(|| format!("listing the branches of `{repo}`"))?;
+        let url = self.api_url(repo_type, repo, "/refs");
+        let ctx = ErrorContext {
+            repo_type,
+            repo,
+            revision: None,
+        };
+        Ok(self.get_json::<Refs>(&url, &ctx).await?.0)
+    }
+
+    /// A GET of JSON with retries; follows same-origin redirects (renamed repos) only.
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        ctx: &ErrorContext<'_>,
+    ) -> Result<(T, HeaderMap), HubError> {
+        let mut attempt = 0;
+        loop {
+            match self.get_json_once::<T>(url, ctx).await {
+                Err(error) if error.is_retryable() && attempt < self.options.retries => {
+                    let delay = retry_delay(&error, attempt, self.options.retry_base);
+                    tracing::debug!(url, attempt, ?delay, %error, "retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn get_json_once<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        ctx: &ErrorContext<'_>,
+    ) -> Result<(T, HeaderMap), HubError> {
+        let mut current = url.to_owned();
+        for _ in 0..10 {
+            let response = self.send(Method::GET, &current, None).await?;
+            let status = response.status();
+            if status.is_redirection() {
+                current = redirect_target(&current, response.headers())?;
+                if !same_origin(&current, &self.options.endpoint) {
+                    return Err(HubError::Protocol {
+                        url: current,
+                        message: "an API call was redirected to another origin".into(),
+                    });
+                }
+                continue;
+            }
+            if !status.is_success() {
+                let headers = response.headers().clone();
+                let body = response.text().await.ok();
+                return Err(self.classify(status, &headers, body.as_deref(), &current, ctx));
+            }
+            let headers = response.headers().clone();
+            let bytes = response.bytes().await.map_err(|e| HubError::Network {
+                url: current.clone(),
+                message: e.to_string(),
+            })?;
+            let value = serde_json::from_slice(&bytes).map_err(|e| HubError::Protocol {
+                url: current.clone(),
+                message: format!("invalid JSON: {e}"),
+            })?;
+            return Ok((value, headers));
+        }
+        Err(HubError::Protocol {
+            url: url.to_owned(),
+            message: "too many redirects".into(),
+        })
+    }
+
+    /// Sends one request with the token when the origin allows it.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        range: Option<String>,
+    ) -> Result<reqwest::Response, HubError> {
+        let mut request = self.http()?.request(method.clone(), url);
+        if let Some(token) = self.token_for(url) {
+            request = request.bearer_auth(token.expose());
+        }
+        if let Some(range) = range {
+            request = request.header(reqwest::header::RANGE, range);
+        }
+        request = request.header(reqwest::header::ACCEPT_ENCODING, "identity");
+        let started = std::time::Instant::now();
+        let result = request.send().await;
+        match &result {
+            Ok(response) => {
+                tracing::debug!(%method, url, status = response.status().as_u16(), elapsed = ?started.elapsed(), "request")
+            }
+            Err(error) => tracing::debug!(%method, url, %error, "request failed"),
+        }
+        result.map_err(|e| HubError::Network {
+            url: url.to_owned(),
+            message: describe_reqwest_error(&e),
+        })
+    }
+
+    /// Turns an error response into a typed error (hub-protocol §2.3).
+    pub fn classify(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: Option<&str>,
+        url: &str,
+        ctx: &ErrorContext<'_>,
+    ) -> HubError {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let code = header("x-error-code").unwrap_or_default();
+        let body_message = body
+            .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+            .and_then(|v| v.get("error").and_then(|e| e.as_str().map(str::to_owned)));
+        let message = header("x-error-message")
+            .or(body_message)
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+        let authenticated = self.token_for(url).is_some();
+        let repo_url = format!(
+            "{}/{}{}",
+            self.options.endpoint,
+            ctx.repo_type.url_prefix(),
+            ctx.repo
+        );
+        match code.as_str() {
+            "RevisionNotFound" => {
+                return HubError::RevisionNotFound {
+                    repo: ctx.repo.clone(),
+                    revision: ctx.revision.unwrap_or_default().to_owned(),
+                    help: "check the revision name; it must be a branch, a tag, `refs/pr/N` or a full commit".into(),
+                };
+            }
+            "EntryNotFound" => {
+                return HubError::EntryNotFound {
+                    repo: ctx.repo.clone(),
+                    path: url.rsplit("/resolve/").next().unwrap_or(url).to_owned(),
+                    commit: header("x-repo-commit")
+                        .or_else(|| ctx.revision.map(str::to_owned))
+                        .unwrap_or_default(),
+                };
+            }
+            "GatedRepo" => {
+                let help = if authenticated {
+                    format!(
+                        "accept the conditions at {repo_url} while logged in as the owner of your token (see `hfdl whoami`), then run again"
+                    )
+                } else {
+                    format!(
+                        "accept the conditions at {repo_url}, then log in with `hfdl login` or set HF_TOKEN"
+                    )
+                };
+                return HubError::GatedRepo {
+                    repo: ctx.repo.clone(),
+                    repo_type: ctx.repo_type,
+                    authenticated,
+                    message,
+                    help,
+                };
+            }
+            _ => {}
+        }
+        if status == StatusCode::UNAUTHORIZED && message.contains("Invalid credentials") {
+            return HubError::InvalidToken { message };
+        }
+        if code == "RepoNotFound"
+            || status == StatusCode::UNAUTHORIZED
+            || status == StatusCode::NOT_FOUND && ctx.revision.is_none()
+        {
+            return HubError::RepoNotFound {
+                repo: ctx.repo.clone(),
+                repo_type: ctx.repo_type,
+                endpoint: self.options.endpoint.clone(),
+                authenticated,
+            };
+        }
+        match status {
+            StatusCode::FORBIDDEN => HubError::Forbidden {
+                url: url.to_owned(),
+                message,
+            },
+            StatusCode::TOO_MANY_REQUESTS => HubError::RateLimited {
+                url: url.to_owned(),
+                retry_after: rate_limit_delay(headers),
+            },
+            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => HubError::Server {
+                url: url.to_owned(),
+                status: s.as_u16(),
+                message,
+            },
+            s => HubError::Protocol {
+                url: url.to_owned(),
+                message: format!("{} {message}", s.as_u16()),
+            },
+        }
+    }
+}
+
+/// What a request was about, for error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorContext<'a> {
+    pub repo_type: RepoType,
+    pub repo: &'a RepoId,
+    pub revision: Option<&'a str>,
+}
+
+/// The delay before retry `attempt` (0-based): the server's word for a 429, else exponential
+/// backoff from `base` with jitter, capped at 30 s.
+pub fn retry_delay(error: &HubError, attempt: u32, base: Duration) -> Duration {
+    if let HubError::RateLimited { retry_after, .. } = error
+        && !retry_after.is_zero()
+    {
+        return *retry_after;
+    }
+    let exponential = base
+        .saturating_mul(1 << attempt.min(10))
+        .min(Duration::from_secs(30));
+    // Jitter without a RNG dependency: the clock's sub-second noise spreads retries out.
+    let noise = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let jitter = exponential.mul_f64(f64::from(noise % 250) / 1000.0);
+    exponential + jitter
+}
+
+/// The wait a 429 asks for: `RateLimit: "…";r=0;t=N` → N+1 s, else `Retry-After: N` → N+1 s
+/// (hub-protocol §2.4); zero when neither says.
+pub fn rate_limit_delay(headers: &HeaderMap) -> Duration {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(ratelimit) = value("ratelimit") {
+        let field = |key: &str| {
+            ratelimit.split(';').find_map(|part| {
+                part.trim()
+                    .strip_prefix(key)?
+                    .trim_start()
+                    .strip_prefix('=')?
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+        };
+        if let (Some(0), Some(reset)) = (field("r"), field("t")) {
+            return Duration::from_secs(reset + 1);
+        }
+    }
+    value("retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::ZERO, |secs| Duration::from_secs(secs + 1))
+}
+
+/// The `rel="next"` URL of a `Link` header.
+pub fn next_link(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(reqwest::header::LINK)
+        .iter()
+        .filter_map(|v: &HeaderValue| v.to_str().ok())
+        .find_map(|value| {
+            value.split(',').find_map(|link| {
+                let (target, params) = link.split_once(';')?;
+                params
+                    .split(';')
+                    .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"))
+                    .then(|| {
+                        target
+                            .trim()
+                            .trim_start_matches('<')
+                            .trim_end_matches('>')
+                            .to_owned()
+                    })
+            })
+        })
+}
+
+/// The absolute target of a redirect response.
+pub fn redirect_target(current: &str, headers: &HeaderMap) -> Result<String, HubError> {
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| HubError::Protocol {
+            url: current.to_owned(),
+            message: "a redirect without Location".into(),
+        })?;
+    let base = url::Url::parse(current).map_err(|e| HubError::Protocol {
+        url: current.to_owned(),
+        message: e.to_string(),
+    })?;
+    base.join(location)
+        .map(String::from)
+        .map_err(|e| HubError::Protocol {
+            url: current.to_owned(),
+            message: format!("bad Location `{location}`: {e}"),
+        })
+}
+
+/// Same scheme, host and port (defaults applied).
+pub fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => {
+            a.scheme() == b.scheme()
+                && a.host_str().map(str::to_ascii_lowercase)
+                    == b.host_str().map(str::to_ascii_lowercase)
+                && a.port_or_known_default() == b.port_or_known_default()
+        }
+        _ => false,
+    }
+}
+
+/// reqwest's Display hides the cause; walk the chain for a useful message.
+pub fn describe_reqwest_error(error: &reqwest::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revisions_are_one_path_segment_and_paths_keep_slashes() {
+        let client = HubClient::new(HubOptions::new("https://hub.example/"));
+        let repo = RepoId::parse("org/m").unwrap();
+        assert_eq!(
+            client.resolve_url(RepoType::Dataset, &repo, "refs/pr/1", "sub dir/a#b+c.json"),
+            "https://hub.example/datasets/org/m/resolve/refs%2Fpr%2F1/sub%20dir/a%23b%2Bc.json"
+        );
+    }
+
+    #[test]
+    fn the_token_only_goes_to_the_endpoint_origin() {
+        let mut options = HubOptions::new("http://127.0.0.1:8000");
+        options.token = Token::new("hf_x");
+        let client = HubClient::new(options);
+        assert!(
+            client
+                .token_for("http://127.0.0.1:8000/api/models/a")
+                .is_some()
+        );
+        assert!(client.token_for("http://127.0.0.1:8001/cdn/x").is_none());
+        assert!(client.token_for("http://localhost:8000/cdn/x").is_none());
+    }
+
+    #[test]
+    fn link_headers_yield_the_next_page() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "link",
+            HeaderValue::from_static("<http://h/api/models/a/tree/x?cursor=abc>; rel=\"next\""),
+        );
+        assert_eq!(
+            next_link(&headers).as_deref(),
+            Some("http://h/api/models/a/tree/x?cursor=abc")
+        );
+    }
+
+    #[test]
+    fn rate_limit_headers_decide_the_wait() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "ratelimit",
+            HeaderValue::from_static("\"resolvers\";r=0;t=4"),
+        );
+        headers.insert("retry-after", HeaderValue::from_static("9"));
+        assert_eq!(rate_limit_delay(&headers), Duration::from_secs(5));
+        headers.remove("ratelimit");
+        assert_eq!(rate_limit_delay(&headers), Duration::from_secs(10));
+    }
+}

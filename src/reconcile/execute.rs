@@ -1,0 +1,293 @@
+//! Plan → store: runs the blob steps in parallel, then links, refs, prunes and plain
+//! directories, and returns a [`Summary`]. Every change is atomic; a failure part-way leaves
+//! only verified blobs and correct links behind, and the next run picks up from there.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use super::plan::{BlobAction, BlobStep, Plan};
+use crate::download::{self, DownloadError, FetchStats};
+use crate::hub::HubClient;
+use crate::report::{Event, Reporter, TaskIds, TaskKind};
+use crate::store::VerifiedBlobs;
+use crate::store::fsops::{self, remove_empty_parents};
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Summary {
+    pub files_total: usize,
+    pub downloaded_files: usize,
+    pub downloaded_bytes: u64,
+    pub resumed_bytes: u64,
+    /// Blobs already in the cache that were hashed and adopted.
+    pub adopted_files: usize,
+    /// Blobs copied or hard-linked from another repo of the store.
+    pub copied_files: usize,
+    pub links: usize,
+    pub refs: usize,
+    pub pruned: usize,
+    pub dir_files: usize,
+    pub retries: u32,
+    #[serde(serialize_with = "serialize_secs")]
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    /// Mean download throughput in bytes per second.
+    pub fn throughput(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.downloaded_bytes as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+fn serialize_secs<S: serde::Serializer>(
+    value: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64((value.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+/// Options of [`execute`].
+#[derive(Debug, Clone)]
+pub struct ExecuteOptions {
+    /// Blobs processed at once.
+    pub jobs: usize,
+}
+
+/// The outcome of one blob step.
+enum BlobOutcome {
+    Downloaded(FetchStats),
+    Adopted,
+    Copied,
+}
+
+/// Applies `plan` to the store. On error, what succeeded stays in place.
+pub async fn execute(
+    plan: &Plan,
+    hub: &HubClient,
+    verified: &mut VerifiedBlobs,
+    reporter: &dyn Reporter,
+    options: &ExecuteOptions,
+) -> Result<Summary, DownloadError> {
+    let started = Instant::now();
+    let mut summary = Summary {
+        files_total: plan.files_total,
+        ..Summary::default()
+    };
+    reporter.report(Event::Planned {
+        download_files: plan.download_count(),
+        download_bytes: plan.download_bytes(),
+        verify_files: plan
+            .blobs
+            .iter()
+            .filter(|s| s.action == BlobAction::Verify)
+            .count(),
+        verify_bytes: plan
+            .blobs
+            .iter()
+            .filter(|s| s.action == BlobAction::Verify)
+            .map(|s| s.size)
+            .sum(),
+    });
+
+    let ids = TaskIds::default();
+    let results: Vec<(&BlobStep, Result<BlobOutcome, DownloadError>)> =
+        futures_util::stream::iter(plan.blobs.iter())
+            .map(|step| {
+                let ids = &ids;
+                async move { (step, run_blob_step(step, hub, reporter, ids).await) }
+            })
+            .buffer_unordered(options.jobs.max(1))
+            .collect()
+            .await;
+
+    let mut failed_blobs = BTreeSet::new();
+    let mut first_error = None;
+    for (step, result) in results {
+        match result {
+            Ok(outcome) => {
+                match outcome {
+                    BlobOutcome::Downloaded(stats) => {
+                        summary.downloaded_files += usize::from(!stats.already_present);
+                        summary.downloaded_bytes += stats.downloaded;
+                        summary.resumed_bytes += stats.resumed;
+                        summary.retries += stats.retries;
+                    }
+                    BlobOutcome::Adopted => summary.adopted_files += 1,
+                    BlobOutcome::Copied => summary.copied_files += 1,
+                }
+                let hex = step.fetch.hash.hex();
+                verified
+                    .record(&step.blob, hex)
+                    .map_err(|source| DownloadError::Io {
+                        path: step.blob.clone(),
+                        source,
+                    })?;
+            }
+            Err(error) => {
+                verified.forget(&step.blob);
+                failed_blobs.insert(step.blob.clone());
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DownloadError::Io { path, source }
+    };
+    let mut incomplete_snapshots = BTreeSet::new();
+    for link in &plan.links {
+        if failed_blobs.contains(&link.blob) {
+            incomplete_snapshots.insert(link.model.clone());
+            continue;
+        }
+        fsops::replace_with_symlink(&link.link, &link.target).map_err(io(&link.link))?;
+        summary.links += 1;
+    }
+    for step in &plan.refs {
+        // A ref is published only when its snapshot is complete, and after the directory exists.
+        if incomplete_snapshots.contains(&step.model) {
+            continue;
+        }
+        fs_err::create_dir_all(&step.snapshot_dir).map_err(io(&step.snapshot_dir))?;
+        if fsops::write_ref(&step.ref_path, &step.commit).map_err(io(&step.ref_path))? {
+            summary.refs += 1;
+        }
+    }
+    for prune in &plan.prunes {
+        match fs_err::remove_file(&prune.link) {
+            Ok(()) => summary.pruned += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&prune.link)(e)),
+        }
+        if let Some(parent) = prune.link.parent() {
+            remove_empty_parents(parent, &prune.snapshot_dir);
+        }
+        reporter.report(Event::Info {
+            message: format!("pruned {}", prune.path),
+        });
+    }
+    for step in &plan.dir_files {
+        if failed_blobs.contains(&step.blob) {
+            continue;
+        }
+        materialise(&step.blob, &step.dest).map_err(io(&step.dest))?;
+        verified
+            .record(&step.dest, &step.hash)
+            .map_err(io(&step.dest))?;
+        summary.dir_files += 1;
+    }
+    if let Err(error) = verified.save() {
+        reporter.report(Event::Warning {
+            message: format!("could not save hfdl's stat cache: {error}"),
+        });
+    }
+    summary.elapsed = started.elapsed();
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(summary),
+    }
+}
+
+async fn run_blob_step(
+    step: &BlobStep,
+    hub: &HubClient,
+    reporter: &dyn Reporter,
+    ids: &TaskIds,
+) -> Result<BlobOutcome, DownloadError> {
+    let id = ids.next();
+    match &step.action {
+        BlobAction::Verify => {
+            reporter.report(Event::TaskStarted {
+                id,
+                kind: TaskKind::Verify,
+                label: step.path.clone(),
+                size: step.size,
+                done: 0,
+            });
+            let (actual, _) = download::hash_file(&step.blob, &step.fetch).await?;
+            reporter.report(Event::TaskProgress {
+                id,
+                bytes: step.size,
+            });
+            reporter.report(Event::TaskFinished {
+                id,
+                ok: actual == step.fetch.hash,
+            });
+            if actual == step.fetch.hash {
+                return Ok(BlobOutcome::Adopted);
+            }
+            reporter.report(Event::Warning {
+                message: format!(
+                    "{} in the cache is damaged (expected {}, got {actual}); fetching it again",
+                    step.path, step.fetch.hash
+                ),
+            });
+            fs_err::remove_file(&step.blob).map_err(|source| DownloadError::Io {
+                path: step.blob.clone(),
+                source,
+            })?;
+            download::fetch_blob(hub, &step.fetch, reporter, ids.next())
+                .await
+                .map(BlobOutcome::Downloaded)
+        }
+        BlobAction::Replace { .. } => {
+            fs_err::remove_file(&step.blob).map_err(|source| DownloadError::Io {
+                path: step.blob.clone(),
+                source,
+            })?;
+            download::fetch_blob(hub, &step.fetch, reporter, id)
+                .await
+                .map(BlobOutcome::Downloaded)
+        }
+        BlobAction::Download { .. } => download::fetch_blob(hub, &step.fetch, reporter, id)
+            .await
+            .map(BlobOutcome::Downloaded),
+        BlobAction::Copy { from } => {
+            let (from, to) = (from.clone(), step.blob.clone());
+            tokio::task::spawn_blocking(move || materialise(&from, &to))
+                .await
+                .map_err(|e| DownloadError::Io {
+                    path: step.blob.clone(),
+                    source: std::io::Error::other(e),
+                })?
+                .map_err(|source| DownloadError::Io {
+                    path: step.blob.clone(),
+                    source,
+                })?;
+            Ok(BlobOutcome::Copied)
+        }
+    }
+}
+
+/// Puts a real file at `dest` with the content of `source`: a hard link when both are on one
+/// file system, else a copy; atomically, through a temp name in the destination directory.
+pub fn materialise(source: &Path, dest: &Path) -> std::io::Result<()> {
+    let parent = dest
+        .parent()
+        .ok_or_else(|| std::io::Error::other(format!("{} has no parent", dest.display())))?;
+    fs_err::create_dir_all(parent)?;
+    let temp: PathBuf = parent.join(format!(
+        ".{}.{}.hfdl-tmp",
+        dest.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let _ = fs_err::remove_file(&temp);
+    // Blobs may be symlinks into a shared store (hub-protocol §6.9): link the real file.
+    let real = fs_err::canonicalize(source)?;
+    if fs_err::hard_link(&real, &temp).is_err() {
+        fs_err::copy(&real, &temp)?;
+    }
+    fs_err::rename(&temp, dest)
+}

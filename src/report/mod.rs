@@ -1,0 +1,88 @@
+//! Progress and status reporting: the library emits [`Event`]s through a [`Reporter`]; the CLI
+//! decides how to show them (indicatif bars on a terminal, plain lines in CI, nothing with -q).
+//!
+//! The library never prints (habit 3).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub mod render;
+
+/// Identifies one transfer or verification for progress events.
+pub type TaskId = u64;
+
+/// Something worth telling the user about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An entry is being resolved against the Hub.
+    Resolving {
+        name: String,
+        repo: String,
+        revision: String,
+    },
+    /// An entry was resolved to a commit.
+    Resolved {
+        name: String,
+        commit: String,
+        files: usize,
+        bytes: u64,
+    },
+    /// The plan is known: what will be transferred and verified.
+    Planned {
+        download_files: usize,
+        download_bytes: u64,
+        verify_files: usize,
+        verify_bytes: u64,
+    },
+    /// A download or verification began. `done` bytes are already there (resume).
+    TaskStarted {
+        id: TaskId,
+        kind: TaskKind,
+        label: String,
+        size: u64,
+        done: u64,
+    },
+    /// `bytes` more bytes were processed.
+    TaskProgress { id: TaskId, bytes: u64 },
+    /// The task ended (successfully or not).
+    TaskFinished { id: TaskId, ok: bool },
+    /// A transfer will be retried after an error.
+    Retrying {
+        label: String,
+        attempt: u32,
+        error: String,
+    },
+    /// A notable step that is not a transfer (a link repaired, a file pruned).
+    Info { message: String },
+    /// Something the user should know that does not stop the run.
+    Warning { message: String },
+}
+
+/// What kind of work a task does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    Download,
+    Verify,
+}
+
+/// Receives events; implementations must be cheap and never block for long.
+pub trait Reporter: Send + Sync {
+    fn report(&self, event: Event);
+}
+
+/// A reporter that drops everything (`-q`, `--json`, tests).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn report(&self, _event: Event) {}
+}
+
+/// Hands out task ids.
+#[derive(Debug, Default)]
+pub struct TaskIds(AtomicU64);
+
+impl TaskIds {
+    pub fn next(&self) -> TaskId {
+        self.0.fetch_add(1, Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,242 @@
+//! CLI-side renderers of [`Event`]s: indicatif bars on a terminal, one plain line per file
+//! elsewhere (CI logs), nothing with `-q`/`--json`. All output goes to stderr.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{Event, Reporter, TaskId, TaskKind};
+use crate::settings::Settings;
+
+/// Per-file bars are shown for files at least this large; smaller ones only count in the total.
+const PER_FILE_BAR_MIN: u64 = 1 << 20;
+
+/// The reporter that fits the settings.
+pub fn reporter_for(settings: &Settings) -> Arc<dyn Reporter> {
+    if settings.quiet || settings.json {
+        Arc::new(super::Silent)
+    } else if settings.progress {
+        Arc::new(Bars::new())
+    } else {
+        Arc::new(Lines::default())
+    }
+}
+
+/// A status line on stderr.
+pub fn status_line(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// Progress bars: one for the total bytes, one per large file.
+pub struct Bars {
+    multi: MultiProgress,
+    total: Mutex<Option<ProgressBar>>,
+    tasks: Mutex<HashMap<TaskId, (ProgressBar, bool)>>,
+}
+
+impl Bars {
+    fn new() -> Bars {
+        Bars {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10)),
+            total: Mutex::new(None),
+            tasks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn total(&self) -> Option<ProgressBar> {
+        self.total
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Reporter for Bars {
+    fn report(&self, event: Event) {
+        match event {
+            Event::Planned {
+                download_bytes,
+                verify_bytes,
+                ..
+            } => {
+                let bytes = download_bytes + verify_bytes;
+                if bytes == 0 {
+                    return;
+                }
+                let bar = self.multi.add(ProgressBar::new(bytes));
+                bar.set_style(
+                    ProgressStyle::with_template("{prefix:>9.bold} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                );
+                bar.set_prefix("total");
+                *self.total.lock().unwrap_or_else(PoisonError::into_inner) = Some(bar);
+            }
+            Event::TaskStarted {
+                id,
+                kind,
+                label,
+                size,
+                done,
+            } => {
+                if let Some(total) = self.total() {
+                    total.inc(done);
+                }
+                let bar = if size >= PER_FILE_BAR_MIN {
+                    let bar = self.multi.add(ProgressBar::new(size));
+                    bar.set_style(
+                        ProgressStyle::with_template("{prefix:>9} {wide_msg} {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    bar.set_prefix(if kind == TaskKind::Verify {
+                        "verify"
+                    } else {
+                        "download"
+                    });
+                    bar.set_message(label);
+                    bar.set_position(done);
+                    (bar, true)
+                } else {
+                    (ProgressBar::hidden(), false)
+                };
+                self.tasks
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(id, bar);
+            }
+            Event::TaskProgress { id, bytes } => {
+                if let Some(total) = self.total() {
+                    total.inc(bytes);
+                }
+                if let Some((bar, _)) = self
+                    .tasks
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(&id)
+                {
+                    bar.inc(bytes);
+                }
+            }
+            Event::TaskFinished { id, .. } => {
+                if let Some((bar, shown)) = self
+                    .tasks
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&id)
+                {
+                    bar.finish_and_clear();
+                    if shown {
+                        self.multi.remove(&bar);
+                    }
+                }
+            }
+            Event::Retrying {
+                label,
+                attempt,
+                error,
+            } => {
+                let _ = self
+                    .multi
+                    .println(format!("retrying {label} (attempt {attempt}): {error}"));
+            }
+            Event::Warning { message } => {
+                let _ = self.multi.println(format!("warning: {message}"));
+            }
+            Event::Resolving {
+                name,
+                repo,
+                revision,
+            } => {
+                let _ = self
+                    .multi
+                    .println(format!("Resolving {name} ({repo}@{revision})"));
+            }
+            Event::Resolved { .. } | Event::Info { .. } => {}
+        }
+    }
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        if let Some(total) = self.total() {
+            total.finish_and_clear();
+        }
+        let _ = self.multi.clear();
+    }
+}
+
+/// One line per finished file, for logs that are not terminals.
+#[derive(Default)]
+pub struct Lines {
+    tasks: Mutex<HashMap<TaskId, (String, TaskKind, u64, Instant)>>,
+}
+
+impl Reporter for Lines {
+    fn report(&self, event: Event) {
+        let line = match event {
+            Event::Resolving {
+                name,
+                repo,
+                revision,
+            } => Some(format!("Resolving {name} ({repo}@{revision})")),
+            Event::Planned {
+                download_files,
+                download_bytes,
+                verify_files,
+                ..
+            } if download_files + verify_files > 0 => Some(format!(
+                "Fetching {download_files} files ({}), verifying {verify_files}",
+                HumanBytes(download_bytes)
+            )),
+            Event::TaskStarted {
+                id,
+                kind,
+                label,
+                size,
+                ..
+            } => {
+                self.tasks
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(id, (label, kind, size, Instant::now()));
+                None
+            }
+            Event::TaskFinished { id, ok } => self
+                .tasks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&id)
+                .filter(|_| ok)
+                .map(|(label, kind, size, started)| {
+                    let verb = if kind == TaskKind::Verify {
+                        "verified"
+                    } else {
+                        "downloaded"
+                    };
+                    format!(
+                        "{verb} {label} ({}, {:.1?})",
+                        HumanBytes(size),
+                        round(started.elapsed())
+                    )
+                }),
+            Event::Retrying {
+                label,
+                attempt,
+                error,
+            } => Some(format!("retrying {label} (attempt {attempt}): {error}")),
+            Event::Warning { message } => Some(format!("warning: {message}")),
+            Event::Info { message } => Some(message),
+            Event::Planned { .. } | Event::TaskProgress { .. } | Event::Resolved { .. } => None,
+        };
+        if let Some(line) = line {
+            status_line(&line);
+        }
+    }
+}
+
+fn round(duration: Duration) -> Duration {
+    Duration::from_millis(duration.as_millis() as u64)
+}

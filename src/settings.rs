@@ -1,0 +1,216 @@
+//! Flags + environment + the manifest's `[settings]` → one typed [`Settings`].
+//!
+//! Precedence (design.md): flag > environment > `[settings]` in `models.toml` > defaults.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::GlobalArgs;
+use crate::env::{self, Env};
+use crate::error::{Error, Result};
+use crate::hub::auth::{Token, TokenSource, discover_token};
+use crate::hub::{HubClient, HubOptions};
+use crate::lock::LOCK_FILE;
+use crate::manifest::{MANIFEST_FILE, ManifestSettings};
+
+/// The default Hub.
+pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+
+/// Everything a command needs to know about its environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub manifest_path: PathBuf,
+    pub lock_path: PathBuf,
+    /// The Hugging Face hub cache.
+    pub store: PathBuf,
+    /// hfdl's own state (stat cache), outside the cache root.
+    pub state_dir: PathBuf,
+    pub endpoint: String,
+    pub offline: bool,
+    pub token: Option<(Token, TokenSource)>,
+    pub jobs: usize,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub json: bool,
+    pub quiet: bool,
+    pub progress: bool,
+    pub user_agent: String,
+}
+
+impl Settings {
+    /// The manifest path the flags point at, before the manifest is read.
+    pub fn manifest_path(global: &GlobalArgs) -> PathBuf {
+        global
+            .manifest
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(MANIFEST_FILE))
+    }
+
+    /// Builds the settings; `manifest` is the `[settings]` table when a manifest was read.
+    pub fn new(
+        global: &GlobalArgs,
+        env: &Env,
+        manifest: Option<&ManifestSettings>,
+        is_terminal: bool,
+    ) -> Result<Settings> {
+        let defaults = ManifestSettings::default();
+        let manifest = manifest.unwrap_or(&defaults);
+        let manifest_path = Self::manifest_path(global);
+        let lock_path = manifest_path.with_file_name(LOCK_FILE);
+        let project_dir = manifest_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+
+        let store = if let Some(store) = &global.store {
+            store.clone()
+        } else if env.get(env::HF_HUB_CACHE).is_some()
+            || env.get(env::HUGGINGFACE_HUB_CACHE).is_some()
+            || env.get(env::HF_HOME).is_some()
+        {
+            env.hf_hub_cache()
+        } else if let Some(store) = &manifest.store {
+            let path = expand_home(store, env);
+            if path.is_relative() {
+                project_dir.join(path)
+            } else {
+                path
+            }
+        } else {
+            env.hf_hub_cache()
+        };
+        let endpoint = env
+            .get(env::HF_ENDPOINT)
+            .map(str::to_owned)
+            .or_else(|| manifest.endpoint.clone())
+            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        if url::Url::parse(&endpoint).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
+            return Err(Error::Usage {
+                message: format!("the endpoint `{endpoint}` is not an http(s) URL"),
+                help: "set HF_ENDPOINT (or `endpoint` in [settings]) to a URL like https://huggingface.co".into(),
+            });
+        }
+        let timeout = match &manifest.timeout {
+            Some(text) => parse_duration(text).ok_or_else(|| Error::Usage {
+                message: format!("`timeout = \"{text}\"` in [settings] is not a duration"),
+                help: "use a number of seconds or a value like `30s`, `2m`, `500ms`".into(),
+            })?,
+            None => Duration::from_secs(30),
+        };
+        let progress_off = global.no_progress
+            || global.quiet
+            || global.json
+            || env.flag(env::HF_HUB_DISABLE_PROGRESS_BARS)
+            || manifest.progress == Some(false);
+        let mut user_agent = format!("hfdl/{}", env!("CARGO_PKG_VERSION"));
+        if let Some(origin) = env.get(env::HF_HUB_USER_AGENT_ORIGIN) {
+            user_agent.push_str("; origin/");
+            user_agent.push_str(origin);
+        }
+        Ok(Settings {
+            manifest_path,
+            lock_path,
+            store,
+            state_dir: env.hfdl_cache_dir(),
+            endpoint,
+            offline: global.offline || env.offline(),
+            token: discover_token(env),
+            jobs: manifest.jobs.map_or(8, |j| j as usize),
+            timeout,
+            retries: manifest.retries.unwrap_or(4),
+            json: global.json,
+            quiet: global.quiet,
+            progress: is_terminal && !progress_off,
+            user_agent,
+        })
+    }
+
+    /// A Hub client for these settings (no connection is made until a request).
+    pub fn hub_client(&self) -> HubClient {
+        let mut options = HubOptions::new(&self.endpoint);
+        options.token = self.token.as_ref().map(|(token, _)| token.clone());
+        options.offline = self.offline;
+        options.user_agent.clone_from(&self.user_agent);
+        options.timeout = self.timeout;
+        options.retries = self.retries;
+        HubClient::new(options)
+    }
+
+    /// The stat cache file of verified blobs.
+    pub fn verified_blobs_file(&self) -> PathBuf {
+        self.state_dir.join("verified-blobs.json")
+    }
+}
+
+fn expand_home(path: &str, env: &Env) -> PathBuf {
+    match (path.strip_prefix("~/"), env.home()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Parses `30`, `30s`, `2m`, `1h`, `500ms`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    match unit.trim() {
+        "" | "s" => Some(Duration::from_secs(number)),
+        "ms" => Some(Duration::from_millis(number)),
+        "m" | "min" => Some(Duration::from_secs(number * 60)),
+        "h" => Some(Duration::from_secs(number * 3600)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_common_units() {
+        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_mins(2)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("soon"), None);
+    }
+
+    #[test]
+    fn flags_beat_environment_beat_manifest_settings() {
+        let env = Env::from_pairs(
+            [
+                (env::HF_HUB_CACHE, "/env-cache"),
+                (env::HF_ENDPOINT, "http://env:1/"),
+            ],
+            None,
+        );
+        let manifest = ManifestSettings {
+            store: Some("/manifest-cache".into()),
+            endpoint: Some("http://m:2".into()),
+            ..Default::default()
+        };
+        let settings = Settings::new(&GlobalArgs::default(), &env, Some(&manifest), false).unwrap();
+        assert_eq!(settings.store, PathBuf::from("/env-cache"));
+        assert_eq!(settings.endpoint, "http://env:1");
+        let global = GlobalArgs {
+            store: Some("/flag".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Settings::new(&global, &env, Some(&manifest), false)
+                .unwrap()
+                .store,
+            PathBuf::from("/flag")
+        );
+        let bare = Env::from_pairs([], None);
+        let settings =
+            Settings::new(&GlobalArgs::default(), &bare, Some(&manifest), false).unwrap();
+        assert_eq!(settings.store, PathBuf::from("/manifest-cache"));
+        assert_eq!(settings.endpoint, "http://m:2");
+    }
+}

@@ -1,0 +1,149 @@
+//! Store mutations: snapshot symlinks, refs, blob publication and file locks. Each is atomic.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use super::atomic::write_if_changed;
+
+/// Makes `link` a symlink to `target` (relative), replacing whatever is there atomically: the
+/// link is created under a temp name in the same directory, then renamed over.
+pub fn replace_with_symlink(link: &Path, target: &Path) -> std::io::Result<()> {
+    let parent = link
+        .parent()
+        .ok_or_else(|| std::io::Error::other(format!("{} has no parent", link.display())))?;
+    fs_err::create_dir_all(parent)?;
+    let file_name = link
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for attempt in 0..100u32 {
+        let temp = parent.join(format!(
+            ".{file_name}.{}.{attempt}.hfdl-link",
+            std::process::id()
+        ));
+        match symlink(target, &temp) {
+            Ok(()) => {
+                return fs_err::rename(&temp, link).inspect_err(|_| {
+                    let _ = fs_err::remove_file(&temp);
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("creating symlink {}: {e}", temp.display()),
+                ));
+            }
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "could not find a free temp name next to {}",
+        link.display()
+    )))
+}
+
+#[cfg(unix)]
+fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(windows)]
+fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::windows::fs::symlink_file(target, link)
+}
+
+/// True when `link` is a symlink whose target is exactly `target`.
+pub fn symlink_points_to(link: &Path, target: &Path) -> bool {
+    std::fs::read_link(link).is_ok_and(|current| current == target)
+}
+
+/// Writes `refs/<revision>`: the commit, no trailing newline (hub-protocol §6.3 rule 1), only
+/// when it changed.
+pub fn write_ref(ref_path: &Path, commit: &str) -> std::io::Result<bool> {
+    write_if_changed(ref_path, commit.as_bytes())
+}
+
+/// Reads a ref file; `None` when it does not exist.
+pub fn read_ref(ref_path: &Path) -> Option<String> {
+    fs_err::read_to_string(ref_path).ok()
+}
+
+/// An exclusive `flock` on a lock file, released on drop. The same lock file and kind of lock as
+/// `huggingface_hub`'s `filelock`, so the two tools coordinate on a shared cache.
+#[derive(Debug)]
+pub struct FileLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl FileLock {
+    /// Blocks until the lock at `path` is held (creating the file and its directory).
+    pub fn acquire(path: &Path) -> std::io::Result<FileLock> {
+        if let Some(parent) = path.parent() {
+            fs_err::create_dir_all(parent)?;
+        }
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?
+            .into_parts()
+            .0;
+        file.lock().map_err(|e| {
+            std::io::Error::new(e.kind(), format!("locking {}: {e}", path.display()))
+        })?;
+        Ok(FileLock {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+/// Removes empty directories from `dir` up to (not including) `stop`.
+pub fn remove_empty_parents(dir: &Path, stop: &Path) {
+    let mut current = Some(dir);
+    while let Some(path) = current {
+        if path == stop || !path.starts_with(stop) || fs_err::remove_dir(path).is_err() {
+            break;
+        }
+        current = path.parent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlinks_are_replaced_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("snap/a.json");
+        replace_with_symlink(&link, Path::new("../blobs/one")).unwrap();
+        assert!(symlink_points_to(&link, Path::new("../blobs/one")));
+        replace_with_symlink(&link, Path::new("../blobs/two")).unwrap();
+        assert!(symlink_points_to(&link, Path::new("../blobs/two")));
+        assert_eq!(
+            fs_err::read_dir(dir.path().join("snap")).unwrap().count(),
+            1
+        );
+    }
+
+    #[test]
+    fn refs_have_no_trailing_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("refs/refs/pr/1");
+        assert!(write_ref(&path, "abc").unwrap());
+        assert!(!write_ref(&path, "abc").unwrap());
+        assert_eq!(fs_err::read(&path).unwrap(), b"abc");
+    }
+}

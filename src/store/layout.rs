@@ -1,0 +1,180 @@
+//! Paths of the Hugging Face cache layout (hub-protocol §6): one function per kind of entry.
+
+use std::path::{Path, PathBuf};
+
+use crate::hash::ContentHash;
+use crate::repo::{RepoId, RepoType};
+
+/// A store rooted at a Hugging Face hub cache directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// A repository inside the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RepoRef<'a> {
+    pub repo_type: RepoType,
+    pub repo: &'a RepoId,
+}
+
+impl Store {
+    pub fn new(root: impl Into<PathBuf>) -> Store {
+        Store { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `models--org--name`: the folder name of a repo (the id as requested).
+    pub fn repo_folder_name(repo: RepoRef<'_>) -> String {
+        format!(
+            "{}--{}",
+            repo.repo_type.api_plural(),
+            repo.repo.as_str().replace('/', "--")
+        )
+    }
+
+    pub fn repo_dir(&self, repo: RepoRef<'_>) -> PathBuf {
+        self.root.join(Self::repo_folder_name(repo))
+    }
+
+    pub fn blobs_dir(&self, repo: RepoRef<'_>) -> PathBuf {
+        self.repo_dir(repo).join("blobs")
+    }
+
+    /// `blobs/<hex>`: the verified content.
+    pub fn blob_path(&self, repo: RepoRef<'_>, hash: &ContentHash) -> PathBuf {
+        self.blobs_dir(repo).join(hash.hex())
+    }
+
+    /// `blobs/<hex>.incomplete`: a resumable partial download, keyed by content hash (the name
+    /// `huggingface_hub` 0.36 also resumes from).
+    pub fn incomplete_path(&self, repo: RepoRef<'_>, hash: &ContentHash) -> PathBuf {
+        self.blobs_dir(repo)
+            .join(format!("{}.incomplete", hash.hex()))
+    }
+
+    pub fn snapshot_dir(&self, repo: RepoRef<'_>, commit: &str) -> PathBuf {
+        self.repo_dir(repo).join("snapshots").join(commit)
+    }
+
+    /// `snapshots/<commit>/<path>`; `path` must have passed [`check_repo_path`].
+    pub fn snapshot_file(&self, repo: RepoRef<'_>, commit: &str, path: &str) -> PathBuf {
+        let mut file = self.snapshot_dir(repo, commit);
+        file.extend(path.split('/'));
+        file
+    }
+
+    /// `refs/<revision>`, nested for revisions with `/` (`refs/refs/pr/1`).
+    pub fn ref_path(&self, repo: RepoRef<'_>, revision: &str) -> PathBuf {
+        let mut file = self.repo_dir(repo).join("refs");
+        file.extend(revision.split('/'));
+        file
+    }
+
+    /// `.locks/<repo folder>/<hex>.lock`: the lock `huggingface_hub` takes for the same blob.
+    pub fn lock_path(&self, repo: RepoRef<'_>, hash: &ContentHash) -> PathBuf {
+        self.root
+            .join(".locks")
+            .join(Self::repo_folder_name(repo))
+            .join(format!("{}.lock", hash.hex()))
+    }
+}
+
+/// The relative symlink target from `snapshots/<commit>/<path>` to `blobs/<hex>`:
+/// `../../blobs/x` at the top level, one more `../` per sub-directory.
+pub fn relative_blob_target(path: &str, hash: &ContentHash) -> PathBuf {
+    let depth = path.split('/').count() - 1;
+    let mut target = PathBuf::new();
+    for _ in 0..depth + 2 {
+        target.push("..");
+    }
+    target.push("blobs");
+    target.push(hash.hex());
+    target
+}
+
+/// Refuses repo paths that could escape the snapshot directory, as `huggingface_hub` does
+/// before any disk write (hub-protocol §1.6).
+pub fn check_repo_path(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("an empty file path".into());
+    }
+    if path.starts_with('/') || path.contains('\\') || path.contains('\0') {
+        return Err(format!(
+            "`{path}` is not a relative path with `/` separators"
+        ));
+    }
+    if path.len() >= 2 && path.as_bytes()[1] == b':' {
+        return Err(format!("`{path}` looks like a drive path"));
+    }
+    if path
+        .split('/')
+        .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+    {
+        return Err(format!("`{path}` has an empty, `.` or `..` segment"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_matches_the_huggingface_cache() {
+        let store = Store::new("/c");
+        let id = RepoId::parse("org/name").unwrap();
+        let repo = RepoRef {
+            repo_type: RepoType::Dataset,
+            repo: &id,
+        };
+        let hash = ContentHash::git_sha1(&"a".repeat(40)).unwrap();
+        assert_eq!(
+            store.repo_dir(repo),
+            PathBuf::from("/c/datasets--org--name")
+        );
+        assert_eq!(
+            store.ref_path(repo, "refs/pr/1"),
+            PathBuf::from("/c/datasets--org--name/refs/refs/pr/1")
+        );
+        assert_eq!(
+            store.snapshot_file(repo, "abc", "a/b.json"),
+            PathBuf::from("/c/datasets--org--name/snapshots/abc/a/b.json")
+        );
+        assert_eq!(
+            store.lock_path(repo, &hash),
+            PathBuf::from(format!(
+                "/c/.locks/datasets--org--name/{}.lock",
+                "a".repeat(40)
+            ))
+        );
+        assert_eq!(
+            relative_blob_target("x.json", &hash),
+            PathBuf::from(format!("../../blobs/{}", "a".repeat(40)))
+        );
+        assert_eq!(
+            relative_blob_target("a/b/x.json", &hash),
+            PathBuf::from(format!("../../../../blobs/{}", "a".repeat(40)))
+        );
+    }
+
+    #[test]
+    fn paths_that_escape_are_refused() {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "C:/x",
+            "a\\b",
+            "./a",
+        ] {
+            assert!(check_repo_path(bad).is_err(), "{bad}");
+        }
+        assert!(check_repo_path("sub dir/tok #1.json").is_ok());
+    }
+}
