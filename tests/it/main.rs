@@ -1,1 +1,6 @@
-//! integration tests
+//! hfdl's integration tests: the binary end to end against the mock Hub.
+
+mod failures;
+mod interop;
+mod support;
+mod sync;

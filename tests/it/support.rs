@@ -1,0 +1,167 @@
+//! `TestContext`: a temp project, a temp Hugging Face cache and hfdl state dir, and a running
+//! mock Hub with a small set of fixture repos; plus helpers to run the `hfdl` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hfdl_mock_hub::{FileChange, Fixtures, Gated, MockHub, RepoOptions, RepoType, UserSpec};
+
+/// The token of the fixture user who may read the private and gated repos.
+pub const TOKEN: &str = "hf_testuser_token_0123456789abcdef";
+
+pub struct TestContext {
+    pub root: tempfile::TempDir,
+    pub project: PathBuf,
+    pub cache: PathBuf,
+    pub state: PathBuf,
+    pub hub: MockHub,
+}
+
+/// The fixture repos every test can use.
+pub fn standard_fixtures(dir: &Path) -> Fixtures {
+    let fixtures = Fixtures::create(dir).expect("create fixtures");
+    fixtures.create_repo(RepoType::Model, "acme/tiny", RepoOptions::default()).unwrap();
+    let first = fixtures
+        .commit(
+            RepoType::Model,
+            "acme/tiny",
+            "main",
+            "initial",
+            vec![
+                FileChange::regular("config.json", br#"{"hidden_size": 8}"#.to_vec()),
+                FileChange::regular("tokenizer.json", br#"{"vocab": ["a", "b"]}"#.to_vec()),
+                FileChange::regular("README.md", b"# tiny\n".to_vec()),
+                FileChange::generated("model.safetensors", 300_000, 1),
+                FileChange::generated("onnx/model.onnx", 100_000, 2),
+            ],
+        )
+        .unwrap();
+    fixtures.set_tag(RepoType::Model, "acme/tiny", "v1.0", &first).unwrap();
+    fixtures.create_repo(RepoType::Dataset, "acme/squad", RepoOptions::default()).unwrap();
+    fixtures
+        .commit(
+            RepoType::Dataset,
+            "acme/squad",
+            "main",
+            "data",
+            vec![
+                FileChange::regular("README.md", b"# squad\n".to_vec()),
+                FileChange::generated("plain_text/train-00000-of-00001.parquet", 50_000, 3),
+            ],
+        )
+        .unwrap();
+    fixtures
+        .create_repo(RepoType::Model, "acme/gated", RepoOptions { private: false, gated: Gated::Manual })
+        .unwrap();
+    fixtures
+        .commit(RepoType::Model, "acme/gated", "main", "init", vec![FileChange::regular("config.json", b"{}".to_vec())])
+        .unwrap();
+    fixtures.add_user(UserSpec {
+        name: "tester".into(),
+        token: TOKEN.into(),
+        orgs: vec![],
+        token_name: "ci".into(),
+        role: "read".into(),
+        gated_access: vec!["acme/gated".into()],
+    })
+    .unwrap();
+    fixtures
+}
+
+impl TestContext {
+    pub fn new() -> TestContext {
+        let root = tempfile::tempdir().expect("tempdir");
+        let fixtures = standard_fixtures(&root.path().join("fixtures"));
+        let hub = MockHub::start(fixtures).expect("start mock hub");
+        let project = root.path().join("project");
+        let cache = root.path().join("hf-cache");
+        let state = root.path().join("hfdl-state");
+        fs_err::create_dir_all(&project).unwrap();
+        TestContext { root, project, cache, state, hub }
+    }
+
+    /// `hfdl` with a clean environment pointing at the mock Hub and the temp dirs.
+    pub fn hfdl(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hfdl"));
+        command
+            .current_dir(&self.project)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", self.root.path().join("home"))
+            .env("HF_HUB_CACHE", &self.cache)
+            .env("HF_HOME", self.root.path().join("hf-home"))
+            .env("HFDL_CACHE_DIR", &self.state)
+            .env("HF_ENDPOINT", self.hub.endpoint())
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    /// Runs `hfdl args…` and returns its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.hfdl().args(args).output().expect("run hfdl")
+    }
+
+    pub fn write_manifest(&self, text: &str) {
+        fs_err::write(self.project.join("models.toml"), text).unwrap();
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        fs_err::read_to_string(self.project.join(name)).unwrap()
+    }
+
+    /// The repo folder of a model in the cache.
+    pub fn repo_dir(&self, folder: &str) -> PathBuf {
+        self.cache.join(folder)
+    }
+
+    /// stdout, stderr and exit code, with temp paths, ports and timings made stable.
+    pub fn render(&self, output: &Output) -> String {
+        let mut text = format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            output.status.code().map_or_else(|| "signal".to_owned(), |c| c.to_string()),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        text = text.replace(&self.root.path().display().to_string(), "[TMP]");
+        text = text.replace(&self.hub.endpoint(), "[HUB]");
+        let filters = [
+            (r"\d+(\.\d+)?(ms|s|µs)\b", "[TIME]"),
+            (r"[\d.]+ ?[KMG]?i?B/s", "[RATE]"),
+            (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+        ];
+        for (pattern, replacement) in filters {
+            text = regex::Regex::new(pattern).unwrap().replace_all(&text, replacement).into_owned();
+        }
+        text
+    }
+}
+
+/// The `error.code` of a `--json` failure.
+pub fn json_error_code(output: &Output) -> String {
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)));
+    value["error"]["code"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Every file under `dir`, relative, sorted, with `-> target` for symlinks.
+pub fn tree(dir: &Path) -> String {
+    let mut lines = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let Ok(entries) = fs_err::read_dir(&current) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let relative = path.strip_prefix(dir).unwrap().display().to_string();
+            let kind = entry.file_type().unwrap();
+            if kind.is_symlink() {
+                lines.push(format!("{relative} -> {}", fs_err::read_link(&path).unwrap().display()));
+            } else if kind.is_dir() {
+                pending.push(path);
+            } else {
+                lines.push(relative);
+            }
+        }
+    }
+    lines.sort();
+    lines.join("\n")
+}
