@@ -321,6 +321,22 @@ async fn stream_once(
         .write(true)
         .open(&fetch.incomplete)
         .map_err(io_error(&fetch.incomplete))?;
+    if *offset > 0 && status == StatusCode::PARTIAL_CONTENT {
+        let start = response
+            .headers()
+            .get(reqwest::header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("bytes "))
+            .and_then(|v| v.split('-').next())
+            .and_then(|v| v.parse::<u64>().ok());
+        if start != Some(*offset) {
+            return Err(HubError::Protocol {
+                url,
+                message: format!("asked for bytes from {offset}, the server answered Content-Range starting at {start:?}"),
+            }
+            .into());
+        }
+    }
     if *offset > 0 && status != StatusCode::PARTIAL_CONTENT {
         // The server ignored Range: start over rather than append a second copy.
         tracing::debug!(

@@ -63,6 +63,10 @@ pub enum Error {
     ))]
     OfflineMissing { missing: Vec<String> },
 
+    #[error("not enough free disk space in {}: the sync needs {needed} bytes, {available} are available", path.display())]
+    #[diagnostic(help("free some space (`hfdl gc` removes what no lock uses), or point --store / HF_HUB_CACHE at a larger disk"))]
+    DiskFull { path: PathBuf, needed: u64, available: u64 },
+
     #[error("no entry named `{name}` in {}", manifest.display())]
     #[diagnostic(help("{}", if known.is_empty() { "the manifest has no entries; add one with `hfdl add REPO`".to_owned() } else { format!("known entries: {}", known.join(", ")) }))]
     UnknownModel {
@@ -104,6 +108,7 @@ impl Error {
             Error::OfflineMissing { .. } => "offline-missing",
             Error::UnknownModel { .. } => "unknown-model",
             Error::NotSynced { .. } => "not-synced",
+            Error::DiskFull { .. } => "disk-full",
             Error::AlreadyExists { .. } => "already-exists",
             Error::Usage { .. } => "usage",
             Error::Io { source, .. } if source.raw_os_error() == Some(28) => "disk-full",
@@ -126,6 +131,7 @@ impl Error {
             | Error::LockMissing { .. }
             | Error::OfflineMissing { .. }
             | Error::NotSynced { .. }
+            | Error::DiskFull { .. }
             | Error::Io { .. } => EXIT_FAILURE,
         }
     }

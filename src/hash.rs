@@ -68,7 +68,10 @@ impl ContentHash {
             HashKind::Sha256 => HashKindOrd::Sha256,
             HashKind::GitSha1 => HashKindOrd::GitSha1,
         };
-        Ok(ContentHash { kind, hex: hex.to_owned() })
+        Ok(ContentHash {
+            kind,
+            hex: hex.to_owned(),
+        })
     }
 
     pub fn sha256(hex: &str) -> Result<ContentHash, String> {
@@ -171,7 +174,10 @@ mod tests {
     #[test]
     fn sha256_of_empty_content_is_the_known_value() {
         let (hash, _) = hash_reader(&b""[..], HashKind::Sha256, 0).unwrap();
-        assert_eq!(hash.hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            hash.hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 
     #[test]

@@ -1,7 +1,33 @@
 //! hfdl: declarative, lockfile-based sync of Hugging Face Hub repositories.
+//!
+//! # Architecture
+//!
+//! ```text
+//! models.toml ─parse→ Manifest ─resolve(Hub)→ Resolution ─encode→ models.lock
+//! models.lock ─decode→ Lockfile ─┐
+//! store        ─scan──→ StoreState ┴─plan→ Plan ─execute(Reporter)→ store + Summary
+//! ```
+//!
+//! Each arrow is one public function in one module. Only [`hub`] (network) and [`store`]
+//! (file system) touch the outside world; [`resolve::resolve`] takes the Hub as a value and
+//! [`reconcile::plan()`] takes a snapshot of the store, so both are testable without I/O.
+//!
+//! # File on disk → module
+//!
+//! | file | module |
+//! | --- | --- |
+//! | `models.toml` | [`manifest`] (parse, diagnostics, `toml_edit` edits) |
+//! | `models.lock` | [`lock`] (deterministic writer, freshness check) |
+//! | `$HF_HUB_CACHE/{models,datasets,spaces}--*/…` | [`store`] (layout, scan, links, refs, locks) |
+//! | `$HFDL_CACHE_DIR/verified-blobs.json` | [`store::verified`] (stat cache of verified blobs) |
+//! | `$HF_HOME/token` | [`hub::auth`] |
+//! | environment variables | [`env`] (the only reader), [`settings`] (precedence) |
+//!
+//! The CLI (`main.rs`, [`cli`], [`commands`], [`report::render`]) is a thin layer over these.
 
 pub mod cli;
-// pub mod commands; (re-enabled once the manifest edit API lands)
+#[cfg(any())] // re-enabled once the manifest edit API lands
+pub mod commands;
 pub mod download;
 pub mod env;
 pub mod error;
@@ -10,8 +36,8 @@ pub mod hub;
 pub mod lock;
 pub mod manifest;
 pub mod reconcile;
-pub mod repo;
 pub mod report;
+pub mod repo;
 pub mod resolve;
 pub mod settings;
 pub mod store;

@@ -1,1 +1,117 @@
-fn main() {}
+//! The `hfdl` binary: parse the command line, set up logging, run, and turn the outcome into an
+//! exit code. Errors are rendered here, once.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use hfdl::cli::{Cli, ColorChoice};
+use hfdl::env::{self, Env};
+use hfdl::error::{EXIT_BUG, Error};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = Env::from_process();
+    init_tracing(&cli, &env);
+    let color = match cli.global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stderr().is_terminal() && env.get(env::NO_COLOR).is_none(),
+    };
+    let json = cli.global.json;
+    let is_terminal = std::io::stderr().is_terminal() && !env.flag(env::CI);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            report_error(
+                &Error::Io {
+                    path: "<tokio runtime>".into(),
+                    source: error,
+                },
+                json,
+                color,
+            );
+            return ExitCode::from(EXIT_BUG as u8);
+        }
+    };
+    let result = runtime.block_on(hfdl::commands::run(cli, &env, is_terminal));
+    // Do not wait for blocking tasks (e.g. a hash of a huge file) that lost their purpose.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report_error(&error, json, color);
+            ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
+        }
+    }
+}
+
+/// Writes the error: a JSON object on stdout with `--json`, a miette report on stderr otherwise.
+fn report_error(error: &Error, json: bool, color: bool) {
+    use std::io::Write;
+    if json {
+        let help = miette::Diagnostic::help(error).map(|h| h.to_string());
+        let value = serde_json::json!({
+            "error": {
+                "code": error.error_code(),
+                "message": error_chain(error),
+                "help": help,
+                "exit_code": error.exit_code(),
+            }
+        });
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+        return;
+    }
+    let handler = miette::GraphicalReportHandler::new_themed(if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    })
+    .with_width(100);
+    let mut out = String::new();
+    if handler.render_report(&mut out, error).is_err() {
+        out = format!("error: {error}");
+    }
+    let _ = writeln!(std::io::stderr().lock(), "{out}");
+}
+
+/// The error and its causes on one line.
+fn error_chain(error: &Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+fn init_tracing(cli: &Cli, env: &Env) {
+    let default = match cli.global.verbose {
+        0 => "warn",
+        1 => "hfdl=info",
+        2 => "hfdl=debug",
+        _ => "hfdl=trace",
+    };
+    let filter = env
+        .get(env::HFDL_LOG)
+        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -177,6 +177,7 @@ pub fn plan(store: &Store, lock: &Lockfile, state: &StoreState, options: &PlanOp
     // Files each snapshot directory should contain, over all entries sharing it.
     let mut wanted: BTreeMap<PathBuf, BTreeSet<&str>> = BTreeMap::new();
     let mut refs_seen = BTreeSet::new();
+    let mut links_seen = BTreeSet::new();
 
     for model in &lock.models {
         let repo = RepoRef {
@@ -244,7 +245,7 @@ pub fn plan(store: &Store, lock: &Lockfile, state: &StoreState, options: &PlanOp
                 .get(&link)
                 .copied()
                 .unwrap_or(LinkState::Missing);
-            if link_state != LinkState::Correct && !plan.links.iter().any(|l| l.link == link) {
+            if link_state != LinkState::Correct && links_seen.insert(link.clone()) {
                 plan.links.push(LinkStep {
                     model: model.name.clone(),
                     path: file.path.clone(),

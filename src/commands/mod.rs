@@ -1,0 +1,110 @@
+//! One thin file per subcommand: arguments → [`Settings`] → library calls → output.
+//!
+//! Data goes to stdout (tables, paths, `--json` documents); progress, status and errors go to
+//! stderr through the [`Reporter`] and `main.rs`.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::manifest::{self, Manifest};
+use crate::report::Reporter;
+use crate::report::render;
+use crate::settings::Settings;
+
+pub mod add;
+pub mod init;
+pub mod lock;
+pub mod path;
+pub mod status;
+pub mod sync;
+
+/// What every command gets.
+pub struct Context {
+    pub settings: Settings,
+    pub global: GlobalArgs,
+    pub reporter: Arc<dyn Reporter>,
+}
+
+impl Context {
+    /// Builds settings without reading a manifest (`init`).
+    fn without_manifest(global: &GlobalArgs, env: &Env, is_terminal: bool) -> Result<Context> {
+        let settings = Settings::new(global, env, None, is_terminal)?;
+        Ok(Context::with_settings(global, settings))
+    }
+
+    /// Reads the manifest, then builds settings that include its `[settings]`.
+    fn with_manifest(global: &GlobalArgs, env: &Env, is_terminal: bool) -> Result<(Context, Manifest)> {
+        let manifest = manifest::load(&Settings::manifest_path(global))?;
+        let settings = Settings::new(global, env, Some(&manifest.settings), is_terminal)?;
+        Ok((Context::with_settings(global, settings), manifest))
+    }
+
+    fn with_settings(global: &GlobalArgs, settings: Settings) -> Context {
+        let reporter = render::reporter_for(&settings);
+        Context { settings, global: global.clone(), reporter }
+    }
+
+    /// Writes human or JSON data to stdout.
+    pub fn print_data(&self, text: &str) -> Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| if text.ends_with('\n') || text.is_empty() { Ok(()) } else { stdout.write_all(b"\n") })
+            .and_then(|()| stdout.flush())
+            .map_err(Error::io("<stdout>"))
+    }
+
+    /// Writes a JSON document to stdout.
+    pub fn print_json(&self, value: &serde_json::Value) -> Result<()> {
+        let text = serde_json::to_string_pretty(value).unwrap_or_default();
+        self.print_data(&text)
+    }
+
+    /// A status line on stderr (not with `-q` or `--json`).
+    pub fn status(&self, text: &str) {
+        if !self.settings.quiet && !self.settings.json {
+            render::status_line(text);
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Init(args) => init::run(&Context::without_manifest(global, env, is_terminal)?, &args),
+        Command::Add(args) => add::run(global, env, is_terminal, &args).await,
+        Command::Lock(args) => {
+            let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
+            lock::run(&ctx, &manifest, &args).await
+        }
+        Command::Sync(args) => {
+            let (ctx, manifest) = if args.frozen {
+                // --frozen needs only the lock; the manifest (for `dir` and [settings]) is optional.
+                match manifest::load(&Settings::manifest_path(global)) {
+                    Ok(manifest) => {
+                        let settings = Settings::new(global, env, Some(&manifest.settings), is_terminal)?;
+                        (Context::with_settings(global, settings), Some(manifest))
+                    }
+                    Err(error) if error.error_code() == "manifest-not-found" => (Context::without_manifest(global, env, is_terminal)?, None),
+                    Err(error) => return Err(error.into()),
+                }
+            } else {
+                let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
+                (ctx, Some(manifest))
+            };
+            sync::run(&ctx, manifest.as_ref(), &args).await
+        }
+        Command::Status(args) => {
+            let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
+            status::run(&ctx, &manifest, &args)
+        }
+        Command::Path(args) => {
+            let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
+            path::run(&ctx, &manifest, &args)
+        }
+    }
+}

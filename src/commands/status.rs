@@ -1,0 +1,169 @@
+//! `hfdl status`: each locked model: present, partial, missing or modified. Never uses the
+//! network.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use indicatif::HumanBytes;
+use serde::Serialize;
+
+use super::Context;
+use super::lock::short;
+use crate::cli::StatusArgs;
+use crate::error::Result;
+use crate::lock;
+use crate::manifest::Manifest;
+use crate::store::{BlobState, LinkState, RepoRef, Store, VerifiedBlobs, scan};
+
+/// The state of one entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelState {
+    Present,
+    Partial,
+    Missing,
+    Modified,
+    NotLocked,
+}
+
+impl ModelState {
+    fn as_str(self) -> &'static str {
+        match self {
+            ModelState::Present => "present",
+            ModelState::Partial => "partial",
+            ModelState::Missing => "missing",
+            ModelState::Modified => "modified",
+            ModelState::NotLocked => "not locked",
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    name: String,
+    repo: String,
+    repo_type: String,
+    state: ModelState,
+    files: usize,
+    files_present: usize,
+    bytes: u64,
+    bytes_on_disk: u64,
+    commit: Option<String>,
+}
+
+pub fn run(ctx: &Context, manifest: &Manifest, _args: &StatusArgs) -> Result<()> {
+    let lock = lock::load(&ctx.settings.lock_path)?.unwrap_or_default();
+    let store = Store::new(&ctx.settings.store);
+    let verified = VerifiedBlobs::load(ctx.settings.verified_blobs_file());
+    let state = scan(&store, &lock, &BTreeMap::new(), &verified);
+
+    let mut rows = Vec::new();
+    let mut counted = BTreeSet::new();
+    for model in &lock.models {
+        let repo = RepoRef { repo_type: model.repo_type, repo: &model.repo };
+        let (mut present, mut partial, mut modified, mut on_disk) = (0, 0, 0, 0);
+        for file in &model.files {
+            let blob = store.blob_path(repo, &file.hash);
+            let link = store.snapshot_file(repo, &model.commit, &file.path);
+            let link_state = state.links.get(&link).copied().unwrap_or(LinkState::Missing);
+            match state.blobs.get(&blob).copied().unwrap_or(BlobState::Missing { partial: 0 }) {
+                BlobState::Verified | BlobState::Unverified => {
+                    if counted.insert(blob.clone()) {
+                        on_disk += file.size;
+                    }
+                    match link_state {
+                        LinkState::Correct => present += 1,
+                        LinkState::Wrong => modified += 1,
+                        LinkState::Missing => partial += 1,
+                    }
+                }
+                BlobState::WrongSize { .. } => modified += 1,
+                BlobState::Missing { partial: bytes } if bytes > 0 => partial += 1,
+                BlobState::Missing { .. } => {}
+            }
+        }
+        let total = model.files.len();
+        let state = if modified > 0 {
+            ModelState::Modified
+        } else if present == total {
+            ModelState::Present
+        } else if present == 0 && partial == 0 {
+            ModelState::Missing
+        } else {
+            ModelState::Partial
+        };
+        rows.push(Row {
+            name: model.name.clone(),
+            repo: model.repo.to_string(),
+            repo_type: model.repo_type.to_string(),
+            state,
+            files: total,
+            files_present: present,
+            bytes: model.files.iter().map(|f| f.size).sum(),
+            bytes_on_disk: on_disk,
+            commit: Some(model.commit.clone()),
+        });
+    }
+    for spec in manifest.models.values() {
+        if lock.get(&spec.name).is_none() {
+            rows.push(Row {
+                name: spec.name.clone(),
+                repo: spec.repo.to_string(),
+                repo_type: spec.repo_type.to_string(),
+                state: ModelState::NotLocked,
+                files: 0,
+                files_present: 0,
+                bytes: 0,
+                bytes_on_disk: 0,
+                commit: None,
+            });
+        }
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+
+    if ctx.settings.json {
+        return ctx.print_json(&serde_json::json!({ "store": ctx.settings.store, "models": rows }));
+    }
+    if rows.is_empty() {
+        ctx.status("No models in the manifest; add one with `hfdl add REPO`");
+        return Ok(());
+    }
+    let table: Vec<[String; 6]> = rows
+        .iter()
+        .map(|row| {
+            [
+                row.name.clone(),
+                row.state.as_str().to_owned(),
+                format!("{}/{}", row.files_present, row.files),
+                HumanBytes(row.bytes_on_disk).to_string(),
+                row.commit.as_deref().map_or_else(|| "-".to_owned(), |c| short(c).to_owned()),
+                row.repo.clone(),
+            ]
+        })
+        .collect();
+    ctx.print_data(&format_table(&["NAME", "STATE", "FILES", "ON DISK", "COMMIT", "REPO"], &table))
+}
+
+/// Left-aligned columns separated by two spaces; the last column is not padded.
+pub fn format_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(header.as_slice()).chain(rows.iter().map(<[String; N]>::as_slice)) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,188 @@
+//! `hfdl sync`: lock if needed, then plan and apply: download, verify, link, prune.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use indicatif::{HumanBytes, HumanDuration};
+use serde_json::json;
+
+use super::Context;
+use super::lock::{describe_changes, resolve_project, short, stale_error, write_lock};
+use crate::cli::SyncArgs;
+use crate::error::{Error, Result};
+use crate::lock::{self, Freshness, Lockfile};
+use crate::manifest::Manifest;
+use crate::reconcile::plan::{BlobAction, Plan};
+use crate::reconcile::{ExecuteOptions, PlanOptions, Summary, execute, plan};
+use crate::resolve::{Change, Upgrade};
+use crate::store::{Store, VerifiedBlobs, scan};
+
+pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) -> Result<()> {
+    let (lock, lock_written, changes) = ensure_lock(ctx, manifest, args).await?;
+    let dirs = plain_dirs(manifest, &lock);
+    let store = Store::new(&ctx.settings.store);
+    let mut verified = VerifiedBlobs::load(ctx.settings.verified_blobs_file());
+    let state = scan(&store, &lock, &dirs, &verified);
+    let plan = plan(&store, &lock, &state, &PlanOptions { prune: !args.no_prune, dirs });
+
+    if args.dry_run {
+        return print_plan(ctx, &plan, &changes);
+    }
+    if plan.needs_network() && ctx.settings.offline {
+        let mut missing: Vec<String> = plan
+            .blobs
+            .iter()
+            .filter(|s| matches!(s.action, BlobAction::Download { .. } | BlobAction::Replace { .. }))
+            .map(|s| format!("{}: {}", s.models.join("+"), s.path))
+            .collect();
+        if missing.len() > 10 {
+            let more = missing.len() - 10;
+            missing.truncate(10);
+            missing.push(format!("and {more} more"));
+        }
+        return Err(Error::OfflineMissing { missing });
+    }
+    let hub = ctx.settings.hub_client();
+    let jobs = args.jobs.map_or(ctx.settings.jobs, |j| j as usize);
+    let summary = execute(&plan, &hub, &mut verified, ctx.reporter.as_ref(), &ExecuteOptions { jobs }).await?;
+    print_summary(ctx, &lock, &plan, &summary, lock_written, &changes)
+}
+
+/// Decides the lock to sync from: `--frozen` takes it as it is, `--locked` requires it fresh,
+/// otherwise a stale or missing lock is re-resolved (and written unless `--dry-run`).
+async fn ensure_lock(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) -> Result<(Lockfile, bool, Vec<Change>)> {
+    let lock_path = &ctx.settings.lock_path;
+    let previous = lock::load(lock_path)?;
+    let Some(manifest) = manifest.filter(|_| !args.frozen) else {
+        let lock = previous.ok_or_else(|| Error::LockMissing { lock: lock_path.clone() })?;
+        return Ok((lock, false, Vec::new()));
+    };
+    let freshness = previous.as_ref().map(|lock| lock.freshness(manifest));
+    match (previous, freshness) {
+        (Some(lock), Some(Freshness::Fresh)) => Ok((lock, false, Vec::new())),
+        (None, _) if args.locked => Err(Error::LockMissing { lock: lock_path.clone() }),
+        (Some(_), Some(Freshness::Stale(reasons))) if args.locked => Err(stale_error(ctx, manifest, &reasons)),
+        (previous, _) => {
+            let resolution = resolve_project(ctx, manifest, previous.as_ref(), &Upgrade::None).await?;
+            let written = if args.dry_run { false } else { write_lock(ctx, &resolution.lock)? };
+            if !args.dry_run {
+                for line in describe_changes(&resolution.changes) {
+                    ctx.status(&line);
+                }
+            }
+            Ok((resolution.lock, written, resolution.changes))
+        }
+    }
+}
+
+/// Plain directories (`dir = "…"`) of locked entries, relative to the manifest's directory.
+fn plain_dirs(manifest: Option<&Manifest>, lock: &Lockfile) -> BTreeMap<String, PathBuf> {
+    let Some(manifest) = manifest else { return BTreeMap::new() };
+    let base = manifest.path.parent().map(PathBuf::from).unwrap_or_default();
+    manifest
+        .models
+        .values()
+        .filter(|spec| lock.get(&spec.name).is_some())
+        .filter_map(|spec| Some((spec.name.clone(), base.join(spec.dir.as_ref()?))))
+        .collect()
+}
+
+fn print_plan(ctx: &Context, plan: &Plan, changes: &[Change]) -> Result<()> {
+    if ctx.settings.json {
+        return ctx.print_json(&json!({
+            "dry_run": true,
+            "lock_changes": changes,
+            "download_files": plan.download_count(),
+            "download_bytes": plan.download_bytes(),
+            "plan": plan,
+        }));
+    }
+    let mut out = describe_changes(changes);
+    if plan.is_empty() {
+        out.push(format!("Nothing to do: {} files already in place", plan.files_total));
+        return ctx.print_data(&out.join("\n"));
+    }
+    out.push(format!(
+        "Would download {} files ({}), verify {}, link {}, write {} refs, prune {}",
+        plan.download_count(),
+        HumanBytes(plan.download_bytes()),
+        plan.blobs.iter().filter(|s| s.action == BlobAction::Verify).count(),
+        plan.links.len(),
+        plan.refs.len(),
+        plan.prunes.len(),
+    ));
+    for step in &plan.blobs {
+        let (verb, note) = match &step.action {
+            BlobAction::Download { resume_from: 0 } => ("download", String::new()),
+            BlobAction::Download { resume_from } => ("resume", format!(" (from {})", HumanBytes(*resume_from))),
+            BlobAction::Verify => ("verify", " (already in the cache)".to_owned()),
+            BlobAction::Replace { actual_size } => ("replace", format!(" (damaged: {actual_size} bytes on disk)")),
+            BlobAction::Copy { .. } => ("copy", " (from another repo in the store)".to_owned()),
+        };
+        out.push(format!("  {verb:<8} {:<12} {} {}{note}", step.models.join("+"), step.path, HumanBytes(step.size)));
+    }
+    for link in &plan.links {
+        out.push(format!("  {:<8} {:<12} {} ({})", "link", link.model, link.path, link.reason));
+    }
+    for step in &plan.refs {
+        out.push(format!("  {:<8} {:<12} {} -> {}", "ref", step.model, step.revision, short(&step.commit)));
+    }
+    for prune in &plan.prunes {
+        out.push(format!("  {:<8} {:<12} {}", "prune", "", prune.path));
+    }
+    for step in &plan.dir_files {
+        out.push(format!("  {:<8} {:<12} {}", "dir", step.model, step.dest.display()));
+    }
+    ctx.print_data(&out.join("\n"))
+}
+
+fn print_summary(
+    ctx: &Context,
+    lock: &Lockfile,
+    plan: &Plan,
+    summary: &Summary,
+    lock_written: bool,
+    changes: &[Change],
+) -> Result<()> {
+    if ctx.settings.json {
+        return ctx.print_json(&json!({
+            "lock_written": lock_written,
+            "lock_changes": changes,
+            "models": lock.models.len(),
+            "store": ctx.settings.store,
+            "summary": summary,
+            "throughput_bytes_per_sec": summary.throughput().round(),
+        }));
+    }
+    if plan.is_empty() {
+        ctx.status(&format!("Already in sync: {} models, {} files", lock.models.len(), summary.files_total));
+        return Ok(());
+    }
+    let mut parts = vec![format!(
+        "{} files downloaded ({}) in {}",
+        summary.downloaded_files,
+        HumanBytes(summary.downloaded_bytes),
+        HumanDuration(summary.elapsed)
+    )];
+    if summary.downloaded_bytes > 0 {
+        parts.push(format!("{}/s", HumanBytes(summary.throughput() as u64)));
+    }
+    for (count, what) in [
+        (summary.adopted_files, "adopted from the cache"),
+        (summary.copied_files, "copied within the store"),
+        (summary.pruned, "pruned"),
+        (summary.dir_files, "placed in plain directories"),
+    ] {
+        if count > 0 {
+            parts.push(format!("{count} {what}"));
+        }
+    }
+    if summary.resumed_bytes > 0 {
+        parts.push(format!("{} resumed", HumanBytes(summary.resumed_bytes)));
+    }
+    if summary.retries > 0 {
+        parts.push(format!("{} retries", summary.retries));
+    }
+    ctx.status(&format!("Synced {} models, {} files: {}", lock.models.len(), summary.files_total, parts.join(", ")));
+    Ok(())
+}
