@@ -357,3 +357,189 @@ async fn revision_help(hub: &impl HubApi, spec: &ModelSpec) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::hub::types::{GitRef, LfsInfo};
+    use crate::manifest::ManifestSettings;
+    use crate::report::Silent;
+
+    /// A Hub in memory that answers the tree listing in a given order.
+    struct FakeHub {
+        entries: Vec<TreeEntry>,
+        calls: std::sync::Mutex<usize>,
+    }
+
+    impl HubApi for FakeHub {
+        async fn commit_of(
+            &self,
+            _: RepoType,
+            _: &RepoId,
+            revision: &str,
+        ) -> Result<String, HubError> {
+            *self.calls.lock().unwrap() += 1;
+            if revision == "main" {
+                Ok("c".repeat(40))
+            } else {
+                Err(HubError::RevisionNotFound {
+                    repo: RepoId::parse("a/b").unwrap(),
+                    revision: revision.into(),
+                    help: String::new(),
+                })
+            }
+        }
+        async fn files_at(
+            &self,
+            _: RepoType,
+            _: &RepoId,
+            _: &str,
+        ) -> Result<Vec<TreeEntry>, HubError> {
+            *self.calls.lock().unwrap() += 1;
+            Ok(self.entries.clone())
+        }
+        async fn refs(&self, _: RepoType, _: &RepoId) -> Result<Refs, HubError> {
+            Ok(Refs {
+                branches: vec![GitRef {
+                    name: "main".into(),
+                    target_commit: "c".repeat(40),
+                }],
+                tags: vec![],
+            })
+        }
+    }
+
+    fn entry(path: &str, lfs: bool) -> TreeEntry {
+        TreeEntry {
+            kind: "file".into(),
+            oid: format!("{:0>40}", path.len()),
+            size: 10,
+            path: path.into(),
+            lfs: lfs.then(|| LfsInfo {
+                oid: format!("{:0>64}", path.len()),
+                size: 1000,
+            }),
+        }
+    }
+
+    fn manifest(revision: &str, include: &[&str]) -> Manifest {
+        let spec = ModelSpec {
+            name: "m".into(),
+            repo: RepoId::parse("org/m").unwrap(),
+            repo_type: RepoType::Model,
+            revision: revision.into(),
+            include: include.iter().map(|s| (*s).to_owned()).collect(),
+            exclude: vec!["onnx/*".into()],
+            dir: None,
+        };
+        Manifest {
+            path: PathBuf::from("models.toml"),
+            models: BTreeMap::from([("m".into(), spec)]),
+            settings: ManifestSettings::default(),
+        }
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    #[test]
+    fn shuffled_tree_listings_produce_identical_lock_bytes() {
+        let files = [
+            "b.json",
+            "a.json",
+            "model.safetensors",
+            "onnx/x.onnx",
+            "sub/c.json",
+        ];
+        let mut encoded = Vec::new();
+        for rotation in 0..files.len() {
+            let mut order = files.to_vec();
+            order.rotate_left(rotation);
+            if rotation % 2 == 1 {
+                order.reverse();
+            }
+            let hub = FakeHub {
+                entries: order
+                    .iter()
+                    .map(|p| entry(p, p.ends_with(".safetensors")))
+                    .collect(),
+                calls: Default::default(),
+            };
+            let resolution = block_on(resolve(
+                &manifest("main", &[]),
+                None,
+                &hub,
+                &Upgrade::None,
+                &Silent,
+            ))
+            .unwrap();
+            encoded.push(resolution.lock.encode());
+        }
+        assert!(encoded.windows(2).all(|w| w[0] == w[1]), "{encoded:#?}");
+        assert!(encoded[0].contains("sha256 = \""), "LFS files carry sha256");
+        assert!(!encoded[0].contains("onnx/"), "exclude applies");
+    }
+
+    #[test]
+    fn unchanged_entries_keep_their_pin_without_a_request() {
+        let hub = FakeHub {
+            entries: vec![entry("a.json", false)],
+            calls: Default::default(),
+        };
+        let manifest = manifest("main", &["*.json"]);
+        let first = block_on(resolve(&manifest, None, &hub, &Upgrade::None, &Silent)).unwrap();
+        assert_eq!(*hub.calls.lock().unwrap(), 2);
+        let second = block_on(resolve(
+            &manifest,
+            Some(&first.lock),
+            &hub,
+            &Upgrade::None,
+            &Silent,
+        ))
+        .unwrap();
+        assert_eq!(*hub.calls.lock().unwrap(), 2, "no request for a kept pin");
+        assert_eq!(second.lock, first.lock);
+        assert_eq!(second.resolved, 0);
+        let third = block_on(resolve(
+            &manifest,
+            Some(&first.lock),
+            &hub,
+            &Upgrade::All,
+            &Silent,
+        ))
+        .unwrap();
+        assert_eq!(third.resolved, 1);
+    }
+
+    #[test]
+    fn an_unknown_revision_lists_the_branches_in_its_help() {
+        let hub = FakeHub {
+            entries: vec![],
+            calls: Default::default(),
+        };
+        let error = block_on(resolve(
+            &manifest("nope", &[]),
+            None,
+            &hub,
+            &Upgrade::None,
+            &Silent,
+        ))
+        .unwrap_err();
+        let ResolveError::Hub {
+            source: HubError::RevisionNotFound { help, .. },
+            ..
+        } = error
+        else {
+            panic!("{error:?}")
+        };
+        assert!(help.contains("branches of org/m: main"), "{help}");
+    }
+}
