@@ -64,8 +64,14 @@ pub enum Error {
     OfflineMissing { missing: Vec<String> },
 
     #[error("not enough free disk space in {}: the sync needs {needed} bytes, {available} are available", path.display())]
-    #[diagnostic(help("free some space (`hfdl gc` removes what no lock uses), or point --store / HF_HUB_CACHE at a larger disk"))]
-    DiskFull { path: PathBuf, needed: u64, available: u64 },
+    #[diagnostic(help(
+        "free some space (`hfdl gc` removes what no lock uses), or point --store / HF_HUB_CACHE at a larger disk"
+    ))]
+    DiskFull {
+        path: PathBuf,
+        needed: u64,
+        available: u64,
+    },
 
     #[error("no entry named `{name}` in {}", manifest.display())]
     #[diagnostic(help("{}", if known.is_empty() { "the manifest has no entries; add one with `hfdl add REPO`".to_owned() } else { format!("known entries: {}", known.join(", ")) }))]

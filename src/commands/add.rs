@@ -23,10 +23,20 @@ pub async fn run(global: &GlobalArgs, env: &Env, is_terminal: bool, args: &AddAr
         Err(e) => return Err(Error::io(&manifest_path)(e)),
     };
     let current = manifest::parse(&manifest_path, &text)?;
-    let spec = spec_from_args(args, &current.models.keys().map(String::as_str).collect::<Vec<_>>())?;
+    let spec = spec_from_args(
+        args,
+        &current
+            .models
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )?;
     let new_text = edit::add_model(&text, &spec).map_err(|e| Error::Usage {
         message: e.to_string(),
-        help: format!("pick another name with --name, or edit {}", manifest_path.display()),
+        help: format!(
+            "pick another name with --name, or edit {}",
+            manifest_path.display()
+        ),
     })?;
     let manifest = manifest::parse(&manifest_path, &new_text)?;
     let settings = Settings::new(global, env, Some(&manifest.settings), is_terminal)?;
@@ -40,7 +50,12 @@ pub async fn run(global: &GlobalArgs, env: &Env, is_terminal: bool, args: &AddAr
     if created {
         ctx.status(&format!("Created {}", manifest_path.display()));
     }
-    ctx.status(&format!("Added `{}` ({}) to {}", spec.name, spec.repo, manifest_path.display()));
+    ctx.status(&format!(
+        "Added `{}` ({}) to {}",
+        spec.name,
+        spec.repo,
+        manifest_path.display()
+    ));
     if !ctx.settings.json {
         for line in describe_changes(&resolution.changes) {
             ctx.status(&line);
@@ -48,33 +63,67 @@ pub async fn run(global: &GlobalArgs, env: &Env, is_terminal: bool, args: &AddAr
     }
     if args.no_sync {
         if ctx.settings.json {
-            return ctx.print_json(&serde_json::json!({ "added": spec.name, "changes": resolution.changes }));
+            return ctx.print_json(
+                &serde_json::json!({ "added": spec.name, "changes": resolution.changes }),
+            );
         }
         return Ok(());
     }
-    let sync_args = SyncArgs { locked: true, frozen: false, dry_run: false, no_prune: false, jobs: None };
+    let sync_args = SyncArgs {
+        locked: true,
+        frozen: false,
+        dry_run: false,
+        no_prune: false,
+        jobs: None,
+    };
     super::sync::run(&ctx, Some(&manifest), &sync_args).await
 }
 
 /// Builds the new entry from `REPO[@REV]` and the flags.
 fn spec_from_args(args: &AddArgs, existing: &[&str]) -> Result<ModelSpec> {
-    let usage = |message: String, help: &str| Error::Usage { message, help: help.to_owned() };
+    let usage = |message: String, help: &str| Error::Usage {
+        message,
+        help: help.to_owned(),
+    };
     let (repo_text, revision) = match args.repo.split_once('@') {
         Some((repo, revision)) => (repo, revision.to_owned()),
         None => (args.repo.as_str(), "main".to_owned()),
     };
-    let repo = RepoId::parse(repo_text).map_err(|m| usage(format!("invalid repo id: {m}"), "use `namespace/name`, e.g. `sentence-transformers/all-MiniLM-L6-v2`"))?;
-    validate_revision(&revision).map_err(|m| usage(format!("invalid revision: {m}"), "use a branch, a tag, `refs/pr/N` or a 40-hex commit after `@`"))?;
-    let repo_type = RepoType::parse(&args.repo_type)
-        .ok_or_else(|| usage(format!("unknown repo type `{}`", args.repo_type), "use model, dataset or space"))?;
+    let repo = RepoId::parse(repo_text).map_err(|m| {
+        usage(
+            format!("invalid repo id: {m}"),
+            "use `namespace/name`, e.g. `sentence-transformers/all-MiniLM-L6-v2`",
+        )
+    })?;
+    validate_revision(&revision).map_err(|m| {
+        usage(
+            format!("invalid revision: {m}"),
+            "use a branch, a tag, `refs/pr/N` or a 40-hex commit after `@`",
+        )
+    })?;
+    let repo_type = RepoType::parse(&args.repo_type).ok_or_else(|| {
+        usage(
+            format!("unknown repo type `{}`", args.repo_type),
+            "use model, dataset or space",
+        )
+    })?;
     let name = match &args.name {
         Some(name) => name.clone(),
         None => edit::derive_name(&repo, existing),
     };
     if let Some(dir) = &args.dir
-        && (dir.is_absolute() || dir.components().any(|c| c == std::path::Component::ParentDir))
+        && (dir.is_absolute()
+            || dir
+                .components()
+                .any(|c| c == std::path::Component::ParentDir))
     {
-        return Err(usage(format!("--dir {} must be a relative path inside the project", dir.display()), "use a path like `models/bert`"));
+        return Err(usage(
+            format!(
+                "--dir {} must be a relative path inside the project",
+                dir.display()
+            ),
+            "use a path like `models/bert`",
+        ));
     }
     Ok(ModelSpec {
         name,

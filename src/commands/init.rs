@@ -15,6 +15,9 @@ pub fn run(ctx: &Context, _args: &InitArgs) -> Result<()> {
     if ctx.settings.json {
         return ctx.print_json(&serde_json::json!({ "created": path }));
     }
-    ctx.status(&format!("Created {}; add a model with `hfdl add REPO`", path.display()));
+    ctx.status(&format!(
+        "Created {}; add a model with `hfdl add REPO`",
+        path.display()
+    ));
     Ok(())
 }

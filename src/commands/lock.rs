@@ -29,7 +29,11 @@ pub async fn run(ctx: &Context, manifest: &Manifest, args: &LockArgs) -> Result<
         Upgrade::Models(args.upgrade_model.iter().cloned().collect::<BTreeSet<_>>())
     };
     let resolution = resolve_project(ctx, manifest, previous.as_ref(), &upgrade).await?;
-    let written = if args.dry_run { false } else { write_lock(ctx, &resolution.lock)? };
+    let written = if args.dry_run {
+        false
+    } else {
+        write_lock(ctx, &resolution.lock)?
+    };
     if ctx.settings.json {
         return ctx.print_json(&json!({
             "lock": ctx.settings.lock_path,
@@ -47,20 +51,30 @@ pub async fn run(ctx: &Context, manifest: &Manifest, args: &LockArgs) -> Result<
             ctx.status(line);
         }
         let name = ctx.settings.lock_path.display();
-        ctx.status(&if written { format!("Wrote {name}") } else { format!("{name} is up to date") });
+        ctx.status(&if written {
+            format!("Wrote {name}")
+        } else {
+            format!("{name} is up to date")
+        });
     }
     Ok(())
 }
 
 /// `--check`: compare fingerprints only, never the network.
 fn check(ctx: &Context, manifest: &Manifest, previous: Option<&Lockfile>) -> Result<()> {
-    let lock = previous.ok_or_else(|| Error::LockMissing { lock: ctx.settings.lock_path.clone() })?;
+    let lock = previous.ok_or_else(|| Error::LockMissing {
+        lock: ctx.settings.lock_path.clone(),
+    })?;
     match lock.freshness(manifest) {
         Freshness::Fresh => {
             if ctx.settings.json {
                 ctx.print_json(&json!({ "lock": ctx.settings.lock_path, "fresh": true }))?;
             } else {
-                ctx.status(&format!("{} is up to date with {}", ctx.settings.lock_path.display(), manifest.path.display()));
+                ctx.status(&format!(
+                    "{} is up to date with {}",
+                    ctx.settings.lock_path.display(),
+                    manifest.path.display()
+                ));
             }
             Ok(())
         }
@@ -84,7 +98,11 @@ pub(crate) fn stale_error(ctx: &Context, manifest: &Manifest, reasons: &[StaleRe
 }
 
 pub(crate) fn unknown_model(manifest: &Manifest, name: &str) -> Error {
-    Error::UnknownModel { name: name.to_owned(), manifest: manifest.path.clone(), known: manifest.models.keys().cloned().collect() }
+    Error::UnknownModel {
+        name: name.to_owned(),
+        manifest: manifest.path.clone(),
+        known: manifest.models.keys().cloned().collect(),
+    }
 }
 
 /// Resolves the manifest, keeping the pins of `previous` that still apply.
@@ -100,7 +118,8 @@ pub(crate) async fn resolve_project(
 
 /// Writes the lock when its bytes changed.
 pub(crate) fn write_lock(ctx: &Context, lock: &Lockfile) -> Result<bool> {
-    lock::write_if_changed(&ctx.settings.lock_path, lock).map_err(Error::io(&ctx.settings.lock_path))
+    lock::write_if_changed(&ctx.settings.lock_path, lock)
+        .map_err(Error::io(&ctx.settings.lock_path))
 }
 
 /// One line per change, for people.
@@ -109,7 +128,9 @@ pub(crate) fn describe_changes(changes: &[Change]) -> Vec<String> {
         .iter()
         .filter_map(|change| match change {
             Change::Added { name, commit } => Some(format!("Locked {name} at {}", short(commit))),
-            Change::Updated { name, from, to } => Some(format!("Updated {name}: {} -> {}", short(from), short(to))),
+            Change::Updated { name, from, to } => {
+                Some(format!("Updated {name}: {} -> {}", short(from), short(to)))
+            }
             Change::Removed { name } => Some(format!("Removed {name}")),
             Change::Unchanged { .. } => None,
         })

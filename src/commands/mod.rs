@@ -36,7 +36,11 @@ impl Context {
     }
 
     /// Reads the manifest, then builds settings that include its `[settings]`.
-    fn with_manifest(global: &GlobalArgs, env: &Env, is_terminal: bool) -> Result<(Context, Manifest)> {
+    fn with_manifest(
+        global: &GlobalArgs,
+        env: &Env,
+        is_terminal: bool,
+    ) -> Result<(Context, Manifest)> {
         let manifest = manifest::load(&Settings::manifest_path(global))?;
         let settings = Settings::new(global, env, Some(&manifest.settings), is_terminal)?;
         Ok((Context::with_settings(global, settings), manifest))
@@ -44,7 +48,11 @@ impl Context {
 
     fn with_settings(global: &GlobalArgs, settings: Settings) -> Context {
         let reporter = render::reporter_for(&settings);
-        Context { settings, global: global.clone(), reporter }
+        Context {
+            settings,
+            global: global.clone(),
+            reporter,
+        }
     }
 
     /// Writes human or JSON data to stdout.
@@ -52,7 +60,13 @@ impl Context {
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(text.as_bytes())
-            .and_then(|()| if text.ends_with('\n') || text.is_empty() { Ok(()) } else { stdout.write_all(b"\n") })
+            .and_then(|()| {
+                if text.ends_with('\n') || text.is_empty() {
+                    Ok(())
+                } else {
+                    stdout.write_all(b"\n")
+                }
+            })
             .and_then(|()| stdout.flush())
             .map_err(Error::io("<stdout>"))
     }
@@ -75,7 +89,9 @@ impl Context {
 pub async fn run(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
     let global = &cli.global;
     match cli.command {
-        Command::Init(args) => init::run(&Context::without_manifest(global, env, is_terminal)?, &args),
+        Command::Init(args) => {
+            init::run(&Context::without_manifest(global, env, is_terminal)?, &args)
+        }
         Command::Add(args) => add::run(global, env, is_terminal, &args).await,
         Command::Lock(args) => {
             let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
@@ -86,10 +102,13 @@ pub async fn run(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
                 // --frozen needs only the lock; the manifest (for `dir` and [settings]) is optional.
                 match manifest::load(&Settings::manifest_path(global)) {
                     Ok(manifest) => {
-                        let settings = Settings::new(global, env, Some(&manifest.settings), is_terminal)?;
+                        let settings =
+                            Settings::new(global, env, Some(&manifest.settings), is_terminal)?;
                         (Context::with_settings(global, settings), Some(manifest))
                     }
-                    Err(error) if error.error_code() == "manifest-not-found" => (Context::without_manifest(global, env, is_terminal)?, None),
+                    Err(error) if error.error_code() == "manifest-not-found" => {
+                        (Context::without_manifest(global, env, is_terminal)?, None)
+                    }
                     Err(error) => return Err(error.into()),
                 }
             } else {

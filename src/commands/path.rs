@@ -12,18 +12,32 @@ pub fn run(ctx: &Context, manifest: &Manifest, args: &PathArgs) -> Result<()> {
     let lock = lock::load(&ctx.settings.lock_path)?.unwrap_or_default();
     let Some(model) = lock.get(&args.name) else {
         if manifest.models.contains_key(&args.name) {
-            return Err(Error::NotSynced { name: args.name.clone(), path: ctx.settings.lock_path.clone() });
+            return Err(Error::NotSynced {
+                name: args.name.clone(),
+                path: ctx.settings.lock_path.clone(),
+            });
         }
         return Err(unknown_model(manifest, &args.name));
     };
     let store = Store::new(&ctx.settings.store);
-    let dir = store.snapshot_dir(RepoRef { repo_type: model.repo_type, repo: &model.repo }, &model.commit);
+    let dir = store.snapshot_dir(
+        RepoRef {
+            repo_type: model.repo_type,
+            repo: &model.repo,
+        },
+        &model.commit,
+    );
     if !dir.is_dir() {
-        return Err(Error::NotSynced { name: args.name.clone(), path: dir });
+        return Err(Error::NotSynced {
+            name: args.name.clone(),
+            path: dir,
+        });
     }
     let absolute = std::path::absolute(&dir).unwrap_or(dir);
     if ctx.settings.json {
-        return ctx.print_json(&serde_json::json!({ "name": model.name, "path": absolute, "commit": model.commit }));
+        return ctx.print_json(
+            &serde_json::json!({ "name": model.name, "path": absolute, "commit": model.commit }),
+        );
     }
     ctx.print_data(&absolute.display().to_string())
 }

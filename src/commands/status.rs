@@ -59,13 +59,25 @@ pub fn run(ctx: &Context, manifest: &Manifest, _args: &StatusArgs) -> Result<()>
     let mut rows = Vec::new();
     let mut counted = BTreeSet::new();
     for model in &lock.models {
-        let repo = RepoRef { repo_type: model.repo_type, repo: &model.repo };
+        let repo = RepoRef {
+            repo_type: model.repo_type,
+            repo: &model.repo,
+        };
         let (mut present, mut partial, mut modified, mut on_disk) = (0, 0, 0, 0);
         for file in &model.files {
             let blob = store.blob_path(repo, &file.hash);
             let link = store.snapshot_file(repo, &model.commit, &file.path);
-            let link_state = state.links.get(&link).copied().unwrap_or(LinkState::Missing);
-            match state.blobs.get(&blob).copied().unwrap_or(BlobState::Missing { partial: 0 }) {
+            let link_state = state
+                .links
+                .get(&link)
+                .copied()
+                .unwrap_or(LinkState::Missing);
+            match state
+                .blobs
+                .get(&blob)
+                .copied()
+                .unwrap_or(BlobState::Missing { partial: 0 })
+            {
                 BlobState::Verified | BlobState::Unverified => {
                     if counted.insert(blob.clone()) {
                         on_disk += file.size;
@@ -135,12 +147,17 @@ pub fn run(ctx: &Context, manifest: &Manifest, _args: &StatusArgs) -> Result<()>
                 row.state.as_str().to_owned(),
                 format!("{}/{}", row.files_present, row.files),
                 HumanBytes(row.bytes_on_disk).to_string(),
-                row.commit.as_deref().map_or_else(|| "-".to_owned(), |c| short(c).to_owned()),
+                row.commit
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), |c| short(c).to_owned()),
                 row.repo.clone(),
             ]
         })
         .collect();
-    ctx.print_data(&format_table(&["NAME", "STATE", "FILES", "ON DISK", "COMMIT", "REPO"], &table))
+    ctx.print_data(&format_table(
+        &["NAME", "STATE", "FILES", "ON DISK", "COMMIT", "REPO"],
+        &table,
+    ))
 }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.

@@ -23,7 +23,15 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
     let store = Store::new(&ctx.settings.store);
     let mut verified = VerifiedBlobs::load(ctx.settings.verified_blobs_file());
     let state = scan(&store, &lock, &dirs, &verified);
-    let plan = plan(&store, &lock, &state, &PlanOptions { prune: !args.no_prune, dirs });
+    let plan = plan(
+        &store,
+        &lock,
+        &state,
+        &PlanOptions {
+            prune: !args.no_prune,
+            dirs,
+        },
+    );
 
     if args.dry_run {
         return print_plan(ctx, &plan, &changes);
@@ -32,7 +40,12 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
         let mut missing: Vec<String> = plan
             .blobs
             .iter()
-            .filter(|s| matches!(s.action, BlobAction::Download { .. } | BlobAction::Replace { .. }))
+            .filter(|s| {
+                matches!(
+                    s.action,
+                    BlobAction::Download { .. } | BlobAction::Replace { .. }
+                )
+            })
             .map(|s| format!("{}: {}", s.models.join("+"), s.path))
             .collect();
         if missing.len() > 10 {
@@ -44,27 +57,49 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
     }
     let hub = ctx.settings.hub_client();
     let jobs = args.jobs.map_or(ctx.settings.jobs, |j| j as usize);
-    let summary = execute(&plan, &hub, &mut verified, ctx.reporter.as_ref(), &ExecuteOptions { jobs }).await?;
+    let summary = execute(
+        &plan,
+        &hub,
+        &mut verified,
+        ctx.reporter.as_ref(),
+        &ExecuteOptions { jobs },
+    )
+    .await?;
     print_summary(ctx, &lock, &plan, &summary, lock_written, &changes)
 }
 
 /// Decides the lock to sync from: `--frozen` takes it as it is, `--locked` requires it fresh,
 /// otherwise a stale or missing lock is re-resolved (and written unless `--dry-run`).
-async fn ensure_lock(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) -> Result<(Lockfile, bool, Vec<Change>)> {
+async fn ensure_lock(
+    ctx: &Context,
+    manifest: Option<&Manifest>,
+    args: &SyncArgs,
+) -> Result<(Lockfile, bool, Vec<Change>)> {
     let lock_path = &ctx.settings.lock_path;
     let previous = lock::load(lock_path)?;
     let Some(manifest) = manifest.filter(|_| !args.frozen) else {
-        let lock = previous.ok_or_else(|| Error::LockMissing { lock: lock_path.clone() })?;
+        let lock = previous.ok_or_else(|| Error::LockMissing {
+            lock: lock_path.clone(),
+        })?;
         return Ok((lock, false, Vec::new()));
     };
     let freshness = previous.as_ref().map(|lock| lock.freshness(manifest));
     match (previous, freshness) {
         (Some(lock), Some(Freshness::Fresh)) => Ok((lock, false, Vec::new())),
-        (None, _) if args.locked => Err(Error::LockMissing { lock: lock_path.clone() }),
-        (Some(_), Some(Freshness::Stale(reasons))) if args.locked => Err(stale_error(ctx, manifest, &reasons)),
+        (None, _) if args.locked => Err(Error::LockMissing {
+            lock: lock_path.clone(),
+        }),
+        (Some(_), Some(Freshness::Stale(reasons))) if args.locked => {
+            Err(stale_error(ctx, manifest, &reasons))
+        }
         (previous, _) => {
-            let resolution = resolve_project(ctx, manifest, previous.as_ref(), &Upgrade::None).await?;
-            let written = if args.dry_run { false } else { write_lock(ctx, &resolution.lock)? };
+            let resolution =
+                resolve_project(ctx, manifest, previous.as_ref(), &Upgrade::None).await?;
+            let written = if args.dry_run {
+                false
+            } else {
+                write_lock(ctx, &resolution.lock)?
+            };
             if !args.dry_run {
                 for line in describe_changes(&resolution.changes) {
                     ctx.status(&line);
@@ -77,8 +112,14 @@ async fn ensure_lock(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs
 
 /// Plain directories (`dir = "…"`) of locked entries, relative to the manifest's directory.
 fn plain_dirs(manifest: Option<&Manifest>, lock: &Lockfile) -> BTreeMap<String, PathBuf> {
-    let Some(manifest) = manifest else { return BTreeMap::new() };
-    let base = manifest.path.parent().map(PathBuf::from).unwrap_or_default();
+    let Some(manifest) = manifest else {
+        return BTreeMap::new();
+    };
+    let base = manifest
+        .path
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
     manifest
         .models
         .values()
@@ -99,14 +140,20 @@ fn print_plan(ctx: &Context, plan: &Plan, changes: &[Change]) -> Result<()> {
     }
     let mut out = describe_changes(changes);
     if plan.is_empty() {
-        out.push(format!("Nothing to do: {} files already in place", plan.files_total));
+        out.push(format!(
+            "Nothing to do: {} files already in place",
+            plan.files_total
+        ));
         return ctx.print_data(&out.join("\n"));
     }
     out.push(format!(
         "Would download {} files ({}), verify {}, link {}, write {} refs, prune {}",
         plan.download_count(),
         HumanBytes(plan.download_bytes()),
-        plan.blobs.iter().filter(|s| s.action == BlobAction::Verify).count(),
+        plan.blobs
+            .iter()
+            .filter(|s| s.action == BlobAction::Verify)
+            .count(),
         plan.links.len(),
         plan.refs.len(),
         plan.prunes.len(),
@@ -114,24 +161,48 @@ fn print_plan(ctx: &Context, plan: &Plan, changes: &[Change]) -> Result<()> {
     for step in &plan.blobs {
         let (verb, note) = match &step.action {
             BlobAction::Download { resume_from: 0 } => ("download", String::new()),
-            BlobAction::Download { resume_from } => ("resume", format!(" (from {})", HumanBytes(*resume_from))),
+            BlobAction::Download { resume_from } => {
+                ("resume", format!(" (from {})", HumanBytes(*resume_from)))
+            }
             BlobAction::Verify => ("verify", " (already in the cache)".to_owned()),
-            BlobAction::Replace { actual_size } => ("replace", format!(" (damaged: {actual_size} bytes on disk)")),
+            BlobAction::Replace { actual_size } => (
+                "replace",
+                format!(" (damaged: {actual_size} bytes on disk)"),
+            ),
             BlobAction::Copy { .. } => ("copy", " (from another repo in the store)".to_owned()),
         };
-        out.push(format!("  {verb:<8} {:<12} {} {}{note}", step.models.join("+"), step.path, HumanBytes(step.size)));
+        out.push(format!(
+            "  {verb:<8} {:<12} {} {}{note}",
+            step.models.join("+"),
+            step.path,
+            HumanBytes(step.size)
+        ));
     }
     for link in &plan.links {
-        out.push(format!("  {:<8} {:<12} {} ({})", "link", link.model, link.path, link.reason));
+        out.push(format!(
+            "  {:<8} {:<12} {} ({})",
+            "link", link.model, link.path, link.reason
+        ));
     }
     for step in &plan.refs {
-        out.push(format!("  {:<8} {:<12} {} -> {}", "ref", step.model, step.revision, short(&step.commit)));
+        out.push(format!(
+            "  {:<8} {:<12} {} -> {}",
+            "ref",
+            step.model,
+            step.revision,
+            short(&step.commit)
+        ));
     }
     for prune in &plan.prunes {
         out.push(format!("  {:<8} {:<12} {}", "prune", "", prune.path));
     }
     for step in &plan.dir_files {
-        out.push(format!("  {:<8} {:<12} {}", "dir", step.model, step.dest.display()));
+        out.push(format!(
+            "  {:<8} {:<12} {}",
+            "dir",
+            step.model,
+            step.dest.display()
+        ));
     }
     ctx.print_data(&out.join("\n"))
 }
@@ -155,7 +226,11 @@ fn print_summary(
         }));
     }
     if plan.is_empty() {
-        ctx.status(&format!("Already in sync: {} models, {} files", lock.models.len(), summary.files_total));
+        ctx.status(&format!(
+            "Already in sync: {} models, {} files",
+            lock.models.len(),
+            summary.files_total
+        ));
         return Ok(());
     }
     let mut parts = vec![format!(
@@ -183,6 +258,11 @@ fn print_summary(
     if summary.retries > 0 {
         parts.push(format!("{} retries", summary.retries));
     }
-    ctx.status(&format!("Synced {} models, {} files: {}", lock.models.len(), summary.files_total, parts.join(", ")));
+    ctx.status(&format!(
+        "Synced {} models, {} files: {}",
+        lock.models.len(),
+        summary.files_total,
+        parts.join(", ")
+    ));
     Ok(())
 }

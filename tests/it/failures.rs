@@ -6,7 +6,8 @@ use hfdl_mock_hub::{Fault, FaultRule, RepoType};
 
 use crate::support::{TOKEN, TestContext, json_error_code, tree};
 
-const TINY: &str = "[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.json\", \"*.safetensors\"]\n";
+const TINY: &str =
+    "[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.json\", \"*.safetensors\"]\n";
 
 #[test]
 fn a_manifest_error_points_at_the_line_and_writes_nothing() {
@@ -15,8 +16,14 @@ fn a_manifest_error_points_at_the_line_and_writes_nothing() {
     let output = ctx.run(&["sync"]);
     assert_eq!(output.status.code(), Some(2), "{}", ctx.render(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("includes") && stderr.contains("include"), "names the key and suggests: {stderr}");
-    assert!(stderr.contains("models.toml:3"), "points at the line: {stderr}");
+    assert!(
+        stderr.contains("includes") && stderr.contains("include"),
+        "names the key and suggests: {stderr}"
+    );
+    assert!(
+        stderr.contains("models.toml:3"),
+        "points at the line: {stderr}"
+    );
     assert!(!ctx.project.join("models.lock").exists());
     assert_eq!(ctx.hub.counters().total_requests(), 0);
 }
@@ -27,7 +34,11 @@ fn an_unknown_repo_says_to_log_in_and_exits_4() {
     ctx.write_manifest("[models.x]\nrepo = \"acme/does-not-exist\"\n");
     let output = ctx.run(&["lock"]);
     assert_eq!(output.status.code(), Some(4), "{}", ctx.render(&output));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("hfdl login"), "{}", ctx.render(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("hfdl login"),
+        "{}",
+        ctx.render(&output)
+    );
     let output = ctx.run(&["lock", "--json"]);
     assert_eq!(json_error_code(&output), "repo-not-found");
     assert!(!ctx.project.join("models.lock").exists());
@@ -40,7 +51,10 @@ fn an_unknown_revision_lists_the_branches() {
     let output = ctx.run(&["lock"]);
     assert_eq!(output.status.code(), Some(1), "{}", ctx.render(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("branches of acme/tiny: main") && stderr.contains("v1.0"), "{stderr}");
+    assert!(
+        stderr.contains("branches of acme/tiny: main") && stderr.contains("v1.0"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -48,18 +62,40 @@ fn a_gated_repo_needs_a_token_and_the_token_never_reaches_the_cdn() {
     let ctx = TestContext::new();
     ctx.write_manifest("[models.g]\nrepo = \"acme/gated\"\n\n[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.safetensors\"]\n");
     let anonymous = ctx.run(&["sync", "--json"]);
-    assert_eq!(anonymous.status.code(), Some(4), "{}", ctx.render(&anonymous));
+    assert_eq!(
+        anonymous.status.code(),
+        Some(4),
+        "{}",
+        ctx.render(&anonymous)
+    );
     assert_eq!(json_error_code(&anonymous), "gated-repo");
-    let output = ctx.hfdl().arg("sync").env("HF_TOKEN", TOKEN).output().unwrap();
+    let output = ctx
+        .hfdl()
+        .arg("sync")
+        .env("HF_TOKEN", TOKEN)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", ctx.render(&output));
     let requests = ctx.hub.requests();
-    assert!(requests.iter().any(|r| r.kind == hfdl_mock_hub::RequestKind::Cdn), "LFS went through the CDN");
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.kind == hfdl_mock_hub::RequestKind::Cdn),
+        "LFS went through the CDN"
+    );
     for request in &requests {
         if request.kind == hfdl_mock_hub::RequestKind::Cdn {
-            assert!(request.authorization.is_none(), "token sent to the CDN: {request:?}");
+            assert!(
+                request.authorization.is_none(),
+                "token sent to the CDN: {request:?}"
+            );
         }
     }
-    let all_output = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let all_output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(!all_output.contains(TOKEN));
     assert!(!ctx.read("models.lock").contains(TOKEN));
 }
@@ -68,7 +104,12 @@ fn a_gated_repo_needs_a_token_and_the_token_never_reaches_the_cdn() {
 fn an_invalid_token_is_reported_as_such() {
     let ctx = TestContext::new();
     ctx.write_manifest(TINY);
-    let output = ctx.hfdl().args(["lock", "--json"]).env("HF_TOKEN", "hf_wrong").output().unwrap();
+    let output = ctx
+        .hfdl()
+        .args(["lock", "--json"])
+        .env("HF_TOKEN", "hf_wrong")
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(4), "{}", ctx.render(&output));
     assert_eq!(json_error_code(&output), "invalid-token");
 }
@@ -78,17 +119,34 @@ fn corrupted_bytes_are_a_hash_mismatch_and_leave_nothing_unverified() {
     let ctx = TestContext::new();
     ctx.write_manifest(TINY);
     assert!(ctx.run(&["lock"]).status.success());
-    ctx.hub.add_fault(FaultRule { path_contains: "/cdn/".into(), fault: Fault::Corrupt { offset: 1000 }, times: None });
+    ctx.hub.add_fault(FaultRule {
+        path_contains: "/cdn/".into(),
+        fault: Fault::Corrupt { offset: 1000 },
+        times: None,
+    });
     let output = ctx.run(&["sync", "--json"]);
     assert_eq!(output.status.code(), Some(1), "{}", ctx.render(&output));
     assert_eq!(json_error_code(&output), "hash-mismatch");
     let message = String::from_utf8_lossy(&output.stdout);
-    let info = ctx.hub.fixtures().file_info(RepoType::Model, "acme/tiny", "main", "model.safetensors").unwrap();
-    assert!(message.contains("model.safetensors") && message.contains(info.sha256.as_deref().unwrap()), "{message}");
+    let info = ctx
+        .hub
+        .fixtures()
+        .file_info(RepoType::Model, "acme/tiny", "main", "model.safetensors")
+        .unwrap();
+    assert!(
+        message.contains("model.safetensors") && message.contains(info.sha256.as_deref().unwrap()),
+        "{message}"
+    );
     let blobs = tree(&ctx.repo_dir("models--acme--tiny").join("blobs"));
-    assert!(!blobs.contains(info.etag()), "no unverified blob or partial remains: {blobs}");
+    assert!(
+        !blobs.contains(info.etag()),
+        "no unverified blob or partial remains: {blobs}"
+    );
     let snapshot_refs = ctx.repo_dir("models--acme--tiny").join("refs/main");
-    assert!(!snapshot_refs.exists(), "the ref of an incomplete snapshot is not published");
+    assert!(
+        !snapshot_refs.exists(),
+        "the ref of an incomplete snapshot is not published"
+    );
 }
 
 #[test]
@@ -96,7 +154,11 @@ fn a_corrupted_body_once_is_fetched_again_and_succeeds() {
     let ctx = TestContext::new();
     ctx.write_manifest(TINY);
     assert!(ctx.run(&["lock"]).status.success());
-    ctx.hub.add_fault(FaultRule { path_contains: "/cdn/".into(), fault: Fault::Corrupt { offset: 5 }, times: Some(1) });
+    ctx.hub.add_fault(FaultRule {
+        path_contains: "/cdn/".into(),
+        fault: Fault::Corrupt { offset: 5 },
+        times: Some(1),
+    });
     let output = ctx.run(&["sync"]);
     assert!(output.status.success(), "{}", ctx.render(&output));
 }
@@ -106,11 +168,23 @@ fn a_cut_body_is_resumed_with_range() {
     let ctx = TestContext::new();
     ctx.write_manifest(TINY);
     assert!(ctx.run(&["lock"]).status.success());
-    ctx.hub.add_fault(FaultRule { path_contains: "/cdn/".into(), fault: Fault::CutAfter(100_000), times: Some(1) });
+    ctx.hub.add_fault(FaultRule {
+        path_contains: "/cdn/".into(),
+        fault: Fault::CutAfter(100_000),
+        times: Some(1),
+    });
     let output = ctx.run(&["sync", "--json"]);
     assert!(output.status.success(), "{}", ctx.render(&output));
-    let ranges: Vec<String> = ctx.hub.requests().iter().filter_map(|r| r.range.clone()).collect();
-    assert!(ranges.iter().any(|r| r.starts_with("bytes=100000-")), "{ranges:?}");
+    let ranges: Vec<String> = ctx
+        .hub
+        .requests()
+        .iter()
+        .filter_map(|r| r.range.clone())
+        .collect();
+    assert!(
+        ranges.iter().any(|r| r.starts_with("bytes=100000-")),
+        "{ranges:?}"
+    );
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(value["summary"]["retries"], 1);
 }
@@ -119,11 +193,23 @@ fn a_cut_body_is_resumed_with_range() {
 fn server_errors_are_retried_then_reported_with_exit_3() {
     let ctx = TestContext::new();
     ctx.write_manifest(TINY);
-    ctx.hub.add_fault(FaultRule { path_contains: "/revision/".into(), fault: Fault::Status(503), times: Some(1) });
+    ctx.hub.add_fault(FaultRule {
+        path_contains: "/revision/".into(),
+        fault: Fault::Status(503),
+        times: Some(1),
+    });
     let output = ctx.run(&["lock"]);
-    assert!(output.status.success(), "one 503 is retried: {}", ctx.render(&output));
+    assert!(
+        output.status.success(),
+        "one 503 is retried: {}",
+        ctx.render(&output)
+    );
     std::fs::remove_file(ctx.project.join("models.lock")).unwrap();
-    ctx.hub.add_fault(FaultRule { path_contains: "/revision/".into(), fault: Fault::Status(500), times: None });
+    ctx.hub.add_fault(FaultRule {
+        path_contains: "/revision/".into(),
+        fault: Fault::Status(500),
+        times: None,
+    });
     let output = ctx.run(&["lock", "--json"]);
     assert_eq!(output.status.code(), Some(3), "{}", ctx.render(&output));
     assert_eq!(json_error_code(&output), "server-error");
@@ -134,10 +220,23 @@ fn a_sync_killed_mid_download_is_completed_by_the_next_one() {
     let ctx = TestContext::new();
     ctx.write_manifest(TINY);
     assert!(ctx.run(&["lock"]).status.success());
-    ctx.hub.add_fault(FaultRule { path_contains: "/cdn/".into(), fault: Fault::Slow { bytes_per_sec: 200_000 }, times: None });
+    ctx.hub.add_fault(FaultRule {
+        path_contains: "/cdn/".into(),
+        fault: Fault::Slow {
+            bytes_per_sec: 200_000,
+        },
+        times: None,
+    });
     let mut child = ctx.hfdl().args(["sync", "-q"]).spawn().unwrap();
-    let info = ctx.hub.fixtures().file_info(RepoType::Model, "acme/tiny", "main", "model.safetensors").unwrap();
-    let partial = ctx.repo_dir("models--acme--tiny").join("blobs").join(format!("{}.incomplete", info.etag()));
+    let info = ctx
+        .hub
+        .fixtures()
+        .file_info(RepoType::Model, "acme/tiny", "main", "model.safetensors")
+        .unwrap();
+    let partial = ctx
+        .repo_dir("models--acme--tiny")
+        .join("blobs")
+        .join(format!("{}.incomplete", info.etag()));
     let deadline = Instant::now() + Duration::from_secs(20);
     while fs_err::metadata(&partial).map_or(0, |m| m.len()) < 50_000 {
         assert!(Instant::now() < deadline, "the download never started");
@@ -145,13 +244,22 @@ fn a_sync_killed_mid_download_is_completed_by_the_next_one() {
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let blob = ctx.repo_dir("models--acme--tiny").join("blobs").join(info.etag());
-    assert!(!blob.exists(), "nothing half-written is published under the blob name");
+    let blob = ctx
+        .repo_dir("models--acme--tiny")
+        .join("blobs")
+        .join(info.etag());
+    assert!(
+        !blob.exists(),
+        "nothing half-written is published under the blob name"
+    );
     ctx.hub.clear_faults();
     ctx.hub.reset();
     let output = ctx.run(&["sync", "--json"]);
     assert!(output.status.success(), "{}", ctx.render(&output));
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert!(value["summary"]["resumed_bytes"].as_u64().unwrap() >= 50_000, "{value}");
+    assert!(
+        value["summary"]["resumed_bytes"].as_u64().unwrap() >= 50_000,
+        "{value}"
+    );
     assert!(blob.is_file());
 }

@@ -15,7 +15,10 @@ use crate::support::TestContext;
 #[allow(clippy::disallowed_methods)] // Test harness configuration, not hfdl's environment.
 fn python() -> Option<String> {
     let python = std::env::var("HFDL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python).args(["-c", "import huggingface_hub"]).output().is_ok_and(|o| o.status.success());
+    let ok = Command::new(&python)
+        .args(["-c", "import huggingface_hub"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if ok {
         return Some(python);
     }
@@ -23,7 +26,9 @@ fn python() -> Option<String> {
         std::env::var("CI").as_deref() != Ok("true"),
         "CI must provide huggingface_hub: `{python} -c 'import huggingface_hub'` failed (run ./scripts/test)"
     );
-    eprintln!("SKIPPED: {python} cannot import huggingface_hub; run ./scripts/test to set up target/pyenv");
+    eprintln!(
+        "SKIPPED: {python} cannot import huggingface_hub; run ./scripts/test to set up target/pyenv"
+    );
     None
 }
 
@@ -44,8 +49,22 @@ fn huggingface_hub_finds_every_synced_file_offline() {
     let fixtures = ctx.hub.fixtures();
     let mut repos = Vec::new();
     for (ty, id, paths) in [
-        (RepoType::Model, "acme/tiny", &["config.json", "tokenizer.json", "README.md", "model.safetensors", "onnx/model.onnx"][..]),
-        (RepoType::Dataset, "acme/squad", &["README.md", "plain_text/train-00000-of-00001.parquet"][..]),
+        (
+            RepoType::Model,
+            "acme/tiny",
+            &[
+                "config.json",
+                "tokenizer.json",
+                "README.md",
+                "model.safetensors",
+                "onnx/model.onnx",
+            ][..],
+        ),
+        (
+            RepoType::Dataset,
+            "acme/squad",
+            &["README.md", "plain_text/train-00000-of-00001.parquet"][..],
+        ),
     ] {
         let files: Vec<_> = paths
             .iter()
@@ -63,14 +82,23 @@ fn huggingface_hub_finds_every_synced_file_offline() {
         }));
     }
     let spec = ctx.root.path().join("spec.json");
-    fs_err::write(&spec, serde_json::to_vec(&json!({ "repos": repos })).unwrap()).unwrap();
+    fs_err::write(
+        &spec,
+        serde_json::to_vec(&json!({ "repos": repos })).unwrap(),
+    )
+    .unwrap();
     let check = Command::new(&python)
         .arg(script())
         .args(["check", ctx.cache.to_str().unwrap(), spec.to_str().unwrap()])
         .env("HF_HUB_DISABLE_TELEMETRY", "1")
         .output()
         .unwrap();
-    assert!(check.status.success(), "{}\n{}", String::from_utf8_lossy(&check.stdout), String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
 }
 
 #[test]
@@ -85,13 +113,22 @@ fn hfdl_adopts_a_cache_written_by_huggingface_hub_without_downloading() {
         .env("HF_HOME", ctx.root.path().join("py-home"))
         .output()
         .unwrap();
-    assert!(fill.status.success(), "{}", String::from_utf8_lossy(&fill.stderr));
+    assert!(
+        fill.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fill.stderr)
+    );
     ctx.write_manifest("[models.tiny]\nrepo = \"acme/tiny\"\n");
     ctx.hub.reset();
     let output = ctx.run(&["sync", "--json"]);
     assert!(output.status.success(), "{}", ctx.render(&output));
     let counters = ctx.hub.counters();
-    assert_eq!(counters.resolve_get + counters.cdn, 0, "only the lock's API calls: {:?}", ctx.hub.requests());
+    assert_eq!(
+        counters.resolve_get + counters.cdn,
+        0,
+        "only the lock's API calls: {:?}",
+        ctx.hub.requests()
+    );
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(value["summary"]["adopted_files"], 5, "{value}");
 }

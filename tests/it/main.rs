@@ -2,5 +2,6 @@
 
 mod failures;
 mod interop;
+mod snapshots;
 mod support;
 mod sync;

@@ -20,7 +20,9 @@ pub struct TestContext {
 /// The fixture repos every test can use.
 pub fn standard_fixtures(dir: &Path) -> Fixtures {
     let fixtures = Fixtures::create(dir).expect("create fixtures");
-    fixtures.create_repo(RepoType::Model, "acme/tiny", RepoOptions::default()).unwrap();
+    fixtures
+        .create_repo(RepoType::Model, "acme/tiny", RepoOptions::default())
+        .unwrap();
     let first = fixtures
         .commit(
             RepoType::Model,
@@ -36,8 +38,12 @@ pub fn standard_fixtures(dir: &Path) -> Fixtures {
             ],
         )
         .unwrap();
-    fixtures.set_tag(RepoType::Model, "acme/tiny", "v1.0", &first).unwrap();
-    fixtures.create_repo(RepoType::Dataset, "acme/squad", RepoOptions::default()).unwrap();
+    fixtures
+        .set_tag(RepoType::Model, "acme/tiny", "v1.0", &first)
+        .unwrap();
+    fixtures
+        .create_repo(RepoType::Dataset, "acme/squad", RepoOptions::default())
+        .unwrap();
     fixtures
         .commit(
             RepoType::Dataset,
@@ -51,20 +57,34 @@ pub fn standard_fixtures(dir: &Path) -> Fixtures {
         )
         .unwrap();
     fixtures
-        .create_repo(RepoType::Model, "acme/gated", RepoOptions { private: false, gated: Gated::Manual })
+        .create_repo(
+            RepoType::Model,
+            "acme/gated",
+            RepoOptions {
+                private: false,
+                gated: Gated::Manual,
+            },
+        )
         .unwrap();
     fixtures
-        .commit(RepoType::Model, "acme/gated", "main", "init", vec![FileChange::regular("config.json", b"{}".to_vec())])
+        .commit(
+            RepoType::Model,
+            "acme/gated",
+            "main",
+            "init",
+            vec![FileChange::regular("config.json", b"{}".to_vec())],
+        )
         .unwrap();
-    fixtures.add_user(UserSpec {
-        name: "tester".into(),
-        token: TOKEN.into(),
-        orgs: vec![],
-        token_name: "ci".into(),
-        role: "read".into(),
-        gated_access: vec!["acme/gated".into()],
-    })
-    .unwrap();
+    fixtures
+        .add_user(UserSpec {
+            name: "tester".into(),
+            token: TOKEN.into(),
+            orgs: vec![],
+            token_name: "ci".into(),
+            role: "read".into(),
+            gated_access: vec!["acme/gated".into()],
+        })
+        .unwrap();
     fixtures
 }
 
@@ -77,7 +97,13 @@ impl TestContext {
         let cache = root.path().join("hf-cache");
         let state = root.path().join("hfdl-state");
         fs_err::create_dir_all(&project).unwrap();
-        TestContext { root, project, cache, state, hub }
+        TestContext {
+            root,
+            project,
+            cache,
+            state,
+            hub,
+        }
     }
 
     /// `hfdl` with a clean environment pointing at the mock Hub and the temp dirs.
@@ -118,7 +144,10 @@ impl TestContext {
     pub fn render(&self, output: &Output) -> String {
         let mut text = format!(
             "exit: {}\n--- stdout\n{}--- stderr\n{}",
-            output.status.code().map_or_else(|| "signal".to_owned(), |c| c.to_string()),
+            output
+                .status
+                .code()
+                .map_or_else(|| "signal".to_owned(), |c| c.to_string()),
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
@@ -130,7 +159,10 @@ impl TestContext {
             (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
         ];
         for (pattern, replacement) in filters {
-            text = regex::Regex::new(pattern).unwrap().replace_all(&text, replacement).into_owned();
+            text = regex::Regex::new(pattern)
+                .unwrap()
+                .replace_all(&text, replacement)
+                .into_owned();
         }
         text
     }
@@ -138,9 +170,16 @@ impl TestContext {
 
 /// The `error.code` of a `--json` failure.
 pub fn json_error_code(output: &Output) -> String {
-    let value: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)));
-    value["error"]["code"].as_str().unwrap_or_default().to_owned()
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    value["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Every file under `dir`, relative, sorted, with `-> target` for symlinks.
@@ -148,13 +187,18 @@ pub fn tree(dir: &Path) -> String {
     let mut lines = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
-        let Ok(entries) = fs_err::read_dir(&current) else { continue };
+        let Ok(entries) = fs_err::read_dir(&current) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             let relative = path.strip_prefix(dir).unwrap().display().to_string();
             let kind = entry.file_type().unwrap();
             if kind.is_symlink() {
-                lines.push(format!("{relative} -> {}", fs_err::read_link(&path).unwrap().display()));
+                lines.push(format!(
+                    "{relative} -> {}",
+                    fs_err::read_link(&path).unwrap().display()
+                ));
             } else if kind.is_dir() {
                 pending.push(path);
             } else {
