@@ -104,8 +104,8 @@ impl Error {
     /// The stable machine code of `--json` errors.
     pub fn error_code(&self) -> &'static str {
         match self {
-            Error::Manifest(_) => "manifest-invalid", // FIXME(merge): e.error_code()
-            Error::Lock(_) => "lock-invalid",         // FIXME(merge): e.error_code()
+            Error::Manifest(e) => e.error_code(),
+            Error::Lock(e) => e.error_code(),
             Error::Resolve(e) => e.error_code(),
             Error::Hub(e) => e.error_code(),
             Error::Download(e) => e.error_code(),

@@ -26,7 +26,6 @@
 //! The CLI (`main.rs`, [`cli`], [`commands`], [`report::render`]) is a thin layer over these.
 
 pub mod cli;
-#[cfg(any())] // re-enabled once the manifest edit API lands
 pub mod commands;
 pub mod download;
 pub mod env;

@@ -2,6 +2,7 @@
 //! network.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use indicatif::HumanBytes;
 use serde::Serialize;
@@ -176,7 +177,7 @@ pub fn format_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) ->
             if i + 1 == N {
                 line.push_str(cell);
             } else {
-                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+                let _ = write!(line, "{cell:<width$}  ", width = widths[i]);
             }
         }
         out.push_str(line.trim_end());

@@ -305,7 +305,7 @@ impl HubClient {
         let result = request.send().await;
         match &result {
             Ok(response) => {
-                tracing::debug!(%method, url, status = response.status().as_u16(), elapsed = ?started.elapsed(), "request")
+                tracing::debug!(%method, url, status = response.status().as_u16(), elapsed = ?started.elapsed(), "request");
             }
             Err(error) => tracing::debug!(%method, url, %error, "request failed"),
         }

@@ -1,17 +1,58 @@
-//! `models.toml`: the manifest people write (CONTRACT STUB — being implemented).
+//! `models.toml`: the manifest people write.
+//!
+//! The file is parsed with `toml_edit`, which keeps the byte span of every key and value, and
+//! validated by hand rather than through serde: that way every error points at the exact key or
+//! value at fault (see [`diagnostics`]), unknown keys get a "did you mean" hint, and include and
+//! exclude patterns are checked one by one. The format is described in design.md (Files) and in
+//! `models.example.toml` at the repository root.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
 
-use crate::repo::{RepoId, RepoType};
+use sha2::{Digest, Sha256};
+use toml_edit::{Item, Key, TableLike};
+
+use crate::repo::{RepoId, RepoType, validate_revision};
+use crate::resolve::filter::check_pattern;
 
 pub mod diagnostics;
 pub mod edit;
 
 pub use diagnostics::ManifestError;
+use diagnostics::{Source, display_name};
 
 /// The default manifest file name.
 pub const MANIFEST_FILE: &str = "models.toml";
+
+/// The keys allowed at the top level.
+pub const TOP_LEVEL_KEYS: &[&str] = &["models", "settings"];
+
+/// The keys allowed in a `[models.NAME]` entry.
+pub const MODEL_KEYS: &[&str] = &["repo", "repo-type", "revision", "include", "exclude", "dir"];
+
+/// The keys allowed in `[settings]` (the same as in `config.toml`).
+pub const SETTINGS_KEYS: &[&str] = &[
+    "store",
+    "endpoint",
+    "jobs",
+    "connections",
+    "limit-rate",
+    "timeout",
+    "retries",
+    "progress",
+    "log-level",
+    "log-format",
+];
+
+/// The values allowed for `log-level`.
+pub const LOG_LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+
+/// The values allowed for `log-format`.
+pub const LOG_FORMATS: &[&str] = &["text", "json"];
+
+/// The revision used when an entry has none.
+pub const DEFAULT_REVISION: &str = "main";
 
 /// A parsed, validated manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,12 +68,15 @@ pub struct Manifest {
 /// One `[models.NAME]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelSpec {
+    /// The entry's handle (`hfdl path NAME`), the `NAME` of `[models.NAME]`.
     pub name: String,
     pub repo: RepoId,
     pub repo_type: RepoType,
     /// Branch, tag, `refs/pr/N` or 40-hex commit; `main` when absent.
     pub revision: String,
+    /// fnmatch patterns (hub-protocol §8.4); empty means every file.
     pub include: Vec<String>,
+    /// fnmatch patterns; a path matching one is never selected.
     pub exclude: Vec<String>,
     /// Plain directory to materialise, as written (relative to the manifest's directory).
     pub dir: Option<PathBuf>,
@@ -40,9 +84,37 @@ pub struct ModelSpec {
 
 impl ModelSpec {
     /// `sha256:<hex>` fingerprint of everything that decides what gets locked.
+    ///
+    /// The lock stores it per entry so that `--locked` can tell, without the network, whether
+    /// the manifest entry changed since it was resolved (design.md, `models.lock`). It covers the
+    /// repo, its type, the revision and the patterns, and nothing else: renaming an entry or
+    /// changing its `dir` does not change which files are locked. The serialisation is canonical
+    /// (fixed key order, patterns sorted and deduplicated, as their order does not matter), so
+    /// reordering keys, reformatting the file or reordering patterns keeps the pin.
     pub fn requirement(&self) -> String {
-        todo!()
+        // Keys in sorted order, so the text is the same whether or not serde_json preserves
+        // insertion order.
+        let canonical = serde_json::json!({
+            "exclude": canonical_patterns(&self.exclude),
+            "include": canonical_patterns(&self.include),
+            "repo": self.repo.as_str(),
+            "repo-type": self.repo_type.as_str(),
+            "revision": self.revision,
+        })
+        .to_string();
+        format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(canonical.as_bytes()))
+        )
     }
+}
+
+/// Patterns sorted and deduplicated: their order does not change what they select.
+fn canonical_patterns(patterns: &[String]) -> Vec<&str> {
+    let mut sorted: Vec<&str> = patterns.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sorted
 }
 
 /// `[settings]`: the same keys as `config.toml`, all optional.
@@ -52,7 +124,9 @@ pub struct ManifestSettings {
     pub endpoint: Option<String>,
     pub jobs: Option<u32>,
     pub connections: Option<u32>,
+    /// Bytes per second, as written (`50M`, or an integer number of bytes).
     pub limit_rate: Option<String>,
+    /// A duration as written (`30s`, `2m`, or an integer number of seconds).
     pub timeout: Option<String>,
     pub retries: Option<u32>,
     pub progress: Option<bool>,
@@ -62,12 +136,483 @@ pub struct ManifestSettings {
 
 /// Parses and validates manifest `text` read from `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
-    let _ = (path, text);
-    todo!()
+    let file = display_name(path);
+    let src = Source::new(&file, text);
+    let document = toml_edit::Document::parse(text).map_err(|e| src.syntax(&e))?;
+    let root = document.as_table();
+    let mut models = BTreeMap::new();
+    let mut dirs: Vec<(String, PathBuf, Option<Range<usize>>)> = Vec::new();
+    let mut settings = ManifestSettings::default();
+    for (key, item) in root {
+        let key_span = root.key(key).and_then(Key::span);
+        match key {
+            "models" => {
+                let table = item.as_table_like().ok_or_else(|| {
+                    src.wrong_type(
+                        "models",
+                        "the top level",
+                        "a table",
+                        item.type_name(),
+                        item.span().or(key_span.clone()),
+                        "write each entry as a [models.NAME] table",
+                    )
+                })?;
+                for (name, entry) in table.iter() {
+                    let name_span = table.key(name).and_then(Key::span);
+                    let (spec, dir_span) = parse_model(&src, name, entry, name_span)?;
+                    if let Some(dir) = &spec.dir {
+                        dirs.push((name.to_owned(), dir.clone(), dir_span));
+                    }
+                    models.insert(name.to_owned(), spec);
+                }
+            }
+            "settings" => settings = parse_settings(&src, item, key_span)?,
+            other => return Err(src.unknown_key(other, "the top level", TOP_LEVEL_KEYS, key_span)),
+        }
+    }
+    check_dirs(&src, &dirs)?;
+    Ok(Manifest {
+        path: path.to_path_buf(),
+        models,
+        settings,
+    })
 }
 
 /// Reads and parses the manifest at `path`.
 pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-    let _ = path;
-    todo!()
+    let text = fs_err::read_to_string(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ManifestError::NotFound {
+                path: path.to_path_buf(),
+            }
+        } else {
+            ManifestError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    parse(path, &text)
 }
+
+/// True when `name` can be an entry name: `[A-Za-z0-9_.-]+`.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// Validates one `[models.NAME]` entry; also returns the span of its `dir` value.
+fn parse_model(
+    src: &Source<'_>,
+    name: &str,
+    item: &Item,
+    name_span: Option<Range<usize>>,
+) -> Result<(ModelSpec, Option<Range<usize>>), ManifestError> {
+    if !is_valid_name(name) {
+        let reason = if name.is_empty() {
+            "the name is empty".to_owned()
+        } else {
+            "only letters, digits, `_`, `.` and `-` are allowed".to_owned()
+        };
+        return Err(src.invalid_name(name, &reason, name_span));
+    }
+    let table_name = format!("[models.{name}]");
+    let entry = item.as_table_like().ok_or_else(|| {
+        src.wrong_type(
+            name,
+            "[models]",
+            "a table",
+            item.type_name(),
+            item.span().or(name_span.clone()),
+            &format!(
+                "write the entry as a table: [models.{name}] with `repo = \"namespace/name\"`"
+            ),
+        )
+    })?;
+    // Where "missing key" points: the `[models.NAME]` header, else the name.
+    let header_span = item
+        .as_table()
+        .and_then(toml_edit::Table::span)
+        .or(name_span);
+
+    let mut repo = None;
+    let mut repo_type = RepoType::Model;
+    let mut revision = DEFAULT_REVISION.to_owned();
+    let mut include = Vec::new();
+    let mut exclude = Vec::new();
+    let mut dir = None;
+    let mut dir_span = None;
+    for (key, value) in entry.iter() {
+        let key_span = entry.key(key).and_then(Key::span);
+        let span = value.span().or(key_span.clone());
+        let field = Field {
+            src,
+            key,
+            table: &table_name,
+            item: value,
+            span: span.clone(),
+        };
+        match key {
+            "repo" => {
+                let text =
+                    field.string("use `namespace/name`, e.g. \"google-bert/bert-base-uncased\"")?;
+                repo = Some(RepoId::parse(text).map_err(|reason| {
+                    field.invalid(
+                        &reason,
+                        "use the repo id shown on the Hub: `namespace/name`, e.g. \"google-bert/bert-base-uncased\"",
+                    )
+                })?);
+            }
+            "repo-type" => {
+                let text = field.string("use \"model\", \"dataset\" or \"space\"")?;
+                repo_type = RepoType::parse(text).ok_or_else(|| {
+                    field.invalid(
+                        "not a repo type",
+                        "use \"model\" (the default), \"dataset\" or \"space\"",
+                    )
+                })?;
+            }
+            "revision" => {
+                let text = field.string("use a branch, a tag, \"refs/pr/N\" or a 40-hex commit")?;
+                validate_revision(text).map_err(|reason| {
+                    field.invalid(
+                        &reason,
+                        "use a branch, a tag, \"refs/pr/N\" or a 40-hex commit; the default is \"main\"",
+                    )
+                })?;
+                text.clone_into(&mut revision);
+            }
+            "include" => include = field.patterns()?,
+            "exclude" => exclude = field.patterns()?,
+            "dir" => {
+                let text = field.string("use a relative path like \"models/bert\"")?;
+                dir = Some(check_dir(text).map_err(|reason| {
+                    field.invalid(
+                        &reason,
+                        "use a relative path inside the project, like \"models/bert\"",
+                    )
+                })?);
+                dir_span = span;
+            }
+            other => return Err(src.unknown_key(other, &table_name, MODEL_KEYS, key_span)),
+        }
+    }
+    let repo = repo.ok_or_else(|| {
+        src.missing_key(
+            "repo",
+            &table_name,
+            header_span,
+            "add `repo = \"namespace/name\"`, the Hub repository this entry downloads",
+        )
+    })?;
+    let spec = ModelSpec {
+        name: name.to_owned(),
+        repo,
+        repo_type,
+        revision,
+        include,
+        exclude,
+        dir,
+    };
+    Ok((spec, dir_span))
+}
+
+/// A `dir` must stay inside the project: relative, without `..`, naming some directory.
+fn check_dir(text: &str) -> Result<PathBuf, String> {
+    let path = Path::new(text);
+    if path.is_absolute() || path.has_root() || text.starts_with(['/', '\\']) {
+        return Err("an absolute path".to_owned());
+    }
+    let mut normal = 0;
+    for component in path.components() {
+        match component {
+            Component::Normal(_) => normal += 1,
+            Component::CurDir => {}
+            Component::ParentDir => return Err("`..` leaves the project".to_owned()),
+            Component::Prefix(_) | Component::RootDir => {
+                return Err("an absolute path".to_owned());
+            }
+        }
+    }
+    if normal == 0 {
+        return Err("it names no directory".to_owned());
+    }
+    Ok(PathBuf::from(text))
+}
+
+/// Two entries materialising into the same directory (or one inside the other) would overwrite
+/// and prune each other's files.
+fn check_dirs(
+    src: &Source<'_>,
+    dirs: &[(String, PathBuf, Option<Range<usize>>)],
+) -> Result<(), ManifestError> {
+    let normal = |path: &Path| -> Vec<String> {
+        path.components()
+            .filter_map(|c| match c {
+                Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect()
+    };
+    for (index, (name, dir, span)) in dirs.iter().enumerate() {
+        let mine = normal(dir);
+        for (other, other_dir, _) in &dirs[..index] {
+            let theirs = normal(other_dir);
+            let shortest = mine.len().min(theirs.len());
+            if mine[..shortest] == theirs[..shortest] {
+                return Err(src.invalid_value(
+                    "dir",
+                    &format!("[models.{name}]"),
+                    span.clone(),
+                    &format!("overlaps the dir of `{other}`"),
+                    "give each entry its own directory; two entries cannot share or nest one",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Validates `[settings]`.
+fn parse_settings(
+    src: &Source<'_>,
+    item: &Item,
+    key_span: Option<Range<usize>>,
+) -> Result<ManifestSettings, ManifestError> {
+    let table_name = "[settings]";
+    let fallback = item.span().or(key_span);
+    let table: &dyn TableLike = item.as_table_like().ok_or_else(|| {
+        src.wrong_type(
+            "settings",
+            "the top level",
+            "a table",
+            item.type_name(),
+            fallback,
+            "write settings as a [settings] table",
+        )
+    })?;
+    let mut settings = ManifestSettings::default();
+    for (key, value) in table.iter() {
+        let key_span = table.key(key).and_then(Key::span);
+        let field = Field {
+            src,
+            key,
+            table: table_name,
+            item: value,
+            span: value.span().or(key_span.clone()),
+        };
+        match key {
+            "store" => {
+                let text =
+                    field.string("use a directory path, e.g. \"~/.cache/huggingface/hub\"")?;
+                if text.trim().is_empty() {
+                    return Err(field.invalid(
+                        "the path is empty",
+                        "remove the key to use the default store",
+                    ));
+                }
+                settings.store = Some(text.to_owned());
+            }
+            "endpoint" => {
+                let text = field.string("use a URL like \"https://huggingface.co\"")?;
+                let ok = url::Url::parse(text)
+                    .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host());
+                if !ok {
+                    return Err(field.invalid(
+                        "not an http(s) URL",
+                        "use a URL like \"https://huggingface.co\"",
+                    ));
+                }
+                settings.endpoint = Some(text.to_owned());
+            }
+            "jobs" => {
+                settings.jobs =
+                    Some(field.integer(1, 256, "the number of files downloaded in parallel")?);
+            }
+            "connections" => {
+                settings.connections =
+                    Some(field.integer(1, 64, "the number of connections per large file")?);
+            }
+            "retries" => settings.retries = Some(field.integer(0, 100, "the number of retries")?),
+            "limit-rate" => {
+                let text = field.string_or_integer(
+                    "use bytes per second: an integer, or a number with K, M or G, e.g. \"50M\"",
+                )?;
+                if parse_rate(&text).is_none_or(|rate| rate == 0) {
+                    return Err(field.invalid(
+                        "not a positive rate",
+                        "use bytes per second: an integer, or a number with K, M or G, e.g. \"50M\"",
+                    ));
+                }
+                settings.limit_rate = Some(text);
+            }
+            "timeout" => {
+                let text = field.string_or_integer(
+                    "use a number of seconds or a duration like \"30s\", \"2m\", \"500ms\"",
+                )?;
+                if crate::settings::parse_duration(&text).is_none_or(|d| d.is_zero()) {
+                    return Err(field.invalid(
+                        "not a positive duration",
+                        "use a number of seconds or a duration like \"30s\", \"2m\", \"500ms\"",
+                    ));
+                }
+                settings.timeout = Some(text);
+            }
+            "progress" => {
+                settings.progress = Some(field.item.as_bool().ok_or_else(|| {
+                    field.wrong_type("a boolean", "use `progress = true` or `progress = false`")
+                })?);
+            }
+            "log-level" => settings.log_level = Some(field.one_of(LOG_LEVELS)?),
+            "log-format" => settings.log_format = Some(field.one_of(LOG_FORMATS)?),
+            other => return Err(src.unknown_key(other, table_name, SETTINGS_KEYS, key_span)),
+        }
+    }
+    Ok(settings)
+}
+
+/// Parses a rate in bytes per second: `1048576`, `500K`, `50M`, `1.5G` (binary multiples, as
+/// curl's `--limit-rate`), optionally followed by `B` or `/s`.
+pub fn parse_rate(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let text = text.strip_suffix("/s").unwrap_or(text);
+    let text = text
+        .strip_suffix("iB")
+        .or_else(|| text.strip_suffix('B'))
+        .unwrap_or(text);
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
+        return None;
+    }
+    let number: f64 = number.parse().ok()?;
+    let multiplier: f64 = match unit.trim() {
+        "" => 1.0,
+        "k" | "K" => 1024.0,
+        "m" | "M" => 1024.0 * 1024.0,
+        "g" | "G" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    let bytes = number * multiplier;
+    (bytes.is_finite() && bytes < 1e18).then_some(bytes as u64)
+}
+
+/// One `key = value` being validated, with what its errors need.
+struct Field<'s, 'a> {
+    src: &'s Source<'a>,
+    key: &'s str,
+    table: &'s str,
+    item: &'s Item,
+    span: Option<Range<usize>>,
+}
+
+impl Field<'_, '_> {
+    fn wrong_type(&self, expected: &'static str, help: &str) -> ManifestError {
+        self.src.wrong_type(
+            self.key,
+            self.table,
+            expected,
+            self.item.type_name(),
+            self.span.clone(),
+            help,
+        )
+    }
+
+    fn invalid(&self, reason: &str, help: &str) -> ManifestError {
+        self.src
+            .invalid_value(self.key, self.table, self.span.clone(), reason, help)
+    }
+
+    fn string(&self, help: &str) -> Result<&str, ManifestError> {
+        self.item
+            .as_str()
+            .ok_or_else(|| self.wrong_type("a string", help))
+    }
+
+    /// A string, or an integer kept as its decimal text (`timeout = 30`).
+    fn string_or_integer(&self, help: &str) -> Result<String, ManifestError> {
+        if let Some(text) = self.item.as_str() {
+            return Ok(text.to_owned());
+        }
+        match self.item.as_integer() {
+            Some(number) if number >= 0 => Ok(number.to_string()),
+            Some(_) => Err(self.invalid("a negative number", help)),
+            None => Err(self.wrong_type("a string or an integer", help)),
+        }
+    }
+
+    fn integer(&self, min: u32, max: u32, what: &str) -> Result<u32, ManifestError> {
+        let help = format!("`{}` is {what}: an integer from {min} to {max}", self.key);
+        let number = self
+            .item
+            .as_integer()
+            .ok_or_else(|| self.wrong_type("an integer", &help))?;
+        u32::try_from(number)
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| self.invalid(&format!("not between {min} and {max}"), &help))
+    }
+
+    fn one_of(&self, allowed: &[&str]) -> Result<String, ManifestError> {
+        let list = allowed
+            .iter()
+            .map(|v| format!("\"{v}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let help = format!("use one of {list}");
+        let text = self.string(&help)?;
+        if allowed.contains(&text) {
+            Ok(text.to_owned())
+        } else {
+            let help = match diagnostics::suggest(text, allowed) {
+                Some(close) => format!("did you mean \"{close}\"? Use one of {list}"),
+                None => help,
+            };
+            Err(self.invalid(&format!("not one of {list}"), &help))
+        }
+    }
+
+    /// An array of fnmatch patterns; a bad one is reported at its own span.
+    fn patterns(&self) -> Result<Vec<String>, ManifestError> {
+        let help = format!(
+            "write a list of fnmatch patterns, e.g. {} = [\"*.json\", \"*.safetensors\"]",
+            self.key
+        );
+        let array = self
+            .item
+            .as_array()
+            .ok_or_else(|| self.wrong_type("an array of strings", &help))?;
+        let mut patterns = Vec::with_capacity(array.len());
+        for value in array {
+            let span = value.span().or(self.span.clone());
+            let Some(pattern) = value.as_str() else {
+                return Err(self.src.wrong_type(
+                    self.key,
+                    self.table,
+                    "a string",
+                    value.type_name(),
+                    span,
+                    &help,
+                ));
+            };
+            check_pattern(pattern).map_err(|error| {
+                self.src.invalid_value(
+                    self.key,
+                    self.table,
+                    span.clone(),
+                    &error.reason,
+                    "patterns follow fnmatch: `*` matches anything including `/`, `?` one character, `[abc]` a class; a trailing `/` selects a folder",
+                )
+            })?;
+            patterns.push(pattern.to_owned());
+        }
+        Ok(patterns)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -471,7 +471,7 @@ mod tests {
                     .iter()
                     .map(|p| entry(p, p.ends_with(".safetensors")))
                     .collect(),
-                calls: Default::default(),
+                calls: std::sync::Mutex::default(),
             };
             let resolution = block_on(resolve(
                 &manifest("main", &[]),
@@ -492,7 +492,7 @@ mod tests {
     fn unchanged_entries_keep_their_pin_without_a_request() {
         let hub = FakeHub {
             entries: vec![entry("a.json", false)],
-            calls: Default::default(),
+            calls: std::sync::Mutex::default(),
         };
         let manifest = manifest("main", &["*.json"]);
         let first = block_on(resolve(&manifest, None, &hub, &Upgrade::None, &Silent)).unwrap();
@@ -523,7 +523,7 @@ mod tests {
     fn an_unknown_revision_lists_the_branches_in_its_help() {
         let hub = FakeHub {
             entries: vec![],
-            calls: Default::default(),
+            calls: std::sync::Mutex::default(),
         };
         let error = block_on(resolve(
             &manifest("nope", &[]),

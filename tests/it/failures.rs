@@ -204,7 +204,7 @@ fn server_errors_are_retried_then_reported_with_exit_3() {
         "one 503 is retried: {}",
         ctx.render(&output)
     );
-    std::fs::remove_file(ctx.project.join("models.lock")).unwrap();
+    fs_err::remove_file(ctx.project.join("models.lock")).unwrap();
     ctx.hub.add_fault(FaultRule {
         path_contains: "/revision/".into(),
         fault: Fault::Status(500),

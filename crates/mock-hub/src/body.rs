@@ -1,0 +1,231 @@
+//! Response bodies: file content streamed from disk with bounded memory, `Range` parsing, and
+//! the body-level faults (cut, corrupt, stall, slow).
+//!
+//! A blocking thread reads the file in fixed-size chunks and hands them to the connection
+//! through a small bounded channel, so memory stays at a few chunks per download however large
+//! the file, and a client that goes away stops the reader at the next chunk.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use bytes::{Bytes, BytesMut};
+
+use crate::record::{Fault, Recorder};
+
+/// Read size: large enough that loopback throughput is bound by the client, small enough to
+/// keep memory per download low (the channel holds at most `CHANNEL_DEPTH` of these).
+const CHUNK: usize = 256 * 1024;
+const CHANNEL_DEPTH: usize = 4;
+/// How long a stalled body stays silent before the server gives up on the connection.
+const STALL_FOR: Duration = Duration::from_mins(1);
+
+/// Where body bytes come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    File(PathBuf),
+    Memory(Bytes),
+}
+
+/// A requested byte range, decided against the content size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeOutcome {
+    /// No usable `Range`: send everything with `200`.
+    Full,
+    /// `206` with bytes `start..=end`.
+    Partial { start: u64, end: u64 },
+    /// `416` with `Content-Range: bytes */size`.
+    Unsatisfiable,
+}
+
+/// Interprets a `Range` header for content of `size` bytes (single ranges only; anything
+/// else is ignored, as HTTP allows).
+pub fn parse_range(header: Option<&str>, size: u64) -> RangeOutcome {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return RangeOutcome::Full;
+    };
+    if spec.contains(',') {
+        return RangeOutcome::Full;
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return RangeOutcome::Full;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    if first.is_empty() {
+        // Suffix range: the last N bytes.
+        let Ok(n) = last.parse::<u64>() else {
+            return RangeOutcome::Full;
+        };
+        if n == 0 || size == 0 {
+            return RangeOutcome::Unsatisfiable;
+        }
+        return RangeOutcome::Partial {
+            start: size - n.min(size),
+            end: size - 1,
+        };
+    }
+    let Ok(start) = first.parse::<u64>() else {
+        return RangeOutcome::Full;
+    };
+    let end = if last.is_empty() {
+        u64::MAX
+    } else {
+        match last.parse::<u64>() {
+            Ok(end) if end >= start => end,
+            _ => return RangeOutcome::Full,
+        }
+    };
+    if start >= size {
+        return RangeOutcome::Unsatisfiable;
+    }
+    RangeOutcome::Partial {
+        start,
+        end: end.min(size - 1),
+    }
+}
+
+/// A body of `len` bytes from `source` starting at `start`, with an optional fault applied.
+pub fn stream(
+    source: Source,
+    start: u64,
+    len: u64,
+    fault: Option<Fault>,
+    recorder: Arc<Recorder>,
+) -> Body {
+    let (sender, mut receiver) =
+        tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(CHANNEL_DEPTH);
+    tokio::task::spawn_blocking(move || {
+        let result = produce(&source, start, len, fault.as_ref(), &recorder, &sender);
+        if let Err(error) = result {
+            // The receiver may be gone already; then nobody needs to know.
+            let _ = sender.blocking_send(Err(error));
+        }
+    });
+    let chunks = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
+    Body::from_stream(chunks)
+}
+
+/// Reads and sends the chunks; an `Err` ends the body abruptly (the connection is dropped).
+fn produce(
+    source: &Source,
+    start: u64,
+    len: u64,
+    fault: Option<&Fault>,
+    recorder: &Recorder,
+    sender: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+) -> std::io::Result<()> {
+    if matches!(fault, Some(Fault::Stall)) {
+        let until = Instant::now() + STALL_FOR;
+        while Instant::now() < until && !sender.is_closed() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        return Err(std::io::Error::other("stalled body abandoned"));
+    }
+    let cut_after = match fault {
+        Some(Fault::CutAfter(n)) => Some(*n),
+        _ => None,
+    };
+    let rate = match fault {
+        Some(Fault::Slow { bytes_per_sec }) => Some((*bytes_per_sec).max(1)),
+        _ => None,
+    };
+    // Small chunks under throttling, so the rate is smooth and a kill lands mid-file.
+    let chunk_size = rate.map_or(CHUNK, |r| {
+        usize::try_from(r / 20).unwrap_or(CHUNK).clamp(1, CHUNK)
+    });
+    let mut file = match source {
+        Source::File(path) => {
+            let mut file = fs_err::File::open(path)?;
+            file.seek(SeekFrom::Start(start))?;
+            Some(file)
+        }
+        Source::Memory(_) => None,
+    };
+    let began = Instant::now();
+    let mut sent: u64 = 0;
+    while sent < len {
+        let mut want = usize::try_from((len - sent).min(chunk_size as u64)).unwrap_or(chunk_size);
+        if let Some(limit) = cut_after {
+            if sent >= limit {
+                return Err(std::io::Error::other("connection cut by fault injection"));
+            }
+            want = want.min(usize::try_from(limit - sent).unwrap_or(want));
+        }
+        let position = start + sent;
+        let mut chunk = match (&mut file, source) {
+            (Some(file), _) => {
+                let mut buffer = BytesMut::zeroed(want);
+                file.read_exact(&mut buffer)?;
+                buffer
+            }
+            (None, Source::Memory(bytes)) => {
+                let from = usize::try_from(position).unwrap_or(usize::MAX);
+                BytesMut::from(&bytes[from..from + want])
+            }
+            (None, Source::File(_)) => unreachable!("file sources always open a file"),
+        };
+        if let Some(Fault::Corrupt { offset }) = fault
+            && (position..position + want as u64).contains(offset)
+        {
+            let index = usize::try_from(offset - position).unwrap_or(0);
+            chunk[index] ^= 0xFF;
+        }
+        if let Some(rate) = rate {
+            let due = Duration::from_secs_f64((sent + want as u64) as f64 / rate as f64);
+            if let Some(wait) = due.checked_sub(began.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        if sender.blocking_send(Ok(chunk.freeze())).is_err() {
+            return Ok(()); // the client went away
+        }
+        recorder.add_bytes(want as u64);
+        sent += want as u64;
+    }
+    if let Some(limit) = cut_after
+        && sent >= limit
+        && limit < len
+    {
+        return Err(std::io::Error::other("connection cut by fault injection"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        use RangeOutcome::{Full, Partial, Unsatisfiable};
+        assert_eq!(parse_range(None, 10), Full);
+        assert_eq!(
+            parse_range(Some("bytes=0-0"), 10),
+            Partial { start: 0, end: 0 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=2-"), 10),
+            Partial { start: 2, end: 9 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=2-100"), 10),
+            Partial { start: 2, end: 9 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=-3"), 10),
+            Partial { start: 7, end: 9 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=-30"), 10),
+            Partial { start: 0, end: 9 }
+        );
+        assert_eq!(parse_range(Some("bytes=10-"), 10), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=-0"), 10), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=5-2"), 10), Full);
+        assert_eq!(parse_range(Some("bytes=0-1,3-4"), 10), Full);
+        assert_eq!(parse_range(Some("items=0-1"), 10), Full);
+        assert_eq!(parse_range(Some("bytes=0-"), 0), Unsatisfiable);
+    }
+}
