@@ -20,7 +20,9 @@ use crate::report::{Event, Reporter, TaskId, TaskKind};
 use crate::store::fsops::FileLock;
 
 /// Size of the write buffer between the socket and the file.
-const WRITE_BUFFER: usize = 4 << 20;
+const WRITE_BUFFER: usize = 256 << 10;
+/// On a slow link, buffered bytes are flushed at least this often, so a kill loses little.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 /// Most redirects followed for one file.
 const MAX_REDIRECTS: usize = 10;
 
@@ -359,6 +361,7 @@ async fn stream_once(
         .map_err(io_error(&fetch.incomplete))?;
     let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
     let mut body = response.bytes_stream();
+    let mut last_flush = std::time::Instant::now();
     let outcome = loop {
         match body.next().await {
             None => break Ok(()),
@@ -382,6 +385,10 @@ async fn stream_once(
                     .write_all(&chunk)
                     .map_err(io_error(&fetch.incomplete))?;
                 hasher.update(&chunk);
+                if last_flush.elapsed() >= FLUSH_EVERY {
+                    writer.flush().map_err(io_error(&fetch.incomplete))?;
+                    last_flush = std::time::Instant::now();
+                }
                 *offset += received;
                 stats.downloaded += received;
                 reporter.report(Event::TaskProgress {

@@ -75,7 +75,12 @@ fn report_error(error: &Error, json: bool, color: bool) {
     } else {
         miette::GraphicalTheme::unicode_nocolor()
     })
-    .with_width(100);
+    // Wrap for a person at a terminal; keep each message on one line for logs and grep.
+    .with_width(if std::io::stderr().is_terminal() {
+        100
+    } else {
+        1000
+    });
     let mut out = String::new();
     if handler.render_report(&mut out, error).is_err() {
         out = format!("error: {error}");

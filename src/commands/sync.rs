@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use indicatif::{HumanBytes, HumanDuration};
+use indicatif::HumanBytes;
+
+use crate::report::{count, elapsed};
 use serde_json::json;
 
 use super::Context;
@@ -141,21 +143,21 @@ fn print_plan(ctx: &Context, plan: &Plan, changes: &[Change]) -> Result<()> {
     let mut out = describe_changes(changes);
     if plan.is_empty() {
         out.push(format!(
-            "Nothing to do: {} files already in place",
-            plan.files_total
+            "Nothing to do: {} already in place",
+            count(plan.files_total, "file")
         ));
         return ctx.print_data(&out.join("\n"));
     }
     out.push(format!(
-        "Would download {} files ({}), verify {}, link {}, write {} refs, prune {}",
-        plan.download_count(),
+        "Would download {} ({}), verify {}, link {}, write {}, prune {}",
+        count(plan.download_count(), "file"),
         HumanBytes(plan.download_bytes()),
         plan.blobs
             .iter()
             .filter(|s| s.action == BlobAction::Verify)
             .count(),
         plan.links.len(),
-        plan.refs.len(),
+        count(plan.refs.len(), "ref"),
         plan.prunes.len(),
     ));
     for step in &plan.blobs {
@@ -227,17 +229,17 @@ fn print_summary(
     }
     if plan.is_empty() {
         ctx.status(&format!(
-            "Already in sync: {} models, {} files",
-            lock.models.len(),
-            summary.files_total
+            "Already in sync: {}, {}",
+            count(lock.models.len(), "model"),
+            count(summary.files_total, "file")
         ));
         return Ok(());
     }
     let mut parts = vec![format!(
-        "{} files downloaded ({}) in {}",
-        summary.downloaded_files,
+        "{} downloaded ({}) in {}",
+        count(summary.downloaded_files, "file"),
         HumanBytes(summary.downloaded_bytes),
-        HumanDuration(summary.elapsed)
+        elapsed(summary.elapsed)
     )];
     if summary.downloaded_bytes > 0 {
         parts.push(format!("{}/s", HumanBytes(summary.throughput() as u64)));
@@ -256,12 +258,17 @@ fn print_summary(
         parts.push(format!("{} resumed", HumanBytes(summary.resumed_bytes)));
     }
     if summary.retries > 0 {
-        parts.push(format!("{} retries", summary.retries));
+        let noun = if summary.retries == 1 {
+            "retry"
+        } else {
+            "retries"
+        };
+        parts.push(format!("{} {noun}", summary.retries));
     }
     ctx.status(&format!(
-        "Synced {} models, {} files: {}",
-        lock.models.len(),
-        summary.files_total,
+        "Synced {}, {}: {}",
+        count(lock.models.len(), "model"),
+        count(summary.files_total, "file"),
         parts.join(", ")
     ));
     Ok(())

@@ -86,3 +86,39 @@ impl TaskIds {
         self.0.fetch_add(1, Ordering::Relaxed)
     }
 }
+
+/// `1 model`, `3 models`: a count with its noun in the right number.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A short human duration: `850ms`, `2.4s`, `3m05s`.
+pub fn elapsed(duration: std::time::Duration) -> String {
+    let millis = duration.as_millis();
+    if millis < 1000 {
+        format!("{millis}ms")
+    } else if millis < 60_000 {
+        format!("{:.1}s", duration.as_secs_f64())
+    } else {
+        let secs = duration.as_secs();
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn counts_and_durations_read_naturally() {
+        assert_eq!(super::count(1, "file"), "1 file");
+        assert_eq!(super::count(0, "file"), "0 files");
+        assert_eq!(super::elapsed(Duration::from_millis(850)), "850ms");
+        assert_eq!(super::elapsed(Duration::from_millis(2440)), "2.4s");
+        assert_eq!(super::elapsed(Duration::from_secs(185)), "3m05s");
+    }
+}

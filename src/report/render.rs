@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -188,7 +188,8 @@ impl Reporter for Lines {
                 verify_files,
                 ..
             } if download_files + verify_files > 0 => Some(format!(
-                "Fetching {download_files} files ({}), verifying {verify_files}",
+                "Fetching {} ({}), verifying {verify_files}",
+                super::count(download_files as usize, "file"),
                 HumanBytes(download_bytes)
             )),
             Event::TaskStarted {
@@ -217,9 +218,9 @@ impl Reporter for Lines {
                         "downloaded"
                     };
                     format!(
-                        "{verb} {label} ({}, {:.1?})",
+                        "{verb} {label} ({}, {})",
                         HumanBytes(size),
-                        round(started.elapsed())
+                        super::elapsed(started.elapsed())
                     )
                 }),
             Event::Retrying {
@@ -235,8 +236,4 @@ impl Reporter for Lines {
             status_line(&line);
         }
     }
-}
-
-fn round(duration: Duration) -> Duration {
-    Duration::from_millis(duration.as_millis() as u64)
 }

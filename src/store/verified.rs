@@ -18,7 +18,8 @@ const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
     pub size: u64,
-    pub mtime_ns: i128,
+    /// Nanoseconds since the epoch (i64: serde's `flatten` cannot carry i128).
+    pub mtime_ns: i64,
     pub inode: u64,
 }
 
@@ -30,7 +31,7 @@ impl Fingerprint {
             .modified()
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
         #[cfg(unix)]
         let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
         #[cfg(not(unix))]

@@ -168,8 +168,13 @@ fn a_cut_body_is_resumed_with_range() {
     let ctx = TestContext::new();
     ctx.write_manifest(TINY);
     assert!(ctx.run(&["lock"]).status.success());
+    let weights = ctx
+        .hub
+        .fixtures()
+        .file_info(RepoType::Model, "acme/tiny", "main", "model.safetensors")
+        .unwrap();
     ctx.hub.add_fault(FaultRule {
-        path_contains: "/cdn/".into(),
+        path_contains: format!("/cdn/{}", weights.etag()),
         fault: Fault::CutAfter(100_000),
         times: Some(1),
     });

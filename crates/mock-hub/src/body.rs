@@ -149,7 +149,7 @@ fn produce(
         let mut want = usize::try_from((len - sent).min(chunk_size as u64)).unwrap_or(chunk_size);
         if let Some(limit) = cut_after {
             if sent >= limit {
-                return Err(std::io::Error::other("connection cut by fault injection"));
+                return Err(cut(sender));
             }
             want = want.min(usize::try_from(limit - sent).unwrap_or(want));
         }
@@ -188,9 +188,21 @@ fn produce(
         && sent >= limit
         && limit < len
     {
-        return Err(std::io::Error::other("connection cut by fault injection"));
+        return Err(cut(sender));
     }
     Ok(())
+}
+
+/// The error that drops the connection, raised only once the bytes before it are on the wire:
+/// hyper discards unflushed output when a body fails, and a real cut delivers what preceded it.
+fn cut(sender: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>) -> std::io::Error {
+    let until = Instant::now() + Duration::from_secs(5);
+    while sender.capacity() < sender.max_capacity() && !sender.is_closed() && Instant::now() < until
+    {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    std::io::Error::other("connection cut by fault injection")
 }
 
 #[cfg(test)]
