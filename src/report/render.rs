@@ -189,7 +189,7 @@ impl Reporter for Lines {
                 ..
             } if download_files + verify_files > 0 => Some(format!(
                 "Fetching {} ({}), verifying {verify_files}",
-                super::count(download_files as usize, "file"),
+                super::count(download_files, "file"),
                 HumanBytes(download_bytes)
             )),
             Event::TaskStarted {
