@@ -157,6 +157,23 @@ pub async fn fetch_blob(
         fs_err::create_dir_all(parent).map_err(io_error(parent))?;
     }
 
+    let result = download_verified(hub, fetch, reporter, id).await;
+    // Reported only now: a file is "downloaded" once its bytes are verified and published.
+    reporter.report(Event::TaskFinished {
+        id,
+        ok: result.is_ok(),
+    });
+    result
+}
+
+/// Downloads into `.incomplete` until the bytes hash to the lock's digest (one refetch on a
+/// mismatch), then publishes the blob by renaming.
+async fn download_verified(
+    hub: &HubClient,
+    fetch: &BlobFetch,
+    reporter: &dyn Reporter,
+    id: TaskId,
+) -> Result<FetchStats, DownloadError> {
     let mut stats = FetchStats::default();
     let mut mismatches = 0;
     loop {
@@ -213,7 +230,7 @@ async fn download_to_incomplete(
     });
     let options = hub.options();
     let mut attempt = 0u32;
-    let result = loop {
+    loop {
         if offset == fetch.size {
             break Ok(hasher.clone().finish());
         }
@@ -233,12 +250,7 @@ async fn download_to_incomplete(
             }
             Err(error) => break Err(error),
         }
-    };
-    reporter.report(Event::TaskFinished {
-        id,
-        ok: result.is_ok(),
-    });
-    result
+    }
 }
 
 /// Re-hashes an existing partial file so the download can continue after it.

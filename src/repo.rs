@@ -171,12 +171,27 @@ pub fn validate_revision(revision: &str) -> Result<(), String> {
             bad.escape_default()
         ));
     }
+    // The Hub names pull-request refs by number only: `refs/pr/12`.
+    if let Some(number) = revision.strip_prefix("refs/pr/")
+        && (number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!(
+            "`{revision}` is not a pull-request ref: write `refs/pr/N` with N the PR number"
+        ));
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pull_request_refs_need_a_number() {
+        assert!(validate_revision("refs/pr/12").is_ok());
+        assert!(validate_revision("refs/pr/x").is_err());
+        assert!(validate_revision("refs/pr/").is_err());
+    }
 
     #[test]
     fn valid_repo_ids_are_accepted() {

@@ -102,10 +102,22 @@ impl Reporter for Bars {
                 } else {
                     (ProgressBar::hidden(), false)
                 };
-                self.tasks
+                let replaced = self
+                    .tasks
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .insert(id, bar);
+                // A restarted task (server ignored Range, bad bytes refetched) takes back what
+                // its previous attempt added, so the total never runs past 100%.
+                if let Some((old, shown)) = replaced {
+                    if let Some(total) = self.total() {
+                        total.set_position(total.position().saturating_sub(old.position()));
+                    }
+                    old.finish_and_clear();
+                    if shown {
+                        self.multi.remove(&old);
+                    }
+                }
             }
             Event::TaskProgress { id, bytes } => {
                 if let Some(total) = self.total() {

@@ -224,3 +224,137 @@ fn error_output() {
       help: known entries: tiny
     ");
 }
+
+#[test]
+fn manifest_errors_point_at_the_line_and_write_nothing() {
+    let ctx = TestContext::new();
+    let cases = [
+        "[models.a]\nrepo = \"acme/tiny\"\ninclude = [\"*.json\", \"\"]\n",
+        "[models.a]\nrepo = \"acme/tiny\"\n\n[models.a]\nrepo = \"acme/squad\"\n",
+        "[models.a]\nrepo = \"acme/tiny\"\nrevision = \"refs/pr/x\"\n",
+        "[models.a]\nrepo = \"acme/tiny\"\nrepo-type = \"modle\"\n",
+        "[modles.a]\nrepo = \"acme/tiny\"\n",
+    ];
+    let mut outputs = Vec::new();
+    for manifest in cases {
+        ctx.write_manifest(manifest);
+        outputs.push(ctx.render(&ctx.run(&["lock"])));
+        assert!(!ctx.project.join("models.lock").exists());
+    }
+    assert_eq!(ctx.hub.counters().total_requests(), 0, "{outputs:#?}");
+    insta::assert_snapshot!(outputs.join("\n"), @r#"
+    exit: 2
+    --- stdout
+    --- stderr
+      × models.toml: invalid include "" in [models.a]: the pattern is empty; use `*` to match every file
+       ╭─[models.toml:3:22]
+     2 │ repo = "acme/tiny"
+     3 │ include = ["*.json", ""]
+       ·                      ─┬
+       ·                       ╰── the pattern is empty; use `*` to match every file
+       ╰────
+      help: patterns follow fnmatch: `*` matches anything including `/`, `?` one character, `[abc]` a class; a trailing `/` selects a folder
+
+
+    exit: 2
+    --- stdout
+    --- stderr
+      × models.toml: invalid TOML: duplicate key `a`
+       ╭─[models.toml:4:9]
+     3 │ 
+     4 │ [models.a]
+       ·         ┬
+       ·         ╰── here
+     5 │ repo = "acme/squad"
+       ╰────
+      help: fix the TOML syntax; models.example.toml shows every key
+
+
+    exit: 2
+    --- stdout
+    --- stderr
+      × models.toml: invalid revision "refs/pr/x" in [models.a]: `refs/pr/x` is not a pull-request ref: write `refs/pr/N` with N the PR number
+       ╭─[models.toml:3:12]
+     2 │ repo = "acme/tiny"
+     3 │ revision = "refs/pr/x"
+       ·            ─────┬─────
+       ·                 ╰── `refs/pr/x` is not a pull-request ref: write `refs/pr/N` with N the PR number
+       ╰────
+      help: use a branch, a tag, "refs/pr/N" or a 40-hex commit; the default is "main"
+
+
+    exit: 2
+    --- stdout
+    --- stderr
+      × models.toml: invalid repo-type "modle" in [models.a]: not a repo type
+       ╭─[models.toml:3:13]
+     2 │ repo = "acme/tiny"
+     3 │ repo-type = "modle"
+       ·             ───┬───
+       ·                ╰── not a repo type
+       ╰────
+      help: use "model" (the default), "dataset" or "space"
+
+
+    exit: 2
+    --- stdout
+    --- stderr
+      × models.toml: unknown key "modles" in the top level
+       ╭─[models.toml:1:2]
+     1 │ [modles.a]
+       ·  ───┬──
+       ·     ╰── unknown key
+     2 │ repo = "acme/tiny"
+       ╰────
+      help: did you mean `models`? The keys of the top level are `models`, `settings`
+    "#);
+}
+
+#[test]
+fn a_stale_lock_under_locked_and_a_corrupt_download() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(TINY);
+    assert!(ctx.run(&["lock"]).status.success());
+    ctx.write_manifest("[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.json\"]\n");
+    insta::assert_snapshot!(ctx.render(&ctx.run(&["sync", "--locked"])), @"
+    exit: 1
+    --- stdout
+    --- stderr
+      × models.lock is out of date with models.toml: `tiny` changed in the manifest
+      help: run `hfdl lock` and commit models.lock
+    ");
+    insta::assert_snapshot!(ctx.render(&ctx.run(&["lock", "--check"])), @"
+    exit: 1
+    --- stdout
+    --- stderr
+      × models.lock is out of date with models.toml: `tiny` changed in the manifest
+      help: run `hfdl lock` and commit models.lock
+    ");
+    ctx.write_manifest(TINY);
+    let weights = ctx
+        .hub
+        .fixtures()
+        .file_info(
+            hfdl_mock_hub::RepoType::Model,
+            "acme/tiny",
+            "main",
+            "model.safetensors",
+        )
+        .unwrap();
+    ctx.hub.add_fault(hfdl_mock_hub::FaultRule {
+        path_contains: format!("/cdn/{}", weights.etag()),
+        fault: hfdl_mock_hub::Fault::Corrupt { offset: 7 },
+        times: None,
+    });
+    insta::assert_snapshot!(ctx.render(&ctx.run(&["sync", "-j", "1", "--locked"])), @"
+    exit: 1
+    --- stdout
+    --- stderr
+    Fetching 3 files (293.01 KiB), verifying 0
+    downloaded config.json (18 B, [TIME])
+    retrying model.safetensors (attempt 1): hash mismatch (expected sha256:5ab4ff1aa2131df0f9e7b850e3033a3fc3ce5c57bd31377b09353080cbc84d9b, got sha256:a797267ffef8be49e9eb36efa33033a8bbd2d0006d2c8e62517631839576c87e)
+    downloaded tokenizer.json (21 B, [TIME])
+      × hash mismatch for `model.safetensors` in `acme/tiny`: expected sha256:5ab4ff1aa2131df0f9e7b850e3033a3fc3ce5c57bd31377b09353080cbc84d9b, got sha256:a797267ffef8be49e9eb36efa33033a8bbd2d0006d2c8e62517631839576c87e
+      help: the bytes were discarded and fetched again, with the same result; the Hub or a proxy serves content that differs from the lock; if the repo was force-pushed, run `hfdl lock --upgrade`
+    ");
+}

@@ -116,7 +116,9 @@ pub fn standard_fixtures(dir: &std::path::Path) -> (Fixtures, Commits) {
             ],
         )
         .unwrap();
-    fixtures.set_branch(model, MODEL, "feature/x", &main).unwrap();
+    fixtures
+        .set_branch(model, MODEL, "feature/x", &main)
+        .unwrap();
     let feature = fixtures
         .commit(
             model,
@@ -318,7 +320,7 @@ pub fn maybe_header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 /// Asserts an error answer: status, `X-Error-Code`, and (on GET) the JSON `{"error": …}` body.
-pub fn assert_hub_error(response: Response, status: u16, code: Option<&str>) -> HeaderMap {
+pub fn assert_hub_error(response: &Response, status: u16, code: Option<&str>) -> HeaderMap {
     let headers = response.headers().clone();
     assert_eq!(response.status(), status, "{headers:?}");
     assert_eq!(maybe_header(&headers, "x-error-code"), code, "{headers:?}");
