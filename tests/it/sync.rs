@@ -328,20 +328,62 @@ fn two_entries_sharing_a_blob_download_it_once() {
 }
 
 #[test]
-fn datasets_tags_and_commit_revisions_are_synced() {
+fn datasets_spaces_tags_prs_and_commit_revisions_are_synced() {
+    use hfdl_mock_hub::{FileChange, RepoOptions, RepoType};
     let ctx = TestContext::new();
-    let commit = ctx
-        .hub
-        .fixtures()
-        .resolve_revision(hfdl_mock_hub::RepoType::Model, "acme/tiny", "v1.0")
+    let fixtures = ctx.hub.fixtures();
+    let commit = fixtures
+        .resolve_revision(RepoType::Model, "acme/tiny", "v1.0")
+        .unwrap();
+    fixtures
+        .create_repo(RepoType::Space, "acme/demo", RepoOptions::default())
+        .unwrap();
+    fixtures
+        .commit(
+            RepoType::Space,
+            "acme/demo",
+            "main",
+            "app",
+            vec![FileChange::regular("app.py", b"print('hi')\n".to_vec())],
+        )
+        .unwrap();
+    let pr = fixtures
+        .commit(
+            RepoType::Model,
+            "acme/tiny",
+            "main",
+            "proposal",
+            vec![FileChange::regular("proposal.txt", b"try this\n".to_vec())],
+        )
+        .unwrap();
+    fixtures
+        .set_pr(RepoType::Model, "acme/tiny", 7, &pr)
         .unwrap();
     ctx.write_manifest(&format!(
-        "[models.squad]\nrepo = \"acme/squad\"\nrepo-type = \"dataset\"\n\n[models.tagged]\nrepo = \"acme/tiny\"\nrevision = \"v1.0\"\ninclude = [\"*.json\"]\n\n[models.pinned]\nrepo = \"acme/tiny\"\nrevision = \"{commit}\"\ninclude = [\"README.md\"]\n"
+        "[models.squad]\nrepo = \"acme/squad\"\nrepo-type = \"dataset\"\n\n[models.app]\nrepo = \"acme/demo\"\nrepo-type = \"space\"\n\n[models.proposal]\nrepo = \"acme/tiny\"\nrevision = \"refs/pr/7\"\ninclude = [\"proposal.txt\"]\n\n[models.tagged]\nrepo = \"acme/tiny\"\nrevision = \"v1.0\"\ninclude = [\"*.json\"]\n\n[models.pinned]\nrepo = \"acme/tiny\"\nrevision = \"{commit}\"\ninclude = [\"README.md\"]\n"
     ));
     let output = ctx.run(&["sync"]);
     assert!(output.status.success(), "{}", ctx.render(&output));
     let squad = ctx.repo_dir("datasets--acme--squad");
     assert!(squad.join("refs/main").is_file());
+    let space = ctx.repo_dir("spaces--acme--demo");
+    let space_commit = fs_err::read_to_string(space.join("refs/main")).unwrap();
+    assert_eq!(
+        fs_err::read_to_string(space.join("snapshots").join(&space_commit).join("app.py")).unwrap(),
+        "print('hi')\n"
+    );
+    let tiny = ctx.repo_dir("models--acme--tiny");
+    assert_eq!(
+        fs_err::read_to_string(tiny.join("refs/refs/pr/7")).unwrap(),
+        pr,
+        "a PR ref is stored under its full name, as huggingface_hub does"
+    );
+    assert!(
+        tiny.join("snapshots")
+            .join(&pr)
+            .join("proposal.txt")
+            .is_file()
+    );
     assert_eq!(
         fs_err::read_to_string(ctx.repo_dir("models--acme--tiny").join("refs/v1.0")).unwrap(),
         commit
