@@ -74,6 +74,14 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the snapshot directory of a model, for scripts
     Path(PathArgs),
+    /// Check a Hub access token and keep it in the OS keyring (or the HF token file)
+    Login(LoginArgs),
+    /// Remove the stored token for the endpoint
+    Logout(LogoutArgs),
+    /// Show who the token belongs to, and where it comes from
+    Whoami(WhoamiArgs),
+    /// Check the set-up: endpoint, token, keyring, store, disk space, stale partial files
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -147,3 +155,23 @@ pub struct PathArgs {
     /// The entry's name in models.toml
     pub name: String,
 }
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Read the token from standard input (for scripts) instead of a hidden prompt
+    #[arg(long)]
+    pub token_stdin: bool,
+    /// Store the token in the HF token file ($HF_HOME/token, shared with huggingface_hub), not
+    /// the OS keyring
+    #[arg(long)]
+    pub no_keyring: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {}
+
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {}

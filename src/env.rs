@@ -35,6 +35,11 @@ pub const HF_HUB_DISABLE_PROGRESS_BARS: &str = "HF_HUB_DISABLE_PROGRESS_BARS";
 pub const HF_HUB_USER_AGENT_ORIGIN: &str = "HF_HUB_USER_AGENT_ORIGIN";
 /// hfdl's own state directory (stat cache of verified blobs); default: the platform cache dir.
 pub const HFDL_CACHE_DIR: &str = "HFDL_CACHE_DIR";
+/// Which OS keyring `hfdl login` uses: `secret-service`, `kernel` (Linux keyutils), `native`
+/// (macOS/Windows) or `none` (the HF token file only); default: the first one that answers.
+pub const HFDL_KEYRING: &str = "HFDL_KEYRING";
+/// The D-Bus session bus; without it the Secret Service is not tried.
+pub const DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
 /// `tracing` filter for hfdl's logs (env-filter syntax, e.g. `hfdl=debug`).
 pub const HFDL_LOG: &str = "HFDL_LOG";
 /// Set by CI systems; progress bars are off when it is true.

@@ -93,6 +93,16 @@ pub enum Error {
     #[diagnostic(help("{help}"))]
     Usage { message: String, help: String },
 
+    #[error("doctor found problems: {}", failures.join(", "))]
+    #[diagnostic(help("each failed check above says what to fix"))]
+    ChecksFailed { failures: Vec<String> },
+
+    #[error(transparent)]
+    #[diagnostic(help(
+        "unlock the keyring, or use `hfdl login --no-keyring` to keep the token in the HF token file"
+    ))]
+    Keyring(#[from] crate::hub::keyring::KeyringError),
+
     #[error("I/O error on {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -117,6 +127,8 @@ impl Error {
             Error::DiskFull { .. } => "disk-full",
             Error::AlreadyExists { .. } => "already-exists",
             Error::Usage { .. } => "usage",
+            Error::Keyring(_) => "keyring-error",
+            Error::ChecksFailed { .. } => "doctor-failed",
             Error::Io { source, .. } if source.raw_os_error() == Some(28) => "disk-full",
             Error::Io { .. } => "io-error",
         }
@@ -138,7 +150,19 @@ impl Error {
             | Error::OfflineMissing { .. }
             | Error::NotSynced { .. }
             | Error::DiskFull { .. }
+            | Error::Keyring(_)
+            | Error::ChecksFailed { .. }
             | Error::Io { .. } => EXIT_FAILURE,
+        }
+    }
+
+    /// The Hub error inside, wherever it was raised (resolving, downloading, or directly).
+    pub fn hub_error_mut(&mut self) -> Option<&mut HubError> {
+        match self {
+            Error::Hub(e)
+            | Error::Resolve(ResolveError::Hub { source: e, .. })
+            | Error::Download(DownloadError::Hub(e)) => Some(e),
+            _ => None,
         }
     }
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 use crate::cli::GlobalArgs;
 use crate::env::{self, Env};
 use crate::error::{Error, Result};
-use crate::hub::auth::{Token, TokenSource, discover_token};
+use crate::hub::auth::{Token, TokenSource, TokenUse, discover_token};
+use crate::hub::client::TokenLoader;
 use crate::hub::{HubClient, HubOptions};
 use crate::lock::LOCK_FILE;
 use crate::manifest::{MANIFEST_FILE, ManifestSettings};
@@ -27,7 +28,8 @@ pub struct Settings {
     pub state_dir: PathBuf,
     pub endpoint: String,
     pub offline: bool,
-    pub token: Option<(Token, TokenSource)>,
+    /// The environment, for the token lookup (deferred: it may read the OS keyring).
+    pub env: Env,
     pub jobs: usize,
     pub timeout: Duration,
     pub retries: u32,
@@ -116,7 +118,7 @@ impl Settings {
             state_dir: env.hfdl_cache_dir(),
             endpoint,
             offline: global.offline || env.offline(),
-            token: discover_token(env),
+            env: env.clone(),
             jobs: manifest.jobs.map_or(8, |j| j as usize),
             timeout,
             retries: manifest.retries.unwrap_or(4),
@@ -127,10 +129,25 @@ impl Settings {
         })
     }
 
-    /// A Hub client for these settings (no connection is made until a request).
+    /// The token for this endpoint and where it came from (environment, keyring, token file).
+    pub fn token(&self, usage: TokenUse) -> Option<(Token, TokenSource)> {
+        discover_token(&self.env, &self.endpoint, usage)
+    }
+
+    /// A Hub client for these settings (no connection is made, and no token looked up, until a
+    /// request).
     pub fn hub_client(&self) -> HubClient {
+        self.hub_client_with(TokenUse::Implicit)
+    }
+
+    /// A Hub client that sends the token even under `HF_HUB_DISABLE_IMPLICIT_TOKEN` (`whoami`).
+    pub fn hub_client_with(&self, usage: TokenUse) -> HubClient {
         let mut options = HubOptions::new(&self.endpoint);
-        options.token = self.token.as_ref().map(|(token, _)| token.clone());
+        let env = self.env.clone();
+        let endpoint = self.endpoint.clone();
+        options.token_loader = Some(TokenLoader::new(move || {
+            discover_token(&env, &endpoint, usage).map(|(token, _)| token)
+        }));
         options.offline = self.offline;
         options.user_agent.clone_from(&self.user_agent);
         options.timeout = self.timeout;

@@ -9,17 +9,22 @@ use std::sync::Arc;
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::hub::HubError;
 use crate::manifest::{self, Manifest};
 use crate::report::Reporter;
 use crate::report::render;
 use crate::settings::Settings;
 
 pub mod add;
+pub mod doctor;
 pub mod init;
 pub mod lock;
+pub mod login;
+pub mod logout;
 pub mod path;
 pub mod status;
 pub mod sync;
+pub mod whoami;
 
 /// What every command gets.
 pub struct Context {
@@ -44,6 +49,25 @@ impl Context {
         let manifest = manifest::load(&Settings::manifest_path(global))?;
         let settings = Settings::new(global, env, Some(&manifest.settings), is_terminal)?;
         Ok((Context::with_settings(global, settings), manifest))
+    }
+
+    /// Uses the manifest's `[settings]` (endpoint, store) when there is a manifest; account and
+    /// health commands also work outside a project.
+    fn with_optional_manifest(
+        global: &GlobalArgs,
+        env: &Env,
+        is_terminal: bool,
+    ) -> Result<Context> {
+        match manifest::load(&Settings::manifest_path(global)) {
+            Ok(manifest) => {
+                let settings = Settings::new(global, env, Some(&manifest.settings), is_terminal)?;
+                Ok(Context::with_settings(global, settings))
+            }
+            Err(error) if error.error_code() == "manifest-not-found" => {
+                Context::without_manifest(global, env, is_terminal)
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     fn with_settings(global: &GlobalArgs, settings: Settings) -> Context {
@@ -87,6 +111,41 @@ impl Context {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
+    let global = cli.global.clone();
+    let mut result = dispatch(cli, env, is_terminal).await;
+    if let Err(error) = &mut result {
+        name_the_account(error, &global, env).await;
+    }
+    result
+}
+
+/// A signed-in user refused by a gated repo needs to know which account must accept its
+/// conditions: ask the Hub whose token it is and put the name in the help.
+async fn name_the_account(error: &mut Error, global: &GlobalArgs, env: &Env) {
+    let Some(HubError::GatedRepo {
+        authenticated: true,
+        repo,
+        repo_type,
+        help,
+        ..
+    }) = error.hub_error_mut()
+    else {
+        return;
+    };
+    let Ok(ctx) = Context::with_optional_manifest(global, env, false) else {
+        return;
+    };
+    if let Ok(me) = ctx.settings.hub_client().whoami().await {
+        *help = format!(
+            "accept the conditions at {}/{}{repo} while logged in as {}, then run again",
+            ctx.settings.endpoint,
+            repo_type.url_prefix(),
+            me.name
+        );
+    }
+}
+
+async fn dispatch(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
     let global = &cli.global;
     match cli.command {
         Command::Init(args) => {
@@ -124,6 +183,22 @@ pub async fn run(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
         Command::Path(args) => {
             let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
             path::run(&ctx, &manifest, &args)
+        }
+        Command::Login(args) => {
+            let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
+            login::run(&ctx, &args).await
+        }
+        Command::Logout(args) => {
+            let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
+            logout::run(&ctx, &args)
+        }
+        Command::Whoami(args) => {
+            let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
+            whoami::run(&ctx, &args).await
+        }
+        Command::Doctor(args) => {
+            let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
+            doctor::run(&ctx, &args).await
         }
     }
 }

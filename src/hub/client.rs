@@ -5,7 +5,8 @@
 //! construction. The `reqwest` client is built lazily, so commands that need no network (a
 //! no-op sync) never pay for TLS set-up.
 
-use std::sync::OnceLock;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -15,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use super::auth::Token;
 use super::error::HubError;
-use super::types::{Refs, RepoInfo, TreeEntry};
+use super::types::{Refs, RepoInfo, TreeEntry, WhoAmI};
 use crate::repo::{RepoId, RepoType};
 
 /// Python's `quote(s, safe="")`: everything but `A-Za-z0-9-._~` is escaped (hub-protocol §1.2).
@@ -36,6 +37,9 @@ pub struct HubOptions {
     /// Without a trailing `/`.
     pub endpoint: String,
     pub token: Option<Token>,
+    /// Finds the token on first use when `token` is `None`: reading the keyring costs a round
+    /// trip, which a sync that needs no request must not pay.
+    pub token_loader: Option<TokenLoader>,
     pub offline: bool,
     pub user_agent: String,
     /// Connect and per-read timeout.
@@ -51,6 +55,7 @@ impl HubOptions {
         HubOptions {
             endpoint: endpoint.trim_end_matches('/').to_owned(),
             token: None,
+            token_loader: None,
             offline: false,
             user_agent: format!("hfdl/{}", env!("CARGO_PKG_VERSION")),
             timeout: Duration::from_secs(30),
@@ -60,11 +65,28 @@ impl HubOptions {
     }
 }
 
+/// A deferred token lookup (see [`HubOptions::token_loader`]).
+#[derive(Clone)]
+pub struct TokenLoader(Arc<dyn Fn() -> Option<Token> + Send + Sync>);
+
+impl TokenLoader {
+    pub fn new(load: impl Fn() -> Option<Token> + Send + Sync + 'static) -> TokenLoader {
+        TokenLoader(Arc::new(load))
+    }
+}
+
+impl fmt::Debug for TokenLoader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenLoader")
+    }
+}
+
 /// A client for one Hub endpoint.
 #[derive(Debug)]
 pub struct HubClient {
     options: HubOptions,
     http: OnceLock<reqwest::Client>,
+    token: OnceLock<Option<Token>>,
 }
 
 impl HubClient {
@@ -72,7 +94,22 @@ impl HubClient {
         HubClient {
             options,
             http: OnceLock::new(),
+            token: OnceLock::new(),
         }
+    }
+
+    /// The token, looked up on first use.
+    fn token(&self) -> Option<&Token> {
+        self.token
+            .get_or_init(|| {
+                self.options.token.clone().or_else(|| {
+                    self.options
+                        .token_loader
+                        .as_ref()
+                        .and_then(|load| (load.0)())
+                })
+            })
+            .as_ref()
     }
 
     pub fn options(&self) -> &HubOptions {
@@ -118,13 +155,58 @@ impl HubClient {
 
     /// The token to send to `url`: only to the endpoint's own origin (hub-protocol §4.5).
     pub fn token_for(&self, url: &str) -> Option<&Token> {
-        let token = self.options.token.as_ref()?;
-        same_origin(url, &self.options.endpoint).then_some(token)
+        if !same_origin(url, &self.options.endpoint) {
+            return None;
+        }
+        self.token()
     }
 
     /// Whether a token is configured at all (for error messages).
     pub fn has_token(&self) -> bool {
-        self.options.token.is_some()
+        self.token().is_some()
+    }
+
+    /// `GET /api/whoami-v2`: who owns the token. Needs a token; retried like other API calls.
+    pub async fn whoami(&self) -> Result<WhoAmI, HubError> {
+        self.ensure_online(|| "checking the access token".into())?;
+        if !self.has_token() {
+            return Err(HubError::NotLoggedIn {
+                endpoint: self.options.endpoint.clone(),
+            });
+        }
+        let url = format!("{}/api/whoami-v2", self.options.endpoint);
+        let mut attempt = 0;
+        loop {
+            let result = match self.send(Method::GET, &url, None).await {
+                Ok(response) if response.status().is_success() => response
+                    .json::<WhoAmI>()
+                    .await
+                    .map_err(|e| HubError::Protocol {
+                        url: url.clone(),
+                        message: format!("invalid whoami answer: {e}"),
+                    }),
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    let body = response.text().await.ok();
+                    Err(classify_account_error(
+                        status,
+                        &headers,
+                        body.as_deref(),
+                        &url,
+                    ))
+                }
+                Err(error) => Err(error),
+            };
+            match result {
+                Err(error) if error.is_retryable() && attempt < self.options.retries => {
+                    let delay = retry_delay(&error, attempt, self.options.retry_base);
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// `{endpoint}/{prefix}{repo}/resolve/{revision}/{path}` with the Hub's encoding rules.
@@ -536,6 +618,40 @@ pub fn describe_reqwest_error(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+/// Errors of account calls (no repository involved): any 401 means the token was refused.
+fn classify_account_error(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: Option<&str>,
+    url: &str,
+) -> HubError {
+    let message = headers
+        .get("x-error-message")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            body.and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+                .and_then(|v| v.get("error")?.as_str().map(str::to_owned))
+        })
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+    match status {
+        StatusCode::UNAUTHORIZED => HubError::InvalidToken { message },
+        StatusCode::TOO_MANY_REQUESTS => HubError::RateLimited {
+            url: url.to_owned(),
+            retry_after: rate_limit_delay(headers),
+        },
+        s if s.is_server_error() => HubError::Server {
+            url: url.to_owned(),
+            status: s.as_u16(),
+            message,
+        },
+        s => HubError::Protocol {
+            url: url.to_owned(),
+            message: format!("{} {message}", s.as_u16()),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -9,9 +9,11 @@ use crate::repo::{RepoId, RepoType};
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum HubError {
     #[error("{repo_type} repository `{repo}` was not found on {endpoint}")]
-    #[diagnostic(help(
+    #[diagnostic(help("{}", if *authenticated {
+        "check the spelling and `repo-type`; if the repository is private, your token lacks read access to it (see `hfdl whoami`)"
+    } else {
         "check the spelling and `repo-type`; if the repository is private, log in with `hfdl login` or set HF_TOKEN"
-    ))]
+    }))]
     RepoNotFound {
         repo: RepoId,
         repo_type: RepoType,
@@ -46,6 +48,12 @@ pub enum HubError {
         path: String,
         commit: String,
     },
+
+    #[error("no access token for {endpoint}")]
+    #[diagnostic(help(
+        "log in with `hfdl login` (the token is kept in the OS keyring), or set HF_TOKEN"
+    ))]
+    NotLoggedIn { endpoint: String },
 
     #[error("the Hub refused the access token: {message}")]
     #[diagnostic(help(
@@ -89,7 +97,15 @@ impl HubError {
     pub fn error_code(&self) -> &'static str {
         match self {
             HubError::RepoNotFound { .. } => "repo-not-found",
-            HubError::GatedRepo { .. } => "gated-repo",
+            HubError::GatedRepo {
+                authenticated: true,
+                ..
+            } => "gated-repo",
+            HubError::GatedRepo {
+                authenticated: false,
+                ..
+            } => "login-required",
+            HubError::NotLoggedIn { .. } => "not-logged-in",
             HubError::RevisionNotFound { .. } => "revision-not-found",
             HubError::EntryNotFound { .. } => "entry-not-found",
             HubError::InvalidToken { .. } => "invalid-token",
@@ -110,6 +126,7 @@ impl HubError {
                 ..
             }
             | HubError::GatedRepo { .. }
+            | HubError::NotLoggedIn { .. }
             | HubError::InvalidToken { .. }
             | HubError::Forbidden { .. } => 4,
             HubError::RateLimited { .. }

@@ -1,8 +1,10 @@
-//! The only network code: the Hub client, its wire types, auth and typed errors.
+//! The only network code: the Hub client, its wire types, auth (token sources and the OS
+//! keyring) and typed errors.
 
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod keyring;
 pub mod types;
 
 pub use auth::{Token, TokenSource};

@@ -1,4 +1,4 @@
-//! Wire types of the Hub's JSON API (hub-protocol §1.3, §1.4, §1.7).
+//! Wire types of the Hub's JSON API (hub-protocol §1.3, §1.4, §1.7, §1.8).
 
 use serde::Deserialize;
 
@@ -49,4 +49,56 @@ pub struct GitRef {
     pub name: String,
     #[serde(rename = "targetCommit")]
     pub target_commit: String,
+}
+
+/// `GET /api/whoami-v2`: the token's owner (hub-protocol §1.8).
+#[derive(Debug, Clone, Deserialize)]
+pub struct WhoAmI {
+    /// The user (or organisation) name.
+    pub name: String,
+    #[serde(default)]
+    pub fullname: Option<String>,
+    #[serde(default)]
+    pub orgs: Vec<WhoAmIOrg>,
+    #[serde(default)]
+    pub auth: Option<WhoAmIAuth>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WhoAmIOrg {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WhoAmIAuth {
+    #[serde(rename = "accessToken")]
+    pub access_token: Option<AccessToken>,
+}
+
+/// What the Hub says about the token itself.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccessToken {
+    #[serde(rename = "displayName")]
+    pub display_name: Option<String>,
+    /// `read`, `write` or `fineGrained`.
+    pub role: Option<String>,
+}
+
+impl WhoAmI {
+    pub fn token_name(&self) -> Option<&str> {
+        self.auth
+            .as_ref()?
+            .access_token
+            .as_ref()?
+            .display_name
+            .as_deref()
+    }
+
+    pub fn token_role(&self) -> Option<&str> {
+        self.auth.as_ref()?.access_token.as_ref()?.role.as_deref()
+    }
+
+    pub fn org_names(&self) -> Vec<&str> {
+        self.orgs.iter().map(|o| o.name.as_str()).collect()
+    }
 }

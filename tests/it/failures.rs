@@ -68,7 +68,7 @@ fn a_gated_repo_needs_a_token_and_the_token_never_reaches_the_cdn() {
         "{}",
         ctx.render(&anonymous)
     );
-    assert_eq!(json_error_code(&anonymous), "gated-repo");
+    assert_eq!(json_error_code(&anonymous), "login-required");
     let output = ctx
         .hfdl()
         .arg("sync")

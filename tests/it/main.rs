@@ -1,5 +1,6 @@
 //! hfdl's integration tests: the binary end to end against the mock Hub.
 
+mod auth;
 mod failures;
 mod interop;
 mod snapshots;

@@ -118,8 +118,29 @@ impl TestContext {
             .env("HF_HOME", self.root.path().join("hf-home"))
             .env("HFDL_CACHE_DIR", &self.state)
             .env("HF_ENDPOINT", self.hub.endpoint())
+            // Tests never touch the developer's keyring; keyring tests opt in.
+            .env("HFDL_KEYRING", "none")
             .env("NO_COLOR", "1");
         command
+    }
+
+    /// Runs `hfdl args…` with `stdin` as standard input.
+    pub fn run_with_stdin(command: &mut Command, stdin: &str) -> Output {
+        use std::io::Write as _;
+        use std::process::Stdio;
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hfdl");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
     }
 
     /// Runs `hfdl args…` and returns its output.
