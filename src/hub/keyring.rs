@@ -1,9 +1,9 @@
 //! The OS keyring, where `hfdl login` keeps a token: one entry per Hub endpoint (service `hfdl`,
 //! user = the endpoint URL), so a mirror and huggingface.co can hold different tokens.
 //!
-//! Back ends, chosen once per process: macOS Keychain and Windows Credential Manager on those
+//! Back ends, probed in order at each use: macOS Keychain and Windows Credential Manager on those
 //! systems; on Linux the Secret Service (GNOME Keyring, KWallet) when a session bus is there,
-//! else the kernel keyring (keyutils, which lives as long as the login session). `HFDL_KEYRING`
+//! else the kernel keyring (keyutils: the user's persistent keyring, kept while used). `HFDL_KEYRING`
 //! forces one (`secret-service`, `kernel`) or turns the keyring off (`none`); then, and when no
 //! back end answers, `hfdl login` falls back to the HF token file.
 
