@@ -145,6 +145,15 @@ pub struct SyncArgs {
     /// Files processed in parallel
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: Option<u32>,
+    /// Cap the total download rate, in bytes per second: `500K`, `20M`, `1G` (as curl)
+    #[arg(long, value_name = "RATE", value_parser = parse_limit_rate)]
+    pub limit_rate: Option<u64>,
+}
+
+fn parse_limit_rate(text: &str) -> Result<u64, String> {
+    crate::manifest::parse_rate(text)
+        .filter(|rate| *rate > 0)
+        .ok_or_else(|| "not a positive rate: use bytes per second, e.g. 500K, 20M, 1G".to_owned())
 }
 
 #[derive(Debug, Args)]

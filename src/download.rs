@@ -385,6 +385,7 @@ async fn stream_once(
             }
             Some(Ok(chunk)) => {
                 let received = chunk.len() as u64;
+                hub.throttle(received).await;
                 if *offset + received > fetch.size {
                     break Err(DownloadError::SizeMismatch {
                         repo: fetch.repo.clone(),

@@ -20,7 +20,8 @@
 //! | `models.lock` | [`lock`] (deterministic writer, freshness check) |
 //! | `$HF_HUB_CACHE/{models,datasets,spaces}--*/…` | [`store`] (layout, scan, links, refs, locks) |
 //! | `$HFDL_CACHE_DIR/verified-blobs.json` | [`store::verified`] (stat cache of verified blobs) |
-//! | `$HF_HOME/token` | [`hub::auth`] |
+//! | `$HF_HOME/token` | [`hub::auth`] (token sources, precedence, the token file) |
+//! | OS keyring entry `hfdl` / endpoint | [`hub::keyring`] (Secret Service, kernel keyring) |
 //! | environment variables | [`env`] (the only reader), [`settings`] (precedence) |
 //!
 //! The CLI (`main.rs`, [`cli`], [`commands`], [`report::render`]) is a thin layer over these.

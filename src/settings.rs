@@ -31,6 +31,8 @@ pub struct Settings {
     /// The environment, for the token lookup (deferred: it may read the OS keyring).
     pub env: Env,
     pub jobs: usize,
+    /// Bytes per second for all downloads together.
+    pub limit_rate: Option<u64>,
     pub timeout: Duration,
     pub retries: u32,
     pub json: bool,
@@ -120,6 +122,11 @@ impl Settings {
             offline: global.offline || env.offline(),
             env: env.clone(),
             jobs: manifest.jobs.map_or(8, |j| j as usize),
+            // Validated when the manifest was read.
+            limit_rate: manifest
+                .limit_rate
+                .as_deref()
+                .and_then(crate::manifest::parse_rate),
             timeout,
             retries: manifest.retries.unwrap_or(4),
             json: global.json,
@@ -152,6 +159,7 @@ impl Settings {
         options.user_agent.clone_from(&self.user_agent);
         options.timeout = self.timeout;
         options.retries = self.retries;
+        options.limit_rate = self.limit_rate;
         HubClient::new(options)
     }
 

@@ -75,6 +75,7 @@ pub async fn run(global: &GlobalArgs, env: &Env, is_terminal: bool, args: &AddAr
         dry_run: false,
         no_prune: false,
         jobs: None,
+        limit_rate: None,
     };
     super::sync::run(&ctx, Some(&manifest), &sync_args).await
 }

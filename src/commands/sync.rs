@@ -57,7 +57,12 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
         }
         return Err(Error::OfflineMissing { missing });
     }
-    let hub = ctx.settings.hub_client();
+    check_free_space(&ctx.settings.store, plan.disk_bytes())?;
+    let mut settings = ctx.settings.clone();
+    if args.limit_rate.is_some() {
+        settings.limit_rate = args.limit_rate;
+    }
+    let hub = settings.hub_client();
     let jobs = args.jobs.map_or(ctx.settings.jobs, |j| j as usize);
     let summary = execute(
         &plan,
@@ -68,6 +73,30 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
     )
     .await?;
     print_summary(ctx, &lock, &plan, &summary, lock_written, &changes)
+}
+
+/// Refuses to start a sync that cannot fit: better a clear error before the first byte than a
+/// full disk half-way (a disk filled by someone else meanwhile still fails cleanly, keeping the
+/// partial file for a resume).
+fn check_free_space(store: &std::path::Path, needed: u64) -> Result<()> {
+    if needed == 0 {
+        return Ok(());
+    }
+    let Some(existing) = store.ancestors().find(|p| p.exists()) else {
+        return Ok(());
+    };
+    match fs4::available_space(existing) {
+        Ok(available) if available < needed => Err(Error::DiskFull {
+            path: store.to_path_buf(),
+            needed,
+            available,
+        }),
+        Ok(_) => Ok(()),
+        Err(error) => {
+            tracing::debug!(%error, path = %existing.display(), "free space unknown");
+            Ok(())
+        }
+    }
 }
 
 /// Decides the lock to sync from: `--frozen` takes it as it is, `--locked` requires it fresh,

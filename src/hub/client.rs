@@ -48,6 +48,8 @@ pub struct HubOptions {
     pub retries: u32,
     /// First backoff delay; doubled per attempt.
     pub retry_base: Duration,
+    /// Bytes per second for all transfers of this client together (`--limit-rate`).
+    pub limit_rate: Option<u64>,
 }
 
 impl HubOptions {
@@ -61,6 +63,7 @@ impl HubOptions {
             timeout: Duration::from_secs(30),
             retries: 4,
             retry_base: Duration::from_millis(500),
+            limit_rate: None,
         }
     }
 }
@@ -87,14 +90,67 @@ pub struct HubClient {
     options: HubOptions,
     http: OnceLock<reqwest::Client>,
     token: OnceLock<Option<Token>>,
+    /// One token bucket shared by every transfer, so `--limit-rate` caps the total.
+    limiter: Option<Bandwidth>,
+}
+
+/// A token bucket of bytes (GCRA, from `governor`).
+struct Bandwidth {
+    limiter: governor::DefaultDirectRateLimiter,
+    /// The most bytes one wait may ask for.
+    burst: u32,
+}
+
+impl fmt::Debug for Bandwidth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bandwidth")
+            .field("burst", &self.burst)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Bandwidth {
+    fn new(bytes_per_sec: u64) -> Option<Bandwidth> {
+        let rate = u32::try_from(bytes_per_sec).unwrap_or(u32::MAX);
+        // A twentieth of a second of burst: smooth at any rate, and a 10 s average stays
+        // within half a percent of the limit.
+        let burst = (rate / 20).clamp(1, 4 << 20);
+        let quota = governor::Quota::per_second(std::num::NonZeroU32::new(rate)?)
+            .allow_burst(std::num::NonZeroU32::new(burst)?);
+        Some(Bandwidth {
+            limiter: governor::RateLimiter::direct(quota),
+            burst,
+        })
+    }
+
+    async fn take(&self, bytes: u64) {
+        let mut left = bytes;
+        while left > 0 {
+            let piece = u32::try_from(left).unwrap_or(u32::MAX).min(self.burst);
+            if let Some(n) = std::num::NonZeroU32::new(piece) {
+                // Cannot fail: `piece` never exceeds the burst size.
+                let _ = self.limiter.until_n_ready(n).await;
+            }
+            left -= u64::from(piece);
+        }
+    }
 }
 
 impl HubClient {
     pub fn new(options: HubOptions) -> HubClient {
+        let limiter = options.limit_rate.and_then(Bandwidth::new);
         HubClient {
             options,
             http: OnceLock::new(),
             token: OnceLock::new(),
+            limiter,
+        }
+    }
+
+    /// Waits until `bytes` more may be received under `--limit-rate` (at once without a limit).
+    pub async fn throttle(&self, bytes: u64) {
+        if let Some(limiter) = &self.limiter {
+            limiter.take(bytes).await;
         }
     }
 

@@ -119,6 +119,18 @@ impl Plan {
             .sum()
     }
 
+    /// Bytes the plan will add to the store's disk: downloads (minus what partial files already
+    /// hold) and copies between repos.
+    pub fn disk_bytes(&self) -> u64 {
+        self.download_bytes()
+            + self
+                .blobs
+                .iter()
+                .filter(|step| matches!(step.action, BlobAction::Copy { .. }))
+                .map(|step| step.size)
+                .sum::<u64>()
+    }
+
     /// Blobs that will be fetched from the network.
     pub fn download_count(&self) -> usize {
         self.blobs

@@ -97,6 +97,7 @@ pub fn stream(
     let (sender, mut receiver) =
         tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(CHANNEL_DEPTH);
     tokio::task::spawn_blocking(move || {
+        let _sending = recorder.body_started();
         let result = produce(&source, start, len, fault.as_ref(), &recorder, &sender);
         if let Err(error) = result {
             // The receiver may be gone already; then nobody needs to know.

@@ -52,6 +52,9 @@ pub struct Counters {
     pub other: u64,
     /// Body bytes sent (file content on resolve and CDN routes).
     pub bytes_served: u64,
+    /// The most bodies that were being sent at the same time (concurrent transfers).
+    #[serde(default)]
+    pub max_concurrent_bodies: u64,
 }
 
 impl Counters {
@@ -88,6 +91,16 @@ pub struct FaultRule {
     pub times: Option<u32>,
 }
 
+/// A body being sent; see [`Recorder::body_started`].
+#[derive(Debug)]
+pub struct BodyInFlight<'r>(&'r Recorder);
+
+impl Drop for BodyInFlight<'_> {
+    fn drop(&mut self) {
+        self.0.bodies_in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Shared recording state of a running server.
 #[derive(Debug, Default)]
 pub struct Recorder {
@@ -97,6 +110,8 @@ pub struct Recorder {
     cdn: AtomicU64,
     other: AtomicU64,
     bytes_served: AtomicU64,
+    bodies_in_flight: AtomicU64,
+    max_concurrent_bodies: AtomicU64,
     log: Mutex<Vec<RequestRecord>>,
     faults: Mutex<Vec<FaultRule>>,
 }
@@ -122,6 +137,13 @@ impl Recorder {
         }
     }
 
+    /// Counts a body being sent until the returned guard is dropped.
+    pub fn body_started(&self) -> BodyInFlight<'_> {
+        let now = self.bodies_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_concurrent_bodies.fetch_max(now, Ordering::SeqCst);
+        BodyInFlight(self)
+    }
+
     /// Adds body bytes actually sent.
     pub fn add_bytes(&self, n: u64) {
         self.bytes_served.fetch_add(n, Ordering::Relaxed);
@@ -135,6 +157,7 @@ impl Recorder {
             cdn: self.cdn.load(Ordering::Relaxed),
             other: self.other.load(Ordering::Relaxed),
             bytes_served: self.bytes_served.load(Ordering::Relaxed),
+            max_concurrent_bodies: self.max_concurrent_bodies.load(Ordering::SeqCst),
         }
     }
 
@@ -154,6 +177,7 @@ impl Recorder {
             &self.cdn,
             &self.other,
             &self.bytes_served,
+            &self.max_concurrent_bodies,
         ] {
             counter.store(0, Ordering::Relaxed);
         }

@@ -350,6 +350,7 @@ fn generate_demo_then_serve_it() {
             "cdn": 1,
             "other": 0,
             "bytes_served": expected_bytes,
+            "max_concurrent_bodies": 1,
         }),
     );
     let requests = get_json(&client, &server.url("/__admin/requests"));

@@ -1,0 +1,270 @@
+//! The download engine under pressure, with faults from the mock Hub: the bandwidth cap, `429`
+//! with `Retry-After`, a stalled body, the parallelism limit, and a disk too small before or
+//! during the download (a real tmpfs, where the machine lets us mount one).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hfdl_mock_hub::{Fault, FaultRule, FileChange, RepoOptions, RepoType};
+
+use crate::support::{TestContext, json_error_code};
+
+/// Adds `acme/big` with `count` LFS files of `size` bytes each; returns the manifest.
+fn big_repo(ctx: &TestContext, count: usize, size: u64) -> String {
+    let fixtures = ctx.hub.fixtures();
+    fixtures
+        .create_repo(RepoType::Model, "acme/big", RepoOptions::default())
+        .unwrap();
+    let files = (0..count)
+        .map(|i| FileChange::generated(&format!("part-{i:02}.safetensors"), size, i as u64 + 10))
+        .collect();
+    fixtures
+        .commit(RepoType::Model, "acme/big", "main", "weights", files)
+        .unwrap();
+    "[models.big]\nrepo = \"acme/big\"\n".to_owned()
+}
+
+fn cdn_fault(fault: Fault, times: Option<u32>) -> FaultRule {
+    FaultRule {
+        path_contains: "/cdn/".into(),
+        fault,
+        times,
+    }
+}
+
+#[test]
+fn limit_rate_caps_all_transfers_together() {
+    let ctx = TestContext::new();
+    // Three files fetched in parallel share one 1 MiB/s budget: 3 MiB take about 3 s.
+    ctx.write_manifest(&big_repo(&ctx, 3, 1 << 20));
+    assert!(ctx.run(&["lock"]).status.success());
+    let started = Instant::now();
+    let output = ctx.run(&["sync", "-q", "-j", "3", "--limit-rate", "1M"]);
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let rate = f64::from(3 << 20) / elapsed;
+    let limit = f64::from(1 << 20);
+    assert!(
+        rate <= limit * 1.05,
+        "{rate:.0} B/s is over the 1 MiB/s cap (+5%) ({elapsed:.2} s)"
+    );
+    assert!(
+        rate >= limit * 0.75,
+        "{rate:.0} B/s is far below the cap ({elapsed:.2} s)"
+    );
+    assert!(
+        ctx.hub.counters().max_concurrent_bodies >= 2,
+        "transfers overlapped"
+    );
+}
+
+#[test]
+fn a_bad_limit_rate_is_a_usage_error() {
+    let ctx = TestContext::new();
+    let output = ctx.run(&["sync", "--limit-rate", "fast"]);
+    assert_eq!(output.status.code(), Some(2), "{}", ctx.render(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a positive rate"));
+}
+
+#[test]
+fn a_429_is_retried_after_the_delay_the_server_asked_for() {
+    let ctx = TestContext::new();
+    ctx.write_manifest("[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.safetensors\"]\n");
+    assert!(ctx.run(&["lock"]).status.success());
+    ctx.hub.add_fault(cdn_fault(
+        Fault::RateLimit {
+            retry_after_secs: 1,
+        },
+        Some(1),
+    ));
+    let started = Instant::now();
+    let output = ctx.run(&["sync"]);
+    let elapsed = started.elapsed();
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    // `RateLimit: …;t=1` means the window resets in 1 s: hfdl waits that plus a second margin.
+    assert!(elapsed >= Duration::from_millis(1900), "{elapsed:?}");
+    let statuses: Vec<u16> = ctx
+        .hub
+        .requests()
+        .iter()
+        .filter(|r| r.kind == hfdl_mock_hub::RequestKind::Cdn)
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![429, 200]);
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("retrying model.safetensors"),
+        "{}",
+        ctx.render(&output)
+    );
+}
+
+#[test]
+fn a_stalled_body_times_out_and_the_retry_completes_it() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(
+        "[settings]\ntimeout = \"1s\"\n\n[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.safetensors\"]\n",
+    );
+    assert!(ctx.run(&["lock"]).status.success());
+    ctx.hub.add_fault(cdn_fault(Fault::Stall, Some(1)));
+    let started = Instant::now();
+    let output = ctx.run(&["sync", "--json"]);
+    let elapsed = started.elapsed();
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    assert!(
+        elapsed >= Duration::from_secs(1),
+        "the stall was noticed by the timeout"
+    );
+    assert!(
+        elapsed < Duration::from_secs(20),
+        "and not waited out: {elapsed:?}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        summary["summary"]["retries"].as_u64().unwrap() >= 1,
+        "{summary}"
+    );
+}
+
+#[test]
+fn parallel_downloads_never_exceed_jobs() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(&big_repo(&ctx, 8, 100_000));
+    assert!(ctx.run(&["lock"]).status.success());
+    // Slow bodies overlap, so the server sees the real concurrency.
+    ctx.hub.add_fault(cdn_fault(
+        Fault::Slow {
+            bytes_per_sec: 500_000,
+        },
+        None,
+    ));
+    ctx.hub.reset();
+    let output = ctx.run(&["sync", "-q", "-j", "3"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let counters = ctx.hub.counters();
+    assert_eq!(counters.cdn, 8);
+    assert!(
+        (2..=3).contains(&counters.max_concurrent_bodies),
+        "{counters:?}"
+    );
+}
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// `None` (with a note) where mounting is not allowed, e.g. without root.
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        fs_err::create_dir_all(dir).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if mounted {
+            return Some(Tmpfs(dir.to_path_buf()));
+        }
+        #[allow(clippy::print_stderr)] // a skipped test must say so in the output
+        {
+            eprintln!(
+                "SKIPPED: cannot mount a tmpfs here (needs root); the disk-full tests need one"
+            );
+        }
+        None
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn free_space_is_checked_before_the_first_byte() {
+    let ctx = TestContext::new();
+    let Some(disk) = Tmpfs::mount(&ctx.root.path().join("small-disk"), "1m") else {
+        return;
+    };
+    ctx.write_manifest(&big_repo(&ctx, 1, 3 << 20));
+    assert!(ctx.run(&["lock"]).status.success());
+    ctx.hub.reset();
+    let store = disk.0.join("hub");
+    let output = ctx
+        .hfdl()
+        .args(["sync", "--json"])
+        .env("HF_HUB_CACHE", &store)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", ctx.render(&output));
+    assert_eq!(json_error_code(&output), "disk-full");
+    assert_eq!(ctx.hub.counters().cdn, 0, "not one byte was fetched");
+    assert!(!store.exists(), "nothing was written");
+}
+
+#[test]
+fn a_disk_filling_up_mid_download_keeps_the_partial_for_a_resume() {
+    let ctx = TestContext::new();
+    let Some(disk) = Tmpfs::mount(&ctx.root.path().join("small-disk"), "4m") else {
+        return;
+    };
+    ctx.write_manifest(&big_repo(&ctx, 1, 3 << 20));
+    assert!(ctx.run(&["lock"]).status.success());
+    ctx.hub.add_fault(cdn_fault(
+        Fault::Slow {
+            bytes_per_sec: 2 << 20,
+        },
+        Some(1),
+    ));
+    let store = disk.0.join("hub");
+    let child = ctx
+        .hfdl()
+        .args(["sync", "--json"])
+        .env("HF_HUB_CACHE", &store)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the download is under way, something else fills the disk.
+    let blobs = store.join("models--acme--big").join("blobs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let partial = loop {
+        let found = fs_err::read_dir(&blobs).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "incomplete"))
+        });
+        if let Some(path) = found
+            && fs_err::metadata(&path).map_or(0, |m| m.len()) > 300_000
+        {
+            break path;
+        }
+        assert!(Instant::now() < deadline, "the download never started");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let filler = disk.0.join("filler");
+    let mut file = fs_err::File::create(&filler).unwrap();
+    let block = vec![7u8; 64 << 10];
+    while std::io::Write::write_all(&mut file, &block).is_ok() {}
+    drop(file);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", ctx.render(&output));
+    assert_eq!(json_error_code(&output), "disk-full");
+    let kept = fs_err::metadata(&partial).unwrap().len();
+    assert!(kept > 0, "the partial file is kept for a resume");
+
+    fs_err::remove_file(&filler).unwrap();
+    let output = ctx
+        .hfdl()
+        .args(["sync", "--json"])
+        .env("HF_HUB_CACHE", &store)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        value["summary"]["resumed_bytes"].as_u64().unwrap() > 0,
+        "{value}"
+    );
+}
