@@ -50,11 +50,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// The help of the error or, when it has none, of the first error it wraps that has one (the
+/// miette report shows those too).
+fn first_help(diagnostic: &dyn miette::Diagnostic) -> Option<String> {
+    diagnostic
+        .help()
+        .map(|help| help.to_string())
+        .or_else(|| diagnostic.diagnostic_source().and_then(first_help))
+}
+
 /// Writes the error: a JSON object on stdout with `--json`, a miette report on stderr otherwise.
 fn report_error(error: &Error, json: bool, color: bool) {
     use std::io::Write;
     if json {
-        let help = miette::Diagnostic::help(error).map(|h| h.to_string());
+        let help = first_help(error);
         let value = serde_json::json!({
             "error": {
                 "code": error.error_code(),

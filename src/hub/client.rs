@@ -94,9 +94,15 @@ pub struct HubClient {
     limiter: Option<Bandwidth>,
 }
 
-/// A token bucket of bytes (GCRA, from `governor`).
+/// A token bucket of bytes (GCRA, from `governor`), on the OS monotonic clock: the default
+/// TSC-based clock can run a few percent off in virtual machines, and the cap must be exact.
 struct Bandwidth {
-    limiter: governor::DefaultDirectRateLimiter,
+    limiter: governor::RateLimiter<
+        governor::state::NotKeyed,
+        governor::state::InMemoryState,
+        governor::clock::MonotonicClock,
+        governor::middleware::NoOpMiddleware<std::time::Instant>,
+    >,
     /// The most bytes one wait may ask for.
     burst: u32,
 }
@@ -118,7 +124,10 @@ impl Bandwidth {
         let quota = governor::Quota::per_second(std::num::NonZeroU32::new(rate)?)
             .allow_burst(std::num::NonZeroU32::new(burst)?);
         Some(Bandwidth {
-            limiter: governor::RateLimiter::direct(quota),
+            limiter: governor::RateLimiter::direct_with_clock(
+                quota,
+                governor::clock::MonotonicClock,
+            ),
             burst,
         })
     }

@@ -10,8 +10,10 @@ pub mod render;
 /// Identifies one transfer or verification for progress events.
 pub type TaskId = u64;
 
-/// Something worth telling the user about.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Something worth telling the user about. Serialised (tagged by `event`) for `--json`'s
+/// JSON-lines progress stream.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// An entry is being resolved against the Hub.
     Resolving {
@@ -58,7 +60,8 @@ pub enum Event {
 }
 
 /// What kind of work a task does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TaskKind {
     Download,
     Verify,

@@ -1,10 +1,11 @@
 //! CLI-side renderers of [`Event`]s: indicatif bars on a terminal, one plain line per file
-//! elsewhere (CI logs), nothing with `-q`/`--json`. All output goes to stderr.
+//! elsewhere (CI logs), JSON lines with `--json`, nothing with `-q`. All output goes to stderr
+//! (stdout carries the command's data).
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -16,8 +17,10 @@ const PER_FILE_BAR_MIN: u64 = 1 << 20;
 
 /// The reporter that fits the settings.
 pub fn reporter_for(settings: &Settings) -> Arc<dyn Reporter> {
-    if settings.quiet || settings.json {
+    if settings.quiet {
         Arc::new(super::Silent)
+    } else if settings.json {
+        Arc::new(JsonLines::default())
     } else if settings.progress {
         Arc::new(Bars::new())
     } else {
@@ -246,6 +249,53 @@ impl Reporter for Lines {
         };
         if let Some(line) = line {
             status_line(&line);
+        }
+    }
+}
+
+/// `--json`: one JSON object per event on stderr, for tools that follow a sync. Progress is
+/// coalesced per task to at most one line per [`JsonLines::PROGRESS_EVERY`] (plus the
+/// remainder before the task's end), so a fast transfer does not flood the pipe.
+#[derive(Default)]
+pub struct JsonLines {
+    /// Per task: bytes not yet reported, and when progress was last written.
+    pending: Mutex<HashMap<TaskId, (u64, Instant)>>,
+}
+
+impl JsonLines {
+    const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+    fn write(event: &Event) {
+        if let Ok(line) = serde_json::to_string(event) {
+            status_line(&line);
+        }
+    }
+}
+
+impl Reporter for JsonLines {
+    fn report(&self, event: Event) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        match event {
+            Event::TaskProgress { id, bytes } => {
+                let entry = pending.entry(id).or_insert((0, Instant::now()));
+                entry.0 += bytes;
+                if entry.1.elapsed() >= Self::PROGRESS_EVERY {
+                    let bytes = std::mem::take(&mut entry.0);
+                    entry.1 = Instant::now();
+                    Self::write(&Event::TaskProgress { id, bytes });
+                }
+            }
+            Event::TaskStarted { id, .. } => {
+                pending.insert(id, (0, Instant::now()));
+                Self::write(&event);
+            }
+            Event::TaskFinished { id, .. } => {
+                if let Some((bytes @ 1.., _)) = pending.remove(&id) {
+                    Self::write(&Event::TaskProgress { id, bytes });
+                }
+                Self::write(&event);
+            }
+            other => Self::write(&other),
         }
     }
 }

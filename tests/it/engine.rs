@@ -268,3 +268,52 @@ fn a_disk_filling_up_mid_download_keeps_the_partial_for_a_resume() {
         "{value}"
     );
 }
+
+#[test]
+fn json_mode_streams_progress_events_as_json_lines_on_stderr() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(
+        "[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.json\", \"*.safetensors\"]\n",
+    );
+    let output = ctx.run(&["sync", "--json"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        summary["summary"].is_object(),
+        "stdout is the one result document"
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(kinds.len(), events.len(), "every line has an `event`");
+    for expected in [
+        "resolving",
+        "planned",
+        "task_started",
+        "task_progress",
+        "task_finished",
+    ] {
+        assert!(
+            kinds.contains(&expected),
+            "{expected} missing from {kinds:?}"
+        );
+    }
+    let weights = events
+        .iter()
+        .find(|e| e["event"] == "task_started" && e["label"] == "model.safetensors")
+        .unwrap();
+    let id = &weights["id"];
+    let progressed: u64 = events
+        .iter()
+        .filter(|e| e["event"] == "task_progress" && &e["id"] == id)
+        .map(|e| e["bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(progressed, 300_000, "progress adds up to the file's size");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "task_finished" && &e["id"] == id && e["ok"] == true)
+    );
+}

@@ -210,11 +210,12 @@ fn error_output() {
       "error": {
         "code": "offline",
         "exit_code": 1,
-        "help": null,
+        "help": "run without --offline / HF_HUB_OFFLINE, or run `hfdl sync --frozen` with a complete store",
         "message": "cannot resolve `tiny` (acme/tiny): offline mode is on, but resolving `acme/tiny@main` needs the network"
       }
     }
     --- stderr
+    {"event":"resolving","name":"tiny","repo":"acme/tiny","revision":"main"}
     "#);
     insta::assert_snapshot!(ctx.render(&ctx.run(&["path", "nope"])), @"
     exit: 2
