@@ -145,6 +145,9 @@ pub struct SyncArgs {
     /// Files processed in parallel
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: Option<u32>,
+    /// Connections per large file (files of 16 MiB and more are fetched in ranges)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub connections: Option<u32>,
     /// Cap the total download rate, in bytes per second: `500K`, `20M`, `1G` (as curl)
     #[arg(long, value_name = "RATE", value_parser = parse_limit_rate)]
     pub limit_rate: Option<u64>,

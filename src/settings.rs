@@ -33,6 +33,8 @@ pub struct Settings {
     pub jobs: usize,
     /// Bytes per second for all downloads together.
     pub limit_rate: Option<u64>,
+    /// Connections per large file.
+    pub connections: usize,
     pub timeout: Duration,
     pub retries: u32,
     pub json: bool,
@@ -122,6 +124,7 @@ impl Settings {
             offline: global.offline || env.offline(),
             env: env.clone(),
             jobs: manifest.jobs.map_or(8, |j| j as usize),
+            connections: manifest.connections.map_or(1, |c| c as usize),
             // Validated when the manifest was read.
             limit_rate: manifest
                 .limit_rate
@@ -161,6 +164,11 @@ impl Settings {
         options.retries = self.retries;
         options.limit_rate = self.limit_rate;
         HubClient::new(options)
+    }
+
+    /// Range maps of partial multi-connection downloads.
+    pub fn partials_dir(&self) -> PathBuf {
+        self.state_dir.join("partials")
     }
 
     /// The stat cache file of verified blobs.

@@ -76,6 +76,7 @@ pub async fn run(global: &GlobalArgs, env: &Env, is_terminal: bool, args: &AddAr
         no_prune: false,
         jobs: None,
         limit_rate: None,
+        connections: None,
     };
     super::sync::run(&ctx, Some(&manifest), &sync_args).await
 }

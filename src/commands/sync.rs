@@ -11,6 +11,7 @@ use serde_json::json;
 use super::Context;
 use super::lock::{describe_changes, resolve_project, short, stale_error, write_lock};
 use crate::cli::SyncArgs;
+use crate::download::DownloadOptions;
 use crate::error::{Error, Result};
 use crate::lock::{self, Freshness, Lockfile};
 use crate::manifest::Manifest;
@@ -69,7 +70,15 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
         &hub,
         &mut verified,
         ctx.reporter.as_ref(),
-        &ExecuteOptions { jobs },
+        &ExecuteOptions {
+            jobs,
+            download: DownloadOptions {
+                connections: args
+                    .connections
+                    .map_or(ctx.settings.connections, |c| c as usize),
+                partials_dir: Some(ctx.settings.partials_dir()),
+            },
+        },
     )
     .await?;
     print_summary(ctx, &lock, &plan, &summary, lock_written, &changes)

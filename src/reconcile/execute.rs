@@ -60,6 +60,7 @@ fn serialize_secs<S: serde::Serializer>(
 pub struct ExecuteOptions {
     /// Blobs processed at once.
     pub jobs: usize,
+    pub download: download::DownloadOptions,
 }
 
 /// The outcome of one blob step.
@@ -103,7 +104,12 @@ pub async fn execute(
         futures_util::stream::iter(plan.blobs.iter())
             .map(|step| {
                 let ids = &ids;
-                async move { (step, run_blob_step(step, hub, reporter, ids).await) }
+                async move {
+                    (
+                        step,
+                        run_blob_step(step, hub, &options.download, reporter, ids).await,
+                    )
+                }
             })
             .buffer_unordered(options.jobs.max(1))
             .collect()
@@ -201,6 +207,7 @@ pub async fn execute(
 async fn run_blob_step(
     step: &BlobStep,
     hub: &HubClient,
+    download: &download::DownloadOptions,
     reporter: &dyn Reporter,
     ids: &TaskIds,
 ) -> Result<BlobOutcome, DownloadError> {
@@ -236,7 +243,7 @@ async fn run_blob_step(
                 path: step.blob.clone(),
                 source,
             })?;
-            download::fetch_blob(hub, &step.fetch, reporter, ids.next())
+            download::fetch_blob(hub, &step.fetch, download, reporter, ids.next())
                 .await
                 .map(BlobOutcome::Downloaded)
         }
@@ -245,13 +252,15 @@ async fn run_blob_step(
                 path: step.blob.clone(),
                 source,
             })?;
-            download::fetch_blob(hub, &step.fetch, reporter, id)
+            download::fetch_blob(hub, &step.fetch, download, reporter, id)
                 .await
                 .map(BlobOutcome::Downloaded)
         }
-        BlobAction::Download { .. } => download::fetch_blob(hub, &step.fetch, reporter, id)
-            .await
-            .map(BlobOutcome::Downloaded),
+        BlobAction::Download { .. } => {
+            download::fetch_blob(hub, &step.fetch, download, reporter, id)
+                .await
+                .map(BlobOutcome::Downloaded)
+        }
         BlobAction::Copy { from } => {
             let (from, to) = (from.clone(), step.blob.clone());
             tokio::task::spawn_blocking(move || materialise(&from, &to))

@@ -317,3 +317,139 @@ fn json_mode_streams_progress_events_as_json_lines_on_stderr() {
             .any(|e| e["event"] == "task_finished" && &e["id"] == id && e["ok"] == true)
     );
 }
+
+/// The `Range` headers the CDN saw, in arrival order.
+fn cdn_ranges(ctx: &TestContext) -> Vec<Option<String>> {
+    ctx.hub
+        .requests()
+        .iter()
+        .filter(|r| r.kind == hfdl_mock_hub::RequestKind::Cdn)
+        .map(|r| r.range.clone())
+        .collect()
+}
+
+#[test]
+fn a_large_file_is_fetched_over_several_connections() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(&big_repo(&ctx, 1, 24 << 20));
+    assert!(ctx.run(&["lock"]).status.success());
+    ctx.hub.add_fault(cdn_fault(
+        Fault::Slow {
+            bytes_per_sec: 32 << 20,
+        },
+        None,
+    ));
+    ctx.hub.reset();
+    let output = ctx.run(&["sync", "--connections", "3"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let mut ranges = cdn_ranges(&ctx);
+    ranges.sort();
+    assert_eq!(
+        ranges,
+        vec![
+            Some("bytes=0-8388607".to_owned()),
+            Some("bytes=16777216-25165823".to_owned()),
+            Some("bytes=8388608-16777215".to_owned()),
+        ]
+    );
+    assert_eq!(ctx.hub.counters().max_concurrent_bodies, 3);
+    let partials: Vec<_> = fs_err::read_dir(ctx.state.join("partials"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(partials.is_empty(), "no range map is left: {partials:?}");
+    // The published blob was verified: a second sync has nothing to do.
+    ctx.hub.reset();
+    assert!(ctx.run(&["sync"]).status.success());
+    assert_eq!(ctx.hub.counters().total_requests(), 0);
+}
+
+#[test]
+fn a_killed_multi_connection_download_resumes_every_range() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(&big_repo(&ctx, 1, 24 << 20));
+    assert!(ctx.run(&["lock"]).status.success());
+    ctx.hub.add_fault(cdn_fault(
+        Fault::Slow {
+            bytes_per_sec: 4 << 20,
+        },
+        None,
+    ));
+    let mut child = ctx
+        .hfdl()
+        .args(["sync", "-q", "--connections", "3"])
+        .spawn()
+        .unwrap();
+    let partials = ctx.state.join("partials");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // Wait until every range has recorded some progress, then SIGKILL.
+    loop {
+        let map = fs_err::read_dir(&partials)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(Result::ok)
+            .and_then(|e| fs_err::read(e.path()).ok())
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
+        let started = map.as_ref().is_some_and(|m| {
+            m["ranges"]
+                .as_array()
+                .is_some_and(|r| r.iter().all(|r| r["done"].as_u64().unwrap_or(0) > 0))
+        });
+        if started {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the ranges never progressed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    ctx.hub.clear_faults();
+    ctx.hub.reset();
+    let output = ctx.run(&["sync", "--json", "--connections", "3"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let resumed = value["summary"]["resumed_bytes"].as_u64().unwrap();
+    assert!(resumed >= 3 * (256 << 10), "{value}");
+    let starts: Vec<u64> = cdn_ranges(&ctx)
+        .iter()
+        .map(|r| {
+            let r = r.as_deref().expect("every request is ranged");
+            r["bytes=".len()..r.find('-').unwrap()].parse().unwrap()
+        })
+        .collect();
+    assert_eq!(starts.len(), 3, "one request per unfinished range");
+    for start in starts {
+        assert!(
+            ![0, 8 << 20, 16 << 20].contains(&start),
+            "range restarted from its beginning: {start}"
+        );
+    }
+    assert!(
+        ctx.hub.counters().bytes_served <= (24 << 20) - resumed,
+        "only the missing bytes were fetched"
+    );
+}
+
+#[test]
+fn a_server_ignoring_ranges_gets_one_connection_instead() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(&big_repo(&ctx, 1, 24 << 20));
+    assert!(ctx.run(&["lock"]).status.success());
+    ctx.hub.add_fault(cdn_fault(Fault::IgnoreRange, None));
+    ctx.hub.reset();
+    let output = ctx.run(&["sync", "--json", "--connections", "3"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let ranges = cdn_ranges(&ctx);
+    assert_eq!(
+        ranges.last(),
+        Some(&None),
+        "the last request is a plain GET: {ranges:?}"
+    );
+    ctx.hub.clear_faults();
+    ctx.hub.reset();
+    assert!(ctx.run(&["sync"]).status.success());
+    assert_eq!(
+        ctx.hub.counters().total_requests(),
+        0,
+        "the blob was verified"
+    );
+}

@@ -19,12 +19,35 @@ use crate::repo::{RepoId, RepoType};
 use crate::report::{Event, Reporter, TaskId, TaskKind};
 use crate::store::fsops::FileLock;
 
+mod ranges;
+
+pub use ranges::{MIN_RANGE, RangeMap};
+
 /// Size of the write buffer between the socket and the file.
 const WRITE_BUFFER: usize = 256 << 10;
 /// On a slow link, buffered bytes are flushed at least this often, so a kill loses little.
 const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 /// Most redirects followed for one file.
 const MAX_REDIRECTS: usize = 10;
+
+/// How blobs are fetched.
+#[derive(Debug, Clone, Default)]
+pub struct DownloadOptions {
+    /// Connections per large file (`connections`); 0 or 1 streams each file over one.
+    pub connections: usize,
+    /// Where range maps of partial multi-connection downloads live (hfdl's state directory);
+    /// without it, files always use one connection.
+    pub partials_dir: Option<PathBuf>,
+}
+
+impl DownloadOptions {
+    /// The range map file of `fetch`, when it may be downloaded in ranges.
+    fn range_map(&self, fetch: &BlobFetch) -> Option<PathBuf> {
+        let dir = self.partials_dir.as_ref()?;
+        let name = fetch.blob.file_name()?.to_string_lossy().into_owned();
+        Some(dir.join(format!("{name}.ranges.json")))
+    }
+}
 
 /// One blob to fetch.
 #[derive(Debug, Clone)]
@@ -130,6 +153,7 @@ fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> DownloadEr
 pub async fn fetch_blob(
     hub: &HubClient,
     fetch: &BlobFetch,
+    options: &DownloadOptions,
     reporter: &dyn Reporter,
     id: TaskId,
 ) -> Result<FetchStats, DownloadError> {
@@ -157,7 +181,7 @@ pub async fn fetch_blob(
         fs_err::create_dir_all(parent).map_err(io_error(parent))?;
     }
 
-    let result = download_verified(hub, fetch, reporter, id).await;
+    let result = download_verified(hub, fetch, options, reporter, id).await;
     // Reported only now: a file is "downloaded" once its bytes are verified and published.
     reporter.report(Event::TaskFinished {
         id,
@@ -171,13 +195,34 @@ pub async fn fetch_blob(
 async fn download_verified(
     hub: &HubClient,
     fetch: &BlobFetch,
+    options: &DownloadOptions,
     reporter: &dyn Reporter,
     id: TaskId,
 ) -> Result<FetchStats, DownloadError> {
     let mut stats = FetchStats::default();
     let mut mismatches = 0;
     loop {
-        let actual = download_to_incomplete(hub, fetch, reporter, id, &mut stats).await?;
+        let actual = match options.range_map(fetch) {
+            // Several connections for a large file, or the resume of such a download.
+            Some(map)
+                if map.exists()
+                    || options.connections > 1
+                        && fetch.size >= 2 * MIN_RANGE
+                        && !fetch.incomplete.exists() =>
+            {
+                download_in_ranges(
+                    hub,
+                    fetch,
+                    options.connections,
+                    &map,
+                    reporter,
+                    id,
+                    &mut stats,
+                )
+                .await?
+            }
+            _ => download_to_incomplete(hub, fetch, reporter, id, &mut stats).await?,
+        };
         if actual == fetch.hash {
             break;
         }
@@ -207,6 +252,33 @@ async fn download_verified(
         }
     }
     Ok(stats)
+}
+
+/// [`ranges::download`], then the digest of the whole file; a server that ignores `Range`
+/// sends everything down one connection instead.
+async fn download_in_ranges(
+    hub: &HubClient,
+    fetch: &BlobFetch,
+    connections: usize,
+    map: &std::path::Path,
+    reporter: &dyn Reporter,
+    id: TaskId,
+    stats: &mut FetchStats,
+) -> Result<ContentHash, DownloadError> {
+    match ranges::download(hub, fetch, reporter, id, stats, connections, map).await {
+        Ok(()) => Ok(hash_file(&fetch.incomplete, fetch).await?.0),
+        Err(ranges::RangedError::RangeIgnored) => {
+            tracing::debug!(
+                path = fetch.path,
+                "the server ignores Range; one connection instead"
+            );
+            let _ = fs_err::remove_file(map);
+            fs_err::remove_file(&fetch.incomplete).map_err(io_error(&fetch.incomplete))?;
+            stats.resumed = 0;
+            download_to_incomplete(hub, fetch, reporter, id, stats).await
+        }
+        Err(ranges::RangedError::Failed(error)) => Err(error),
+    }
 }
 
 /// Downloads (or resumes) into `.incomplete` until it holds `size` bytes; returns their digest.
@@ -288,6 +360,56 @@ async fn resume_state(fetch: &BlobFetch) -> Result<(ContentHasher, u64), Downloa
     .map_err(io_error(&fetch.incomplete))
 }
 
+/// A successful GET of the file (optionally a `Range`), following redirects with the token only
+/// on the Hub's origin; returns the response and the URL that answered.
+async fn open_body(
+    hub: &HubClient,
+    fetch: &BlobFetch,
+    range: Option<String>,
+) -> Result<(reqwest::Response, String), DownloadError> {
+    let mut url = hub.resolve_url(fetch.repo_type, &fetch.repo, &fetch.commit, &fetch.path);
+    let ctx = ErrorContext {
+        repo_type: fetch.repo_type,
+        repo: &fetch.repo,
+        revision: Some(&fetch.commit),
+    };
+    for _ in 0..MAX_REDIRECTS {
+        let response = hub.send(Method::GET, &url, range.clone()).await?;
+        let status = response.status();
+        if status.is_redirection() {
+            url = redirect_target(&url, response.headers())?;
+            continue;
+        }
+        if !status.is_success() {
+            let headers = response.headers().clone();
+            let body = response.text().await.ok();
+            return Err(hub
+                .classify(status, &headers, body.as_deref(), &url, &ctx)
+                .into());
+        }
+        return Ok((response, url));
+    }
+    Err(HubError::Protocol {
+        url,
+        message: "too many redirects".into(),
+    }
+    .into())
+}
+
+/// The first byte of a `206` answer, from `Content-Range: bytes START-END/SIZE`.
+fn content_range_start(response: &reqwest::Response) -> Option<u64> {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_RANGE)?
+        .to_str()
+        .ok()?
+        .strip_prefix("bytes ")?
+        .split('-')
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// One GET (following redirects, token only to the Hub's origin) streamed into the file from
 /// `offset`. Network trouble mid-body keeps what was written, so a retry resumes from there.
 async fn stream_once(
@@ -299,35 +421,9 @@ async fn stream_once(
     offset: &mut u64,
     stats: &mut FetchStats,
 ) -> Result<(), DownloadError> {
-    let mut url = hub.resolve_url(fetch.repo_type, &fetch.repo, &fetch.commit, &fetch.path);
     let range = (*offset > 0).then(|| format!("bytes={offset}-"));
-    let ctx = ErrorContext {
-        repo_type: fetch.repo_type,
-        repo: &fetch.repo,
-        revision: Some(&fetch.commit),
-    };
-    let mut response = None;
-    for _ in 0..MAX_REDIRECTS {
-        let answer = hub.send(Method::GET, &url, range.clone()).await?;
-        if answer.status().is_redirection() {
-            url = redirect_target(&url, answer.headers())?;
-            continue;
-        }
-        response = Some(answer);
-        break;
-    }
-    let response = response.ok_or_else(|| HubError::Protocol {
-        url: url.clone(),
-        message: "too many redirects".into(),
-    })?;
+    let (response, url) = open_body(hub, fetch, range).await?;
     let status = response.status();
-    if !status.is_success() {
-        let headers = response.headers().clone();
-        let body = response.text().await.ok();
-        return Err(hub
-            .classify(status, &headers, body.as_deref(), &url, &ctx)
-            .into());
-    }
 
     let mut file = fs_err::OpenOptions::new()
         .create(true)
@@ -336,13 +432,7 @@ async fn stream_once(
         .open(&fetch.incomplete)
         .map_err(io_error(&fetch.incomplete))?;
     if *offset > 0 && status == StatusCode::PARTIAL_CONTENT {
-        let start = response
-            .headers()
-            .get(reqwest::header::CONTENT_RANGE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("bytes "))
-            .and_then(|v| v.split('-').next())
-            .and_then(|v| v.parse::<u64>().ok());
+        let start = content_range_start(&response);
         if start != Some(*offset) {
             return Err(HubError::Protocol {
                 url,

@@ -1,0 +1,348 @@
+//! Large files over several connections (`connections` > 1): the file is split into byte
+//! ranges, each streamed by its own `Range` request into its place in the `.incomplete` file.
+//!
+//! Which bytes are on disk is recorded in a small range map in hfdl's state directory (never in
+//! the Hugging Face cache), updated as data is flushed; a killed download resumes each range where
+//! it stopped. A server that answers a range with `200` (ignoring `Range`) ends the attempt: the
+//! caller starts over with one connection. Once every range is complete, the file is hashed in
+//! order from the page cache (bytes of later ranges arrive before earlier ones are done, so
+//! hashing cannot follow the wire without holding them in memory).
+
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::{BlobFetch, DownloadError, FLUSH_EVERY, FetchStats, WRITE_BUFFER, io_error, open_body};
+use crate::hub::client::retry_delay;
+use crate::hub::{HubClient, HubError};
+use crate::report::{Event, Reporter, TaskId, TaskKind};
+
+/// Ranges are never smaller than this: below it a second connection costs more than it gains.
+pub const MIN_RANGE: u64 = 8 << 20;
+
+/// The range map of a partial multi-connection download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeMap {
+    /// The file's size (a map for another size is stale).
+    pub size: u64,
+    pub ranges: Vec<Range>,
+}
+
+/// `[start, end)`, of which `done` bytes from `start` are on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Range {
+    pub start: u64,
+    pub end: u64,
+    pub done: u64,
+}
+
+impl RangeMap {
+    /// Splits `size` into at most `connections` ranges of at least [`MIN_RANGE`] bytes.
+    pub fn split(size: u64, connections: usize) -> RangeMap {
+        let count = (size / MIN_RANGE).clamp(1, connections.max(1) as u64);
+        let step = size.div_ceil(count);
+        let ranges = (0..count)
+            .map(|i| Range {
+                start: i * step,
+                end: ((i + 1) * step).min(size),
+                done: 0,
+            })
+            .filter(|r| r.start < r.end)
+            .collect();
+        RangeMap { size, ranges }
+    }
+
+    pub fn done(&self) -> u64 {
+        self.ranges.iter().map(|r| r.done).sum()
+    }
+
+    /// Reads a saved map; `None` when absent, unreadable or not for this size.
+    pub fn load(path: &Path, size: u64) -> Option<RangeMap> {
+        let text = fs_err::read(path).ok()?;
+        let map: RangeMap = serde_json::from_slice(&text).ok()?;
+        let valid = map.size == size
+            && map
+                .ranges
+                .iter()
+                .all(|r| r.start <= r.end && r.end <= size && r.done <= r.end - r.start);
+        valid.then_some(map)
+    }
+
+    /// Replaces the saved map atomically.
+    fn save(&self, path: &Path) -> std::io::Result<()> {
+        let dir = path.parent().unwrap_or_else(|| Path::new("."));
+        fs_err::create_dir_all(dir)?;
+        let mut file = tempfile::NamedTempFile::new_in(dir)?;
+        file.write_all(&serde_json::to_vec(self).map_err(std::io::Error::other)?)?;
+        file.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+/// Why a ranged attempt stopped.
+pub enum RangedError {
+    /// The server sent the whole file for a range: ranges cannot be used.
+    RangeIgnored,
+    Failed(DownloadError),
+}
+
+impl From<DownloadError> for RangedError {
+    fn from(error: DownloadError) -> RangedError {
+        RangedError::Failed(error)
+    }
+}
+
+/// State shared by the range tasks of one file.
+struct Shared<'a> {
+    hub: &'a HubClient,
+    fetch: &'a BlobFetch,
+    reporter: &'a dyn Reporter,
+    id: TaskId,
+    map: Mutex<RangeMap>,
+    map_path: PathBuf,
+    downloaded: AtomicU64,
+    retries: AtomicU32,
+}
+
+impl Shared<'_> {
+    /// Records that range `index` has `done` bytes on disk (already flushed).
+    fn record(&self, index: usize, done: u64) -> Result<(), DownloadError> {
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        map.ranges[index].done = done;
+        map.save(&self.map_path).map_err(io_error(&self.map_path))
+    }
+}
+
+/// Downloads `fetch` over several connections, resuming from `map_path` if it holds a map.
+/// On success the `.incomplete` file holds every byte and the map is gone.
+pub async fn download(
+    hub: &HubClient,
+    fetch: &BlobFetch,
+    reporter: &dyn Reporter,
+    id: TaskId,
+    stats: &mut FetchStats,
+    connections: usize,
+    map_path: &Path,
+) -> Result<(), RangedError> {
+    let map = match RangeMap::load(map_path, fetch.size) {
+        Some(map) if fetch.incomplete.exists() => map,
+        _ => {
+            // A fresh start: whatever partial file there was is not described by a map.
+            fs_err::File::create(&fetch.incomplete).map_err(io_error(&fetch.incomplete))?;
+            let map = RangeMap::split(fetch.size, connections);
+            map.save(map_path).map_err(io_error(map_path))?;
+            map
+        }
+    };
+    stats.resumed += map.done();
+    reporter.report(Event::TaskStarted {
+        id,
+        kind: TaskKind::Download,
+        label: fetch.path.clone(),
+        size: fetch.size,
+        done: map.done(),
+    });
+    let pending: Vec<(usize, Range)> = map
+        .ranges
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, r)| r.done < r.end - r.start)
+        .collect();
+    let shared = Shared {
+        hub,
+        fetch,
+        reporter,
+        id,
+        map: Mutex::new(map),
+        map_path: map_path.to_path_buf(),
+        downloaded: AtomicU64::new(0),
+        retries: AtomicU32::new(0),
+    };
+    let outcome = futures_util::future::try_join_all(
+        pending
+            .into_iter()
+            .map(|(index, range)| fetch_range(&shared, index, range)),
+    )
+    .await;
+    stats.downloaded += shared.downloaded.load(Ordering::Relaxed);
+    stats.retries += shared.retries.load(Ordering::Relaxed);
+    outcome?;
+    let file = fs_err::OpenOptions::new()
+        .write(true)
+        .open(&fetch.incomplete)
+        .map_err(io_error(&fetch.incomplete))?;
+    file.sync_all().map_err(io_error(&fetch.incomplete))?;
+    let _ = fs_err::remove_file(map_path);
+    Ok(())
+}
+
+/// Streams one range into its place, retrying retryable failures from the last flushed byte.
+async fn fetch_range(shared: &Shared<'_>, index: usize, range: Range) -> Result<(), RangedError> {
+    let options = shared.hub.options();
+    let mut done = range.done;
+    let mut attempt = 0u32;
+    loop {
+        if range.start + done >= range.end {
+            return Ok(());
+        }
+        match stream_range(shared, index, range, &mut done).await {
+            Ok(()) => {}
+            Err(RangedError::Failed(DownloadError::Hub(error)))
+                if error.is_retryable() && attempt < options.retries =>
+            {
+                let delay = retry_delay(&error, attempt, options.retry_base);
+                attempt += 1;
+                shared.retries.fetch_add(1, Ordering::Relaxed);
+                shared.reporter.report(Event::Retrying {
+                    label: shared.fetch.path.clone(),
+                    attempt,
+                    error: error.to_string(),
+                });
+                tokio::time::sleep(delay).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// One ranged GET from `range.start + done` to the range's end.
+async fn stream_range(
+    shared: &Shared<'_>,
+    index: usize,
+    range: Range,
+    done: &mut u64,
+) -> Result<(), RangedError> {
+    let fetch = shared.fetch;
+    let from = range.start + *done;
+    let header = format!("bytes={from}-{}", range.end - 1);
+    let (response, url) = open_body(shared.hub, fetch, Some(header)).await?;
+    if response.status() != StatusCode::PARTIAL_CONTENT {
+        return Err(RangedError::RangeIgnored);
+    }
+    let start = super::content_range_start(&response);
+    if start != Some(from) {
+        return Err(DownloadError::from(HubError::Protocol {
+            url,
+            message: format!("asked for bytes from {from}, the server answered Content-Range starting at {start:?}"),
+        })
+        .into());
+    }
+    let mut file = fs_err::OpenOptions::new()
+        .write(true)
+        .open(&fetch.incomplete)
+        .map_err(io_error(&fetch.incomplete))?;
+    file.seek(SeekFrom::Start(from))
+        .map_err(io_error(&fetch.incomplete))?;
+    let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut flushed = *done;
+    let mut last_flush = std::time::Instant::now();
+    let mut body = response.bytes_stream();
+    let outcome: Result<(), RangedError> = loop {
+        match body.next().await {
+            None => break Ok(()),
+            Some(Err(error)) => {
+                break Err(DownloadError::from(HubError::Network {
+                    url: url.clone(),
+                    message: crate::hub::client::describe_reqwest_error(&error),
+                })
+                .into());
+            }
+            Some(Ok(chunk)) => {
+                let received = chunk.len() as u64;
+                shared.hub.throttle(received).await;
+                if range.start + *done + received > range.end {
+                    break Err(DownloadError::SizeMismatch {
+                        repo: fetch.repo.clone(),
+                        path: fetch.path.clone(),
+                        expected: range.end - range.start,
+                        actual: *done + received,
+                    }
+                    .into());
+                }
+                writer
+                    .write_all(&chunk)
+                    .map_err(io_error(&fetch.incomplete))?;
+                *done += received;
+                shared.downloaded.fetch_add(received, Ordering::Relaxed);
+                shared.reporter.report(Event::TaskProgress {
+                    id: shared.id,
+                    bytes: received,
+                });
+                if last_flush.elapsed() >= FLUSH_EVERY {
+                    writer.flush().map_err(io_error(&fetch.incomplete))?;
+                    flushed = *done;
+                    shared.record(index, flushed)?;
+                    last_flush = std::time::Instant::now();
+                }
+            }
+        }
+    };
+    // What reached the disk is kept and recorded, whatever ended the body.
+    if writer.flush().is_ok() {
+        flushed = *done;
+    }
+    *done = flushed;
+    shared.record(index, flushed)?;
+    outcome?;
+    if range.start + *done < range.end {
+        return Err(DownloadError::from(HubError::Network {
+            url,
+            message: format!(
+                "the body ended after {} of {} bytes of its range",
+                *done,
+                range.end - range.start
+            ),
+        })
+        .into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_the_file_without_gaps_and_respect_the_minimum() {
+        let map = RangeMap::split(100 << 20, 4);
+        assert_eq!(map.ranges.len(), 4);
+        assert_eq!(map.ranges[0].start, 0);
+        assert_eq!(map.ranges.last().unwrap().end, 100 << 20);
+        for pair in map.ranges.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start);
+        }
+        assert_eq!(
+            RangeMap::split(10 << 20, 8).ranges.len(),
+            1,
+            "too small to split"
+        );
+        assert_eq!(RangeMap::split(24 << 20, 8).ranges.len(), 3);
+        assert_eq!(
+            RangeMap::split(1, 4).ranges,
+            vec![Range {
+                start: 0,
+                end: 1,
+                done: 0
+            }]
+        );
+    }
+
+    #[test]
+    fn a_saved_map_is_reloaded_only_for_the_same_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("map.json");
+        let mut map = RangeMap::split(40 << 20, 2);
+        map.ranges[1].done = 1234;
+        map.save(&path).unwrap();
+        assert_eq!(RangeMap::load(&path, 40 << 20), Some(map));
+        assert_eq!(RangeMap::load(&path, 41 << 20), None);
+        fs_err::write(&path, "{not json").unwrap();
+        assert_eq!(RangeMap::load(&path, 40 << 20), None);
+    }
+}
