@@ -99,7 +99,7 @@ pub enum Error {
 
     #[error(transparent)]
     #[diagnostic(help(
-        "unlock the keyring, or use `hfdl login --no-keyring` to keep the token in the HF token file"
+        "unlock the keyring (or set HFDL_KEYRING=none to leave it alone and use the HF token file)"
     ))]
     Keyring(#[from] crate::hub::keyring::KeyringError),
 

@@ -10,7 +10,7 @@ use super::Context;
 use crate::cli::DoctorArgs;
 use crate::error::{Error, Result};
 use crate::hub::HubError;
-use crate::hub::auth::TokenUse;
+use crate::hub::auth::{TokenSource, TokenUse};
 use crate::hub::keyring::Keyring;
 use crate::report;
 
@@ -210,6 +210,14 @@ async fn hub_checks(ctx: &Context) -> Vec<Check> {
             // No token: reachability from an anonymous request instead.
             let url = format!("{endpoint}/api/whoami-v2");
             let endpoint_check = match hub.send(reqwest::Method::GET, &url, None).await {
+                Ok(response) if response.status().is_server_error() => check(
+                    "endpoint",
+                    Verdict::Fail,
+                    format!(
+                        "{endpoint} answered {}: the Hub is having trouble; try again later",
+                        response.status().as_u16()
+                    ),
+                ),
                 Ok(_) => answered(),
                 Err(error) => check("endpoint", Verdict::Fail, error.to_string()),
             };
@@ -220,14 +228,19 @@ async fn hub_checks(ctx: &Context) -> Vec<Check> {
             );
             (endpoint_check, token_check)
         }
-        Err(error @ HubError::InvalidToken { .. }) => (
-            answered(),
-            check(
-                "token",
-                Verdict::Fail,
-                format!("{error}{source}; run `hfdl login` with a new token"),
-            ),
-        ),
+        Err(error @ HubError::InvalidToken { .. }) => {
+            let fix = match token.as_ref().map(|(_, source)| source) {
+                Some(TokenSource::EnvHfToken) => "set HF_TOKEN to a valid token, or unset it",
+                Some(TokenSource::EnvLegacy) => {
+                    "set HUGGING_FACE_HUB_TOKEN to a valid token, or unset it"
+                }
+                _ => "run `hfdl login` with a new token",
+            };
+            (
+                answered(),
+                check("token", Verdict::Fail, format!("{error}{source}; {fix}")),
+            )
+        }
         Err(error) => (
             check("endpoint", Verdict::Fail, error.to_string()),
             check(

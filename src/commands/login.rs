@@ -65,6 +65,14 @@ pub async fn run(ctx: &Context, args: &LoginArgs) -> Result<()> {
         Stored::File(path)
     };
 
+    if let Stored::Keyring(keyring) = &stored
+        && keyring.backend() == crate::hub::keyring::Backend::Kernel
+    {
+        warn(
+            ctx,
+            "the kernel keyring keeps the token while it is used and forgets it at reboot; `hfdl login --no-keyring` keeps it in the token file instead",
+        );
+    }
     let overridden = [crate::env::HF_TOKEN, crate::env::HUGGING_FACE_HUB_TOKEN]
         .into_iter()
         .find(|name| settings.env.get(name).is_some());

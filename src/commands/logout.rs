@@ -14,13 +14,19 @@ pub fn run(ctx: &Context, _args: &LogoutArgs) -> Result<()> {
     let endpoint = &settings.endpoint;
     let mut removed: Vec<(String, serde_json::Value)> = Vec::new();
 
-    match Keyring::detect(&settings.env) {
-        Ok(keyring) => {
-            if keyring.delete(endpoint)? {
-                removed.push((
-                    format!("the token for {endpoint} from {}", keyring.backend()),
-                    serde_json::json!({"store": "keyring", "keyring": keyring.backend().as_str()}),
-                ));
+    // Every back end: a token stored from another kind of session must go too.
+    let mut keyring_error = None;
+    match Keyring::available(&settings.env) {
+        Ok(keyrings) => {
+            for keyring in keyrings {
+                match keyring.delete(endpoint) {
+                    Ok(true) => removed.push((
+                        format!("the token for {endpoint} from {}", keyring.backend()),
+                        serde_json::json!({"store": "keyring", "keyring": keyring.backend().as_str()}),
+                    )),
+                    Ok(false) => {}
+                    Err(error) => keyring_error = Some(error),
+                }
             }
         }
         Err(reason) => tracing::debug!(%reason, "no keyring to log out of"),
@@ -38,11 +44,12 @@ pub fn run(ctx: &Context, _args: &LogoutArgs) -> Result<()> {
         .collect();
 
     if settings.json {
-        return ctx.print_json(&serde_json::json!({
+        ctx.print_json(&serde_json::json!({
             "endpoint": endpoint,
             "removed": removed.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
             "still_set": remaining,
-        }));
+        }))?;
+        return keyring_error.map_or(Ok(()), |error| Err(error.into()));
     }
     if removed.is_empty() {
         ctx.status(&format!(
@@ -57,5 +64,6 @@ pub fn run(ctx: &Context, _args: &LogoutArgs) -> Result<()> {
             "{name} is still set in the environment, so requests still carry that token; unset it to log out completely"
         ));
     }
-    Ok(())
+    // Reported last: what could be removed was removed.
+    keyring_error.map_or(Ok(()), |error| Err(error.into()))
 }

@@ -135,7 +135,16 @@ async fn name_the_account(error: &mut Error, global: &GlobalArgs, env: &Env) {
     let Ok(ctx) = Context::with_optional_manifest(global, env, false) else {
         return;
     };
-    if let Ok(me) = ctx.settings.hub_client().whoami().await {
+    // One quick attempt: this only improves a message, it must not hold the error back.
+    let mut options = crate::hub::HubOptions::new(&ctx.settings.endpoint);
+    options.token = ctx
+        .settings
+        .token(crate::hub::auth::TokenUse::Implicit)
+        .map(|(token, _)| token);
+    options.user_agent.clone_from(&ctx.settings.user_agent);
+    options.timeout = std::time::Duration::from_secs(5);
+    options.retries = 0;
+    if let Ok(me) = crate::hub::HubClient::new(options).whoami().await {
         *help = format!(
             "accept the conditions at {}/{}{repo} while logged in as {}, then run again",
             ctx.settings.endpoint,

@@ -41,11 +41,30 @@ pub struct DownloadOptions {
 }
 
 impl DownloadOptions {
-    /// The range map file of `fetch`, when it may be downloaded in ranges.
-    fn range_map(&self, fetch: &BlobFetch) -> Option<PathBuf> {
+    /// Where a multi-connection download of `fetch` keeps its bytes and its range map.
+    ///
+    /// The partial file is `blobs/<hex>.hfdl.incomplete`, not `<hex>.incomplete`: it has holes
+    /// until every range is done, and `huggingface_hub` 0.36 resumes `<hex>.incomplete` by
+    /// appending to it unverified. The map is named after the partial file's full path, so two
+    /// repos or two stores downloading the same content never share one.
+    fn ranged_paths(&self, fetch: &BlobFetch) -> Option<(PathBuf, PathBuf)> {
+        use sha2::Digest as _;
         let dir = self.partials_dir.as_ref()?;
-        let name = fetch.blob.file_name()?.to_string_lossy().into_owned();
-        Some(dir.join(format!("{name}.ranges.json")))
+        let hex = fetch.blob.file_name()?.to_string_lossy().into_owned();
+        let partial = fetch.blob.with_file_name(format!("{hex}.hfdl.incomplete"));
+        let absolute = std::path::absolute(&partial).unwrap_or_else(|_| partial.clone());
+        let key = sha2::Sha256::digest(absolute.to_string_lossy().as_bytes());
+        let map = dir.join(format!("{}.json", &hex::encode(key)[..32]));
+        Some((map, partial))
+    }
+}
+
+/// Removes a multi-connection partial download and its map (the blob is there, or one
+/// connection takes over).
+fn discard_ranged(options: &DownloadOptions, fetch: &BlobFetch) {
+    if let Some((map, partial)) = options.ranged_paths(fetch) {
+        let _ = fs_err::remove_file(map);
+        let _ = fs_err::remove_file(partial);
     }
 }
 
@@ -170,6 +189,7 @@ pub async fn fetch_blob(
     if fetch.blob.exists() {
         let (actual, _) = hash_file(&fetch.blob, fetch).await?;
         if actual == fetch.hash {
+            discard_ranged(options, fetch);
             return Ok(FetchStats {
                 already_present: true,
                 ..FetchStats::default()
@@ -202,26 +222,31 @@ async fn download_verified(
     let mut stats = FetchStats::default();
     let mut mismatches = 0;
     loop {
-        let actual = match options.range_map(fetch) {
-            // Several connections for a large file, or the resume of such a download.
-            Some(map)
-                if map.exists()
-                    || options.connections > 1
-                        && fetch.size >= 2 * MIN_RANGE
-                        && !fetch.incomplete.exists() =>
-            {
-                download_in_ranges(
-                    hub,
-                    fetch,
-                    options.connections,
-                    &map,
-                    reporter,
-                    id,
-                    &mut stats,
-                )
-                .await?
-            }
-            _ => download_to_incomplete(hub, fetch, reporter, id, &mut stats).await?,
+        let ranged = options.ranged_paths(fetch).filter(|(map, partial)| {
+            // Resume a multi-connection download, or start one for a large file.
+            map.exists() && partial.exists()
+                || options.connections > 1
+                    && fetch.size >= 2 * MIN_RANGE
+                    && !fetch.incomplete.exists()
+        });
+        let actual = if let Some((map, partial)) = ranged {
+            let ranged = RangedPaths {
+                map: &map,
+                partial: &partial,
+            };
+            download_in_ranges(
+                hub,
+                fetch,
+                options.connections,
+                ranged,
+                reporter,
+                id,
+                &mut stats,
+            )
+            .await?
+        } else {
+            discard_ranged(options, fetch);
+            download_to_incomplete(hub, fetch, reporter, id, &mut stats).await?
         };
         if actual == fetch.hash {
             break;
@@ -254,26 +279,39 @@ async fn download_verified(
     Ok(stats)
 }
 
-/// [`ranges::download`], then the digest of the whole file; a server that ignores `Range`
-/// sends everything down one connection instead.
+/// The files of one multi-connection download.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RangedPaths<'a> {
+    pub map: &'a std::path::Path,
+    pub partial: &'a std::path::Path,
+}
+
+/// [`ranges::download`], then the complete file takes the ordinary `.incomplete` name (it has no
+/// holes any more) and is hashed; a server that ignores `Range` sends everything down one
+/// connection instead.
 async fn download_in_ranges(
     hub: &HubClient,
     fetch: &BlobFetch,
     connections: usize,
-    map: &std::path::Path,
+    paths: RangedPaths<'_>,
     reporter: &dyn Reporter,
     id: TaskId,
     stats: &mut FetchStats,
 ) -> Result<ContentHash, DownloadError> {
-    match ranges::download(hub, fetch, reporter, id, stats, connections, map).await {
-        Ok(()) => Ok(hash_file(&fetch.incomplete, fetch).await?.0),
+    match ranges::download(hub, fetch, reporter, id, stats, connections, paths).await {
+        Ok(()) => {
+            fs_err::rename(paths.partial, &fetch.incomplete)
+                .map_err(io_error(&fetch.incomplete))?;
+            let _ = fs_err::remove_file(paths.map);
+            Ok(hash_file(&fetch.incomplete, fetch).await?.0)
+        }
         Err(ranges::RangedError::RangeIgnored) => {
             tracing::debug!(
                 path = fetch.path,
                 "the server ignores Range; one connection instead"
             );
-            let _ = fs_err::remove_file(map);
-            fs_err::remove_file(&fetch.incomplete).map_err(io_error(&fetch.incomplete))?;
+            let _ = fs_err::remove_file(paths.map);
+            let _ = fs_err::remove_file(paths.partial);
             stats.resumed = 0;
             download_to_incomplete(hub, fetch, reporter, id, stats).await
         }

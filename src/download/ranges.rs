@@ -17,7 +17,10 @@ use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::{BlobFetch, DownloadError, FLUSH_EVERY, FetchStats, WRITE_BUFFER, io_error, open_body};
+use super::{
+    BlobFetch, DownloadError, FLUSH_EVERY, FetchStats, RangedPaths, WRITE_BUFFER, io_error,
+    open_body,
+};
 use crate::hub::client::retry_delay;
 use crate::hub::{HubClient, HubError};
 use crate::report::{Event, Reporter, TaskId, TaskKind};
@@ -61,15 +64,18 @@ impl RangeMap {
         self.ranges.iter().map(|r| r.done).sum()
     }
 
-    /// Reads a saved map; `None` when absent, unreadable or not for this size.
-    pub fn load(path: &Path, size: u64) -> Option<RangeMap> {
+    /// Reads a saved map; `None` when absent, unreadable, not for this size, or claiming
+    /// bytes beyond the end of the partial file (`partial_len`).
+    pub fn load(path: &Path, size: u64, partial_len: u64) -> Option<RangeMap> {
         let text = fs_err::read(path).ok()?;
         let map: RangeMap = serde_json::from_slice(&text).ok()?;
         let valid = map.size == size
-            && map
-                .ranges
-                .iter()
-                .all(|r| r.start <= r.end && r.end <= size && r.done <= r.end - r.start);
+            && map.ranges.iter().all(|r| {
+                r.start <= r.end
+                    && r.end <= size
+                    && r.done <= r.end - r.start
+                    && (r.done == 0 || r.start + r.done <= partial_len)
+            });
         valid.then_some(map)
     }
 
@@ -101,6 +107,7 @@ impl From<DownloadError> for RangedError {
 struct Shared<'a> {
     hub: &'a HubClient,
     fetch: &'a BlobFetch,
+    partial: &'a Path,
     reporter: &'a dyn Reporter,
     id: TaskId,
     map: Mutex<RangeMap>,
@@ -118,8 +125,8 @@ impl Shared<'_> {
     }
 }
 
-/// Downloads `fetch` over several connections, resuming from `map_path` if it holds a map.
-/// On success the `.incomplete` file holds every byte and the map is gone.
+/// Downloads `fetch` over several connections into `paths.partial`, resuming from the map in
+/// `paths.map` if there is a valid one. On success the partial file holds every byte.
 pub async fn download(
     hub: &HubClient,
     fetch: &BlobFetch,
@@ -127,13 +134,15 @@ pub async fn download(
     id: TaskId,
     stats: &mut FetchStats,
     connections: usize,
-    map_path: &Path,
+    paths: RangedPaths<'_>,
 ) -> Result<(), RangedError> {
-    let map = match RangeMap::load(map_path, fetch.size) {
-        Some(map) if fetch.incomplete.exists() => map,
+    let (map_path, partial) = (paths.map, paths.partial);
+    let partial_len = fs_err::metadata(partial).map_or(0, |m| m.len());
+    let map = match RangeMap::load(map_path, fetch.size, partial_len) {
+        Some(map) if partial.exists() => map,
         _ => {
             // A fresh start: whatever partial file there was is not described by a map.
-            fs_err::File::create(&fetch.incomplete).map_err(io_error(&fetch.incomplete))?;
+            fs_err::File::create(partial).map_err(io_error(partial))?;
             let map = RangeMap::split(fetch.size, connections);
             map.save(map_path).map_err(io_error(map_path))?;
             map
@@ -157,6 +166,7 @@ pub async fn download(
     let shared = Shared {
         hub,
         fetch,
+        partial,
         reporter,
         id,
         map: Mutex::new(map),
@@ -175,10 +185,9 @@ pub async fn download(
     outcome?;
     let file = fs_err::OpenOptions::new()
         .write(true)
-        .open(&fetch.incomplete)
-        .map_err(io_error(&fetch.incomplete))?;
-    file.sync_all().map_err(io_error(&fetch.incomplete))?;
-    let _ = fs_err::remove_file(map_path);
+        .open(partial)
+        .map_err(io_error(partial))?;
+    file.sync_all().map_err(io_error(partial))?;
     Ok(())
 }
 
@@ -222,23 +231,20 @@ async fn stream_range(
     let from = range.start + *done;
     let header = format!("bytes={from}-{}", range.end - 1);
     let (response, url) = open_body(shared.hub, fetch, Some(header)).await?;
-    if response.status() != StatusCode::PARTIAL_CONTENT {
+    // A server that ignores the range, or answers another one, is not fit for ranges.
+    if response.status() != StatusCode::PARTIAL_CONTENT
+        || super::content_range_start(&response) != Some(from)
+    {
+        tracing::debug!(%url, status = response.status().as_u16(), "range not honoured");
         return Err(RangedError::RangeIgnored);
     }
-    let start = super::content_range_start(&response);
-    if start != Some(from) {
-        return Err(DownloadError::from(HubError::Protocol {
-            url,
-            message: format!("asked for bytes from {from}, the server answered Content-Range starting at {start:?}"),
-        })
-        .into());
-    }
+    let partial = shared.partial;
     let mut file = fs_err::OpenOptions::new()
         .write(true)
-        .open(&fetch.incomplete)
-        .map_err(io_error(&fetch.incomplete))?;
+        .open(partial)
+        .map_err(io_error(partial))?;
     file.seek(SeekFrom::Start(from))
-        .map_err(io_error(&fetch.incomplete))?;
+        .map_err(io_error(partial))?;
     let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
     let mut flushed = *done;
     let mut last_flush = std::time::Instant::now();
@@ -265,9 +271,7 @@ async fn stream_range(
                     }
                     .into());
                 }
-                writer
-                    .write_all(&chunk)
-                    .map_err(io_error(&fetch.incomplete))?;
+                writer.write_all(&chunk).map_err(io_error(partial))?;
                 *done += received;
                 shared.downloaded.fetch_add(received, Ordering::Relaxed);
                 shared.reporter.report(Event::TaskProgress {
@@ -275,7 +279,7 @@ async fn stream_range(
                     bytes: received,
                 });
                 if last_flush.elapsed() >= FLUSH_EVERY {
-                    writer.flush().map_err(io_error(&fetch.incomplete))?;
+                    writer.flush().map_err(io_error(partial))?;
                     flushed = *done;
                     shared.record(index, flushed)?;
                     last_flush = std::time::Instant::now();
@@ -283,13 +287,15 @@ async fn stream_range(
             }
         }
     };
-    // What reached the disk is kept and recorded, whatever ended the body.
+    // What reached the disk is kept and recorded, whatever ended the body; a failure to record
+    // it matters less than the error that ended the body.
     if writer.flush().is_ok() {
         flushed = *done;
     }
     *done = flushed;
-    shared.record(index, flushed)?;
+    let recorded = shared.record(index, flushed);
     outcome?;
+    recorded?;
     if range.start + *done < range.end {
         return Err(DownloadError::from(HubError::Network {
             url,
@@ -340,9 +346,15 @@ mod tests {
         let mut map = RangeMap::split(40 << 20, 2);
         map.ranges[1].done = 1234;
         map.save(&path).unwrap();
-        assert_eq!(RangeMap::load(&path, 40 << 20), Some(map));
-        assert_eq!(RangeMap::load(&path, 41 << 20), None);
+        let len = (20 << 20) + 1234;
+        assert_eq!(RangeMap::load(&path, 40 << 20, len), Some(map));
+        assert_eq!(RangeMap::load(&path, 41 << 20, len), None, "another size");
+        assert_eq!(
+            RangeMap::load(&path, 40 << 20, 100),
+            None,
+            "bytes the file lacks"
+        );
         fs_err::write(&path, "{not json").unwrap();
-        assert_eq!(RangeMap::load(&path, 40 << 20), None);
+        assert_eq!(RangeMap::load(&path, 40 << 20, len), None);
     }
 }

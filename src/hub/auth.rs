@@ -104,12 +104,18 @@ pub fn discover_token(env: &Env, endpoint: &str, usage: TokenUse) -> Option<(Tok
     if let Some(token) = env.get(env::HUGGING_FACE_HUB_TOKEN).and_then(Token::new) {
         return Some((token, TokenSource::EnvLegacy));
     }
-    match Keyring::detect(env) {
-        Ok(keyring) => match keyring.get(endpoint) {
-            Ok(Some(token)) => return Some((token, TokenSource::Keyring(keyring.backend()))),
-            Ok(None) => {}
-            Err(error) => tracing::debug!(%error, "cannot read the keyring"),
-        },
+    match Keyring::available(env) {
+        Ok(keyrings) => {
+            for keyring in keyrings {
+                match keyring.get(endpoint) {
+                    Ok(Some(token)) => {
+                        return Some((token, TokenSource::Keyring(keyring.backend())));
+                    }
+                    Ok(None) => {}
+                    Err(error) => tracing::debug!(%error, "cannot read the keyring"),
+                }
+            }
+        }
         Err(reason) => tracing::debug!(%reason, "no keyring"),
     }
     read_token_file(env).map(|(token, path)| (token, TokenSource::File(path)))

@@ -67,9 +67,15 @@ pub struct Keyring {
 }
 
 impl Keyring {
-    /// Finds a working back end, honouring `HFDL_KEYRING`. Probing reads one (usually absent)
-    /// entry, so it costs one round trip to the store.
+    /// The first working back end (where `hfdl login` stores), honouring `HFDL_KEYRING`.
     pub fn detect(env: &Env) -> Result<Keyring, Unavailable> {
+        Keyring::available(env).map(|all| all[0])
+    }
+
+    /// Every working back end, in order of preference: a token stored over SSH (kernel
+    /// keyring) must still be found, and removed, from a desktop session (Secret Service).
+    /// Probing reads one (usually absent) entry, so each costs a round trip to its store.
+    pub fn available(env: &Env) -> Result<Vec<Keyring>, Unavailable> {
         let forced = env.get(env::HFDL_KEYRING).map(str::to_ascii_lowercase);
         let candidates: Vec<Backend> = match forced.as_deref() {
             Some("none" | "off" | "0" | "false") => {
@@ -99,20 +105,25 @@ impl Keyring {
             None => vec![Backend::Native],
         };
         let mut reasons = Vec::new();
+        let mut found = Vec::new();
         for backend in candidates {
             let keyring = Keyring { backend };
             match keyring
                 .entry("https://probe.invalid")
                 .map(|e| e.get_password())
             {
-                Ok(Ok(_) | Err(keyring::Error::NoEntry)) => return Ok(keyring),
+                Ok(Ok(_) | Err(keyring::Error::NoEntry)) => found.push(keyring),
                 Ok(Err(error)) | Err(error) => {
                     tracing::debug!(%backend, %error, "keyring back end unavailable");
                     reasons.push(format!("{backend}: {error}"));
                 }
             }
         }
-        Err(Unavailable(reasons.join("; ")))
+        if found.is_empty() {
+            Err(Unavailable(reasons.join("; ")))
+        } else {
+            Ok(found)
+        }
     }
 
     pub fn backend(&self) -> Backend {

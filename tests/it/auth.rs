@@ -302,7 +302,8 @@ fn the_hidden_prompt_on_a_real_terminal_does_not_echo_the_token() {
         assert!(std::time::Instant::now() < deadline, "no prompt appeared");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // rpassword prints the prompt, then turns echo off: give it ample time to do so.
+    std::thread::sleep(std::time::Duration::from_secs(1));
     {
         use std::io::Write as _;
         let mut stdin = child.stdin.take().unwrap();

@@ -164,6 +164,9 @@ impl Tmpfs {
         if mounted {
             return Some(Tmpfs(dir.to_path_buf()));
         }
+        #[allow(clippy::disallowed_methods)] // test harness configuration
+        let ci = std::env::var_os("CI").is_some();
+        assert!(!ci, "CI runs as root and must be able to mount a tmpfs");
         #[allow(clippy::print_stderr)] // a skipped test must say so in the output
         {
             eprintln!(
@@ -352,7 +355,10 @@ fn a_large_file_is_fetched_over_several_connections() {
             Some("bytes=8388608-16777215".to_owned()),
         ]
     );
-    assert_eq!(ctx.hub.counters().max_concurrent_bodies, 3);
+    assert!(
+        (2..=3).contains(&ctx.hub.counters().max_concurrent_bodies),
+        "the ranges overlapped, at most three at a time"
+    );
     let partials: Vec<_> = fs_err::read_dir(ctx.state.join("partials"))
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
