@@ -478,12 +478,7 @@ impl HubClient {
                 .map(str::to_owned)
         };
         let code = header("x-error-code").unwrap_or_default();
-        let body_message = body
-            .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
-            .and_then(|v| v.get("error").and_then(|e| e.as_str().map(str::to_owned)));
-        let message = header("x-error-message")
-            .or(body_message)
-            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+        let message = error_message(status, headers, body);
         let authenticated = self.token_for(url).is_some();
         let repo_url = format!(
             "{}/{}{}",
@@ -542,25 +537,13 @@ impl HubClient {
                 authenticated,
             };
         }
-        match status {
-            StatusCode::FORBIDDEN => HubError::Forbidden {
+        if status == StatusCode::FORBIDDEN {
+            return HubError::Forbidden {
                 url: url.to_owned(),
                 message,
-            },
-            StatusCode::TOO_MANY_REQUESTS => HubError::RateLimited {
-                url: url.to_owned(),
-                retry_after: rate_limit_delay(headers),
-            },
-            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => HubError::Server {
-                url: url.to_owned(),
-                status: s.as_u16(),
-                message,
-            },
-            s => HubError::Protocol {
-                url: url.to_owned(),
-                message: format!("{} {message}", s.as_u16()),
-            },
+            };
         }
+        classify_by_status(status, headers, url, message)
     }
 }
 
@@ -692,7 +675,17 @@ fn classify_account_error(
     body: Option<&str>,
     url: &str,
 ) -> HubError {
-    let message = headers
+    let message = error_message(status, headers, body);
+    if status == StatusCode::UNAUTHORIZED {
+        return HubError::InvalidToken { message };
+    }
+    classify_by_status(status, headers, url, message)
+}
+
+/// The Hub's explanation of an error: `X-Error-Message`, else the body's `{"error": …}`, else
+/// the status text.
+fn error_message(status: StatusCode, headers: &HeaderMap, body: Option<&str>) -> String {
+    headers
         .get("x-error-message")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
@@ -700,14 +693,22 @@ fn classify_account_error(
             body.and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
                 .and_then(|v| v.get("error")?.as_str().map(str::to_owned))
         })
-        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned())
+}
+
+/// What the status alone says, once the Hub's error codes have been looked at.
+fn classify_by_status(
+    status: StatusCode,
+    headers: &HeaderMap,
+    url: &str,
+    message: String,
+) -> HubError {
     match status {
-        StatusCode::UNAUTHORIZED => HubError::InvalidToken { message },
         StatusCode::TOO_MANY_REQUESTS => HubError::RateLimited {
             url: url.to_owned(),
             retry_after: rate_limit_delay(headers),
         },
-        s if s.is_server_error() => HubError::Server {
+        s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => HubError::Server {
             url: url.to_owned(),
             status: s.as_u16(),
             message,

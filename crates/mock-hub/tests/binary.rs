@@ -15,13 +15,13 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{git_sha1, header, sha256_hex};
+use common::{Finished, git_sha1, header, sha256_hex};
 use reqwest::blocking::Client;
 use serde_json::Value;
 
@@ -35,61 +35,11 @@ const SQUAD: &str = "rajpurkar/squad";
 const SQUAD_VALIDATION: &str = "plain_text/validation-00000-of-00001.parquet";
 const GATED_DEMO: &str = "acme/gated-model";
 
-/// What a finished invocation printed.
-struct Finished {
-    status: Option<ExitStatus>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Finished {
-    fn success(&self) -> bool {
-        self.status.is_some_and(|s| s.success())
-    }
-
-    fn render(&self) -> String {
-        format!(
-            "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.status, self.stdout, self.stderr
-        )
-    }
-}
-
 /// Runs the binary with `args` to completion, killing it after [`COMMAND_TIMEOUT`].
 fn run(args: &[&str]) -> Finished {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + COMMAND_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Finished {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
+    let mut command = Command::new(BIN);
+    command.args(args);
+    common::run_bounded(command, COMMAND_TIMEOUT)
 }
 
 /// Runs the binary and asserts success.

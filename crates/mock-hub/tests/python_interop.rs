@@ -23,10 +23,9 @@
 
 mod common;
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::{BOB, CAROL, DATASET, GATED, MODEL, TestHub};
 use hfdl_mock_hub::{RepoType, RequestKind, RequestRecord};
@@ -76,64 +75,6 @@ fn python() -> Option<PathBuf> {
         );
     }
     None
-}
-
-/// What a bounded child run produced.
-struct Finished {
-    /// `None`: killed at the deadline.
-    status: Option<std::process::ExitStatus>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Finished {
-    fn render(&self) -> String {
-        format!(
-            "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.status, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs `command` to completion, killing it after `timeout`.
-fn run_bounded(mut command: Command, timeout: Duration) -> Finished {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut finished = Finished {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    };
-    if status.is_none() {
-        let secs = timeout.as_secs();
-        finished.stderr = format!("{}\n[killed after {secs} s: {command:?}]", finished.stderr);
-    }
-    finished
 }
 
 /// A repo at a revision, as the script expects it: every file with its size, content sha256
@@ -229,7 +170,7 @@ fn huggingface_hub_downloads_from_the_mock_hub() {
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PYTHONUNBUFFERED", "1")
         .current_dir(work.path());
-    let finished = run_bounded(command, SCRIPT_TIMEOUT);
+    let finished = common::run_bounded(command, SCRIPT_TIMEOUT);
     let requests = hub.hub.requests();
     let summary = || {
         let log: Vec<String> = requests
