@@ -499,9 +499,15 @@ async fn stream_once(
     }
     file.seek(SeekFrom::Start(*offset))
         .map_err(io_error(&fetch.incomplete))?;
-    let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+    let complete_at = fetch.size;
+    let writer = DiskWriter::start(
+        file,
+        std::mem::replace(hasher, ContentHasher::new(fetch.hash.kind(), 0)),
+        *offset,
+        complete_at,
+    );
     let mut body = response.bytes_stream();
-    let mut last_flush = std::time::Instant::now();
+    let mut received_total = *offset;
     let outcome = loop {
         match body.next().await {
             None => break Ok(()),
@@ -514,23 +520,18 @@ async fn stream_once(
             Some(Ok(chunk)) => {
                 let received = chunk.len() as u64;
                 hub.throttle(received).await;
-                if *offset + received > fetch.size {
+                if received_total + received > fetch.size {
                     break Err(DownloadError::SizeMismatch {
                         repo: fetch.repo.clone(),
                         path: fetch.path.clone(),
                         expected: fetch.size,
-                        actual: *offset + received,
+                        actual: received_total + received,
                     });
                 }
-                writer
-                    .write_all(&chunk)
-                    .map_err(io_error(&fetch.incomplete))?;
-                hasher.update(&chunk);
-                if last_flush.elapsed() >= FLUSH_EVERY {
-                    writer.flush().map_err(io_error(&fetch.incomplete))?;
-                    last_flush = std::time::Instant::now();
+                if !writer.send(chunk).await {
+                    break Ok(()); // the writer failed; its error is reported below
                 }
-                *offset += received;
+                received_total += received;
                 stats.downloaded += received;
                 reporter.report(Event::TaskProgress {
                     id,
@@ -539,10 +540,10 @@ async fn stream_once(
             }
         }
     };
-    let file = writer.into_inner().map_err(|e| DownloadError::Io {
-        path: fetch.incomplete.clone(),
-        source: e.into_error(),
-    })?;
+    let (returned, written, written_result) = writer.finish().await;
+    *hasher = returned;
+    *offset = written;
+    written_result.map_err(io_error(&fetch.incomplete))?;
     outcome?;
     if *offset < fetch.size {
         return Err(HubError::Network {
@@ -551,8 +552,82 @@ async fn stream_once(
         }
         .into());
     }
-    file.sync_all().map_err(io_error(&fetch.incomplete))?;
     Ok(())
+}
+
+/// Writing and hashing on a blocking thread, fed through a short queue: the async workers keep
+/// receiving while the disk absorbs a write (page-cache throttling can stall one for a while)
+/// or the CPU hashes, and a slow disk pushes back on the network instead of filling memory.
+struct DiskWriter {
+    sender: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    task: tokio::task::JoinHandle<(ContentHasher, u64, std::io::Result<()>)>,
+}
+
+impl DiskWriter {
+    /// Chunks queued between the network and the disk (each at most a few tens of KiB).
+    const QUEUE: usize = 32;
+
+    /// Appends to `file` (positioned at `offset`) and to `hasher`; once `complete_at` bytes are
+    /// written the file is fsynced, off the async threads.
+    fn start(
+        file: fs_err::File,
+        mut hasher: ContentHasher,
+        offset: u64,
+        complete_at: u64,
+    ) -> DiskWriter {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<bytes::Bytes>(Self::QUEUE);
+        let task = tokio::task::spawn_blocking(move || {
+            let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+            let mut written = offset;
+            let mut last_flush = std::time::Instant::now();
+            let mut result = Ok(());
+            while let Some(chunk) = receiver.blocking_recv() {
+                if let Err(error) = writer.write_all(&chunk) {
+                    result = Err(error);
+                    break;
+                }
+                hasher.update(&chunk);
+                written += chunk.len() as u64;
+                // On a slow link, flush now and then so that a kill loses little.
+                if last_flush.elapsed() >= FLUSH_EVERY {
+                    if let Err(error) = writer.flush() {
+                        result = Err(error);
+                        break;
+                    }
+                    last_flush = std::time::Instant::now();
+                }
+            }
+            let result = result.and_then(|()| {
+                let file = writer
+                    .into_inner()
+                    .map_err(std::io::IntoInnerError::into_error)?;
+                if written == complete_at {
+                    file.sync_all()?;
+                }
+                Ok(())
+            });
+            (hasher, written, result)
+        });
+        DiskWriter { sender, task }
+    }
+
+    /// Queues a chunk; `false` when the writer has stopped (after an error).
+    async fn send(&self, chunk: bytes::Bytes) -> bool {
+        self.sender.send(chunk).await.is_ok()
+    }
+
+    /// Waits for the queue to drain: the hasher, the bytes written and hashed, and any error.
+    async fn finish(self) -> (ContentHasher, u64, std::io::Result<()>) {
+        drop(self.sender);
+        match self.task.await {
+            Ok(done) => done,
+            Err(error) => (
+                ContentHasher::new(crate::hash::HashKind::Sha256, 0),
+                0,
+                Err(std::io::Error::other(error)),
+            ),
+        }
+    }
 }
 
 /// Hashes a file in the store off the async threads.
