@@ -564,8 +564,9 @@ struct DiskWriter {
 }
 
 impl DiskWriter {
-    /// Chunks queued between the network and the disk (each at most a few tens of KiB).
-    const QUEUE: usize = 32;
+    /// Chunks queued between the network and the disk: with `jobs` files at once this bounds
+    /// memory (a chunk is what one socket read gave, up to a few hundred KiB).
+    const QUEUE: usize = 8;
 
     /// Appends to `file` (positioned at `offset`) and to `hasher`; once `complete_at` bytes are
     /// written the file is fsynced, off the async threads.
