@@ -4,7 +4,7 @@
 //! Only `stat`/`readlink` calls: hashing is left to the executor, except that blobs recorded in
 //! the stat cache ([`VerifiedBlobs`]) count as verified while unchanged.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::layout::{RepoRef, Store, relative_blob_target};
@@ -33,17 +33,19 @@ pub enum LinkState {
     Wrong,
 }
 
-/// What the scan found, keyed by absolute path.
+/// What the scan found, keyed by absolute path. Lookups only, hence hash maps (ordered maps of
+/// paths compare component by component, which showed up in the no-op sync of large repos);
+/// the one map that is iterated stays ordered, so plans come out in a stable order.
 #[derive(Debug, Default, Clone)]
 pub struct StoreState {
-    pub blobs: BTreeMap<PathBuf, BlobState>,
-    pub links: BTreeMap<PathBuf, LinkState>,
+    pub blobs: HashMap<PathBuf, BlobState>,
+    pub links: HashMap<PathBuf, LinkState>,
     /// Current content of each ref file (`None`: absent).
-    pub refs: BTreeMap<PathBuf, Option<String>>,
+    pub refs: HashMap<PathBuf, Option<String>>,
     /// Symlinks present in each locked snapshot directory, as repo paths.
     pub snapshot_links: BTreeMap<PathBuf, BTreeSet<String>>,
     /// Plain-directory files: whether each is present and verified.
-    pub dir_files: BTreeMap<PathBuf, bool>,
+    pub dir_files: HashMap<PathBuf, bool>,
 }
 
 /// Scans what `lock` needs. `dirs` maps entry names to their plain directories.
