@@ -112,20 +112,43 @@ fn error_chain(error: &Error) -> String {
     message
 }
 
+/// Logging on stderr. The level: `-v`/`-vv`/`-vvv`, else `HFDL_LOG` (env-filter syntax), else
+/// `log-level` in the manifest's `[settings]`, else warnings only; `log-format = "json"` there
+/// gives one JSON object per line. The manifest is only peeked at: a manifest that does not
+/// parse is the command's error to report, not logging's.
 fn init_tracing(cli: &Cli, env: &Env) {
-    let default = match cli.global.verbose {
-        0 => "warn",
-        1 => "hfdl=info",
-        2 => "hfdl=debug",
-        _ => "hfdl=trace",
+    let settings = hfdl::manifest::load(&hfdl::settings::Settings::manifest_path(&cli.global))
+        .map(|manifest| manifest.settings)
+        .unwrap_or_default();
+    let level = match cli.global.verbose {
+        0 => None,
+        1 => Some("hfdl=info".to_owned()),
+        2 => Some("hfdl=debug".to_owned()),
+        _ => Some("hfdl=trace".to_owned()),
     };
-    let filter = env
-        .get(env::HFDL_LOG)
-        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let filter = level
+        .and_then(|l| tracing_subscriber::EnvFilter::try_new(l).ok())
+        .or_else(|| {
+            env.get(env::HFDL_LOG)
+                .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+        })
+        .or_else(|| {
+            let level = settings.log_level.as_deref()?;
+            let directive = if level == "off" {
+                "off".to_owned()
+            } else {
+                format!("hfdl={level}")
+            };
+            tracing_subscriber::EnvFilter::try_new(directive).ok()
+        })
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = if settings.log_format.as_deref() == Some("json") {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }

@@ -447,3 +447,31 @@ fn a_damaged_blob_is_detected_and_fetched_again() {
     .unwrap();
     assert_eq!(Some(hash.hex().to_owned()), info.sha256);
 }
+
+#[test]
+fn log_level_and_format_in_settings_shape_the_logs() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(
+        "[settings]\nlog-level = \"debug\"\nlog-format = \"json\"\n\n[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.json\"]\n",
+    );
+    let output = ctx.run(&["lock", "-q"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let logs: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(
+        logs.iter()
+            .any(|l| l["level"] == "DEBUG" && l["fields"]["message"] == "request"),
+        "every request is logged at debug: {logs:?}"
+    );
+    // HFDL_LOG wins over the manifest.
+    let quiet = ctx
+        .hfdl()
+        .args(["lock", "-q"])
+        .env("HFDL_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(quiet.status.success());
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+}
