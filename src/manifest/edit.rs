@@ -107,19 +107,60 @@ pub fn add_model(text: &str, spec: &ModelSpec) -> Result<String, EditError> {
     }
 
     // Where the new table goes: right after the last table of the document that belongs to
-    // `models` (so `[settings]` stays last), or at the end.
+    // `models`; for the first model, just before `[settings]` (settings stay last); else at the
+    // end.
     let last_model_position = document
         .get("models")
         .and_then(Item::as_table)
         .and_then(max_position);
+    let settings_position = document
+        .get("settings")
+        .and_then(Item::as_table)
+        .and_then(Table::position);
     let end_position = max_position(document.as_table()).unwrap_or(0);
-    let position = last_model_position.unwrap_or(end_position) + 1;
+    let position = match (last_model_position, settings_position) {
+        (Some(last), _) => last + 1,
+        (None, Some(settings)) => settings,
+        (None, None) => end_position + 1,
+    };
     let at_end = position > end_position;
     shift_positions(document.as_table_mut(), position);
     entry.set_position(Some(position));
 
     let trailing = document.trailing().as_str().unwrap_or_default().to_owned();
-    if at_end && !trailing.trim().is_empty() {
+    if let (None, Some(settings_at)) = (last_model_position, settings_position) {
+        // The first model goes before `[settings]`. Comments above `[settings]` that are
+        // separated from it by a blank line are the file's header and stay on top; the ones
+        // right above it stay with it, under a blank line.
+        let root = document.as_table();
+        let anything_before = root.iter().any(|(key, item)| {
+            key != "settings"
+                && (item.is_value()
+                    || item
+                        .as_table()
+                        .and_then(max_position)
+                        .is_some_and(|p| p < settings_at))
+        });
+        if let Some(settings) = document.get_mut("settings").and_then(Item::as_table_mut) {
+            let prefix = settings
+                .decor()
+                .prefix()
+                .and_then(|p| p.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let (header, attached) = match prefix.rfind("\n\n") {
+                Some(blank) if !anything_before => prefix.split_at(blank + 2),
+                _ => ("", prefix.as_str()),
+            };
+            entry.decor_mut().set_prefix(if anything_before {
+                "\n".to_owned()
+            } else {
+                header.to_owned()
+            });
+            let attached = attached.trim_start_matches('\n');
+            settings.decor_mut().set_prefix(format!("\n{attached}"));
+        }
+    } else if at_end && !trailing.trim().is_empty() {
         // Comments at the end of the file come before the new table, as in the text.
         let mut prefix = trailing;
         if !prefix.ends_with('\n') {
@@ -364,14 +405,26 @@ jobs = 2 # two
     }
 
     #[test]
-    fn adding_after_settings_only_file_and_trailing_comments() {
+    fn the_first_model_goes_before_settings_which_keep_their_comments() {
         let text = "[settings]\njobs = 2\n# trailing note\n";
         let out = add_model(text, &spec("a", "org/a")).unwrap();
         assert_eq!(
             out,
-            "[settings]\njobs = 2\n# trailing note\n\n[models.a]\nrepo = \"org/a\"\n"
+            "[models.a]\nrepo = \"org/a\"\n\n[settings]\njobs = 2\n# trailing note\n"
         );
         parsed(&out);
+        let commented = "# my project\n\n# tuning\n[settings]\njobs = 2\n";
+        let out = add_model(commented, &spec("a", "org/a")).unwrap();
+        assert_eq!(
+            out,
+            "# my project\n\n[models.a]\nrepo = \"org/a\"\n\n# tuning\n[settings]\njobs = 2\n"
+        );
+        let then = add_model(&out, &spec("b", "org/b")).unwrap();
+        assert!(
+            then.find("[models.b]").unwrap() < then.find("[settings]").unwrap(),
+            "{then}"
+        );
+        assert_eq!(parsed(&then).settings.jobs, Some(2));
     }
 
     #[test]

@@ -41,13 +41,14 @@ fn add_then_status_then_path_output() {
     downloaded tokenizer.json (21 B, [TIME])
     Synced 1 model, 2 files: 2 files downloaded (39 B) in [TIME], [RATE]
     ");
+    // The first model goes above [settings].
     insta::assert_snapshot!(ctx.read("models.toml"), @r#"
-    [settings]
-    jobs = 1
-
     [models.tiny]
     repo = "acme/tiny"
     include = ["*.json"]
+
+    [settings]
+    jobs = 1
     "#);
     insta::assert_snapshot!(ctx.render(&ctx.run(&["status"])), @"
     exit: 0
