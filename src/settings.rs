@@ -147,23 +147,31 @@ impl Settings {
     /// A Hub client for these settings (no connection is made, and no token looked up, until a
     /// request).
     pub fn hub_client(&self) -> HubClient {
-        self.hub_client_with(TokenUse::Implicit)
-    }
-
-    /// A Hub client that sends the token even under `HF_HUB_DISABLE_IMPLICIT_TOKEN` (`whoami`).
-    pub fn hub_client_with(&self, usage: TokenUse) -> HubClient {
-        let mut options = HubOptions::new(&self.endpoint);
+        let mut options = self.hub_options();
         let env = self.env.clone();
         let endpoint = self.endpoint.clone();
         options.token_loader = Some(TokenLoader::new(move || {
-            discover_token(&env, &endpoint, usage).map(|(token, _)| token)
+            discover_token(&env, &endpoint, TokenUse::Implicit).map(|(token, _)| token)
         }));
+        HubClient::new(options)
+    }
+
+    /// A Hub client that sends `token` (found already, or being checked by `login`).
+    pub fn hub_client_with_token(&self, token: Option<Token>) -> HubClient {
+        let mut options = self.hub_options();
+        options.token = token;
+        HubClient::new(options)
+    }
+
+    /// Client options from these settings, without a token.
+    pub fn hub_options(&self) -> HubOptions {
+        let mut options = HubOptions::new(&self.endpoint);
         options.offline = self.offline;
         options.user_agent.clone_from(&self.user_agent);
         options.timeout = self.timeout;
         options.retries = self.retries;
         options.limit_rate = self.limit_rate;
-        HubClient::new(options)
+        options
     }
 
     /// Range maps of partial multi-connection downloads.

@@ -175,7 +175,7 @@ async fn hub_checks(ctx: &Context) -> Vec<Check> {
             format!("{endpoint} not checked: offline mode"),
         )];
     }
-    let hub = settings.hub_client_with(TokenUse::Explicit);
+    let hub = settings.hub_client_with_token(token.as_ref().map(|(token, _)| token.clone()));
     let started = Instant::now();
     let result = hub.whoami().await;
     let answered = || {

@@ -9,7 +9,6 @@ use crate::cli::LoginArgs;
 use crate::error::{Error, Result};
 use crate::hub::auth::{self, Token};
 use crate::hub::keyring::Keyring;
-use crate::hub::{HubClient, HubOptions};
 use crate::report::render;
 
 /// Where the token ended up.
@@ -29,13 +28,10 @@ pub async fn run(ctx: &Context, args: &LoginArgs) -> Result<()> {
         });
     }
 
-    let mut options = HubOptions::new(endpoint);
-    options.token = Some(token.clone());
-    options.offline = settings.offline;
-    options.user_agent.clone_from(&settings.user_agent);
-    options.timeout = settings.timeout;
-    options.retries = settings.retries;
-    let me = HubClient::new(options).whoami().await?;
+    let me = settings
+        .hub_client_with_token(Some(token.clone()))
+        .whoami()
+        .await?;
 
     let stored = if args.no_keyring {
         None

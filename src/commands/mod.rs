@@ -136,12 +136,11 @@ async fn name_the_account(error: &mut Error, global: &GlobalArgs, env: &Env) {
         return;
     };
     // One quick attempt: this only improves a message, it must not hold the error back.
-    let mut options = crate::hub::HubOptions::new(&ctx.settings.endpoint);
+    let mut options = ctx.settings.hub_options();
     options.token = ctx
         .settings
         .token(crate::hub::auth::TokenUse::Implicit)
         .map(|(token, _)| token);
-    options.user_agent.clone_from(&ctx.settings.user_agent);
     options.timeout = std::time::Duration::from_secs(5);
     options.retries = 0;
     if let Ok(me) = crate::hub::HubClient::new(options).whoami().await {

@@ -9,16 +9,14 @@ use crate::hub::auth::TokenUse;
 
 pub async fn run(ctx: &Context, _args: &WhoamiArgs) -> Result<()> {
     let settings = &ctx.settings;
-    let Some((_, source)) = settings.token(TokenUse::Explicit) else {
+    let Some((token, source)) = settings.token(TokenUse::Explicit) else {
         return Err(HubError::NotLoggedIn {
             endpoint: settings.endpoint.clone(),
         }
         .into());
     };
-    let me = settings
-        .hub_client_with(TokenUse::Explicit)
-        .whoami()
-        .await?;
+    // The token found above, not a second lookup (which may mean a keyring round trip).
+    let me = settings.hub_client_with_token(Some(token)).whoami().await?;
     if settings.json {
         return ctx.print_json(&serde_json::json!({
             "endpoint": settings.endpoint,

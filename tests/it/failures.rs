@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use hfdl_mock_hub::{Fault, FaultRule, RepoType};
+use hfdl_mock_hub::{Fault, FaultRule};
 
 use crate::support::{TOKEN, TestContext, json_error_code, tree};
 
@@ -128,11 +128,7 @@ fn corrupted_bytes_are_a_hash_mismatch_and_leave_nothing_unverified() {
     assert_eq!(output.status.code(), Some(1), "{}", ctx.render(&output));
     assert_eq!(json_error_code(&output), "hash-mismatch");
     let message = String::from_utf8_lossy(&output.stdout);
-    let info = ctx
-        .hub
-        .fixtures()
-        .file_info(RepoType::Model, "acme/tiny", "main", "model.safetensors")
-        .unwrap();
+    let info = ctx.tiny_file("model.safetensors");
     assert!(
         message.contains("model.safetensors") && message.contains(info.sha256.as_deref().unwrap()),
         "{message}"
@@ -168,11 +164,7 @@ fn a_cut_body_is_resumed_with_range() {
     let ctx = TestContext::new();
     ctx.write_manifest(TINY);
     assert!(ctx.run(&["lock"]).status.success());
-    let weights = ctx
-        .hub
-        .fixtures()
-        .file_info(RepoType::Model, "acme/tiny", "main", "model.safetensors")
-        .unwrap();
+    let weights = ctx.tiny_file("model.safetensors");
     ctx.hub.add_fault(FaultRule {
         path_contains: format!("/cdn/{}", weights.etag()),
         fault: Fault::CutAfter(100_000),
@@ -233,11 +225,7 @@ fn a_sync_killed_mid_download_is_completed_by_the_next_one() {
         times: None,
     });
     let mut child = ctx.hfdl().args(["sync", "-q"]).spawn().unwrap();
-    let info = ctx
-        .hub
-        .fixtures()
-        .file_info(RepoType::Model, "acme/tiny", "main", "model.safetensors")
-        .unwrap();
+    let info = ctx.tiny_file("model.safetensors");
     let partial = ctx
         .repo_dir("models--acme--tiny")
         .join("blobs")

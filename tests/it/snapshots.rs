@@ -333,16 +333,7 @@ fn a_stale_lock_under_locked_and_a_corrupt_download() {
       help: run `hfdl lock` and commit models.lock
     ");
     ctx.write_manifest(TINY);
-    let weights = ctx
-        .hub
-        .fixtures()
-        .file_info(
-            hfdl_mock_hub::RepoType::Model,
-            "acme/tiny",
-            "main",
-            "model.safetensors",
-        )
-        .unwrap();
+    let weights = ctx.tiny_file("model.safetensors");
     ctx.hub.add_fault(hfdl_mock_hub::FaultRule {
         path_contains: format!("/cdn/{}", weights.etag()),
         fault: hfdl_mock_hub::Fault::Corrupt { offset: 7 },

@@ -156,6 +156,14 @@ impl TestContext {
         fs_err::read_to_string(self.project.join(name)).unwrap()
     }
 
+    /// What the fixtures hold for `path` in `acme/tiny` at `main`.
+    pub fn tiny_file(&self, path: &str) -> hfdl_mock_hub::FileInfo {
+        self.hub
+            .fixtures()
+            .file_info(RepoType::Model, "acme/tiny", "main", path)
+            .unwrap()
+    }
+
     /// The repo folder of a model in the cache.
     pub fn repo_dir(&self, folder: &str) -> PathBuf {
         self.cache.join(folder)

@@ -46,11 +46,7 @@ fn sync_downloads_verifies_and_links_into_the_huggingface_cache_layout() {
     let listing = tree(&repo.join("snapshots").join(&commit));
     assert_eq!(listing.lines().count(), 3, "{listing}");
     for path in ["config.json", "tokenizer.json", "model.safetensors"] {
-        let info = ctx
-            .hub
-            .fixtures()
-            .file_info(hfdl_mock_hub::RepoType::Model, "acme/tiny", "main", path)
-            .unwrap();
+        let info = ctx.tiny_file(path);
         let link = repo.join("snapshots").join(&commit).join(path);
         let target = fs_err::read_link(&link).unwrap();
         assert_eq!(
@@ -419,16 +415,7 @@ fn a_damaged_blob_is_detected_and_fetched_again() {
     let ctx = TestContext::new();
     ctx.write_manifest(TINY);
     assert!(ctx.run(&["sync"]).status.success());
-    let info = ctx
-        .hub
-        .fixtures()
-        .file_info(
-            hfdl_mock_hub::RepoType::Model,
-            "acme/tiny",
-            "main",
-            "model.safetensors",
-        )
-        .unwrap();
+    let info = ctx.tiny_file("model.safetensors");
     let blob = ctx
         .repo_dir("models--acme--tiny")
         .join("blobs")
