@@ -65,6 +65,8 @@ pub enum Command {
     Init(InitArgs),
     /// Add a model to models.toml, lock it and sync it
     Add(AddArgs),
+    /// Remove entries from models.toml and models.lock (`hfdl gc` frees their files)
+    Remove(RemoveArgs),
     /// Resolve models.toml against the Hub into models.lock
     Lock(LockArgs),
     /// Make the store match models.lock: download, verify, link, prune
@@ -110,6 +112,13 @@ pub struct AddArgs {
     /// Only edit models.toml and models.lock
     #[arg(long)]
     pub no_sync: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Entry names in models.toml
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,7 @@ pub mod lock;
 pub mod login;
 pub mod logout;
 pub mod path;
+pub mod remove;
 pub mod status;
 pub mod sync;
 pub mod whoami;
@@ -160,6 +161,10 @@ async fn dispatch(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
             init::run(&Context::without_manifest(global, env, is_terminal)?, &args)
         }
         Command::Add(args) => add::run(global, env, is_terminal, &args).await,
+        Command::Remove(args) => {
+            let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
+            remove::run(&ctx, &manifest, &args)
+        }
         Command::Lock(args) => {
             let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
             lock::run(&ctx, &manifest, &args).await

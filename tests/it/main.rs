@@ -4,6 +4,7 @@ mod auth;
 mod engine;
 mod failures;
 mod interop;
+mod lifecycle;
 mod snapshots;
 mod support;
 mod sync;
