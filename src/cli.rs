@@ -71,6 +71,8 @@ pub enum Command {
     Lock(LockArgs),
     /// Make the store match models.lock: download, verify, link, prune
     Sync(SyncArgs),
+    /// Show which locked models moved upstream: commits, files and bytes
+    Outdated(OutdatedArgs),
     /// Show each locked model: present, partial, missing or modified
     #[command(visible_alias = "list")]
     Status(StatusArgs),
@@ -166,6 +168,16 @@ fn parse_limit_rate(text: &str) -> Result<u64, String> {
     crate::manifest::parse_rate(text)
         .filter(|rate| *rate > 0)
         .ok_or_else(|| "not a positive rate: use bytes per second, e.g. 500K, 20M, 1G".to_owned())
+}
+
+#[derive(Debug, Args)]
+pub struct OutdatedArgs {
+    /// Only these entries [default: all]
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Exit 1 when any entry moved upstream (for CI jobs and bots)
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 #[derive(Debug, Args)]

@@ -97,6 +97,12 @@ pub enum Error {
     #[diagnostic(help("each failed check above says what to fix"))]
     ChecksFailed { failures: Vec<String> },
 
+    #[error("{} moved upstream: {}", if names.len() == 1 { "1 model" } else { "models" }, names.join(", "))]
+    #[diagnostic(help(
+        "take the updates with `hfdl lock --upgrade-model NAME`, or `hfdl lock --upgrade`"
+    ))]
+    Outdated { names: Vec<String> },
+
     #[error(transparent)]
     #[diagnostic(help(
         "unlock the keyring (or set HFDL_KEYRING=none to leave it alone and use the HF token file)"
@@ -129,9 +135,17 @@ impl Error {
             Error::Usage { .. } => "usage",
             Error::Keyring(_) => "keyring-error",
             Error::ChecksFailed { .. } => "doctor-failed",
+            Error::Outdated { .. } => "outdated",
             Error::Io { source, .. } if source.raw_os_error() == Some(28) => "disk-full",
             Error::Io { .. } => "io-error",
         }
+    }
+
+    /// Failures that are the verdict of a report the command already wrote (doctor's checks,
+    /// outdated's drift): with `--json`, that document is the whole answer, so a second JSON
+    /// document (the error) would only break parsers of stdout.
+    pub fn is_a_reported_verdict(&self) -> bool {
+        matches!(self, Error::ChecksFailed { .. } | Error::Outdated { .. })
     }
 
     /// The process exit code.
@@ -152,6 +166,7 @@ impl Error {
             | Error::DiskFull { .. }
             | Error::Keyring(_)
             | Error::ChecksFailed { .. }
+            | Error::Outdated { .. }
             | Error::Io { .. } => EXIT_FAILURE,
         }
     }

@@ -63,6 +63,9 @@ fn first_help(diagnostic: &dyn miette::Diagnostic) -> Option<String> {
 fn report_error(error: &Error, json: bool, color: bool) {
     use std::io::Write;
     if json {
+        if error.is_a_reported_verdict() {
+            return;
+        }
         let help = first_help(error);
         let value = serde_json::json!({
             "error": {

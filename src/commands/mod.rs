@@ -21,6 +21,7 @@ pub mod init;
 pub mod lock;
 pub mod login;
 pub mod logout;
+pub mod outdated;
 pub mod path;
 pub mod remove;
 pub mod status;
@@ -188,6 +189,10 @@ async fn dispatch(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
                 (ctx, Some(manifest))
             };
             sync::run(&ctx, manifest.as_ref(), &args).await
+        }
+        Command::Outdated(args) => {
+            let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
+            outdated::run(&ctx, &manifest, &args).await
         }
         Command::Status(args) => {
             let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;

@@ -16,6 +16,8 @@ use crate::hash::{ContentHash, HashKind};
 use crate::manifest::Manifest;
 use crate::repo::{RepoId, RepoType, is_commit_hash};
 
+pub mod diff;
+
 /// The lockfile format's major version.
 pub const LOCK_VERSION: u32 = 1;
 /// The default lockfile name, next to the manifest.

@@ -88,3 +88,100 @@ fn remove_json_reports_what_it_unlocked() {
     assert_eq!(value["lock_written"], true);
     assert_eq!(value["unlocked_bytes"], 39);
 }
+
+/// Moves acme/tiny's main: config changed, tokenizer deleted, a new file added.
+fn move_tiny_upstream(ctx: &TestContext) -> String {
+    use hfdl_mock_hub::{FileChange, RepoType};
+    ctx.hub
+        .fixtures()
+        .commit(
+            RepoType::Model,
+            "acme/tiny",
+            "main",
+            "bigger config",
+            vec![
+                FileChange::regular("config.json", br#"{"hidden_size": 16}"#.to_vec()),
+                FileChange::delete("tokenizer.json"),
+                FileChange::regular("generation_config.json", b"{}".to_vec()),
+            ],
+        )
+        .unwrap()
+}
+
+#[test]
+fn outdated_shows_the_commit_date_and_file_diff_after_the_branch_moves() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(COMMENTED);
+    assert!(ctx.run(&["lock"]).status.success());
+    insta::assert_snapshot!(ctx.render(&ctx.run(&["outdated"])), @"
+    exit: 0
+    --- stdout
+    --- stderr
+    Resolving squad (acme/squad@main)
+    Resolving tiny (acme/tiny@main)
+    All 2 checked models are up to date with upstream
+    ");
+
+    let moved = move_tiny_upstream(&ctx);
+    let lock = ctx.read("models.lock");
+    insta::assert_snapshot!(ctx.render(&ctx.run(&["outdated", "--exit-code"])), @"
+    exit: 1
+    --- stdout
+    NAME  LOCKED        LATEST        DATE        FILES     DOWNLOAD  REVISION
+    tiny  736f2fd85944  b20107b8e554  2024-01-03  +1 -1 ~1  21 B      acme/tiny@main
+
+    tiny:
+      + generation_config.json (2 B)
+      ~ config.json (19 B)
+      - tokenizer.json (21 B)
+    --- stderr
+    Resolving squad (acme/squad@main)
+    Resolving tiny (acme/tiny@main)
+      × 1 model moved upstream: tiny
+      help: take the updates with `hfdl lock --upgrade-model NAME`, or `hfdl lock --upgrade`
+    ");
+    assert_eq!(
+        ctx.read("models.lock"),
+        lock,
+        "outdated never writes the lock"
+    );
+
+    let output = ctx.run(&["outdated", "--json", "--exit-code"]);
+    assert_eq!(output.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .expect("one JSON document on stdout, even with --exit-code");
+    assert_eq!(value["outdated"], 1);
+    let tiny = value["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "tiny")
+        .unwrap();
+    assert_eq!(tiny["state"], "outdated");
+    assert_eq!(tiny["latest"], moved);
+    assert_eq!(tiny["download_bytes"], 21);
+    assert_eq!(tiny["added"][0]["path"], "generation_config.json");
+
+    // Naming only the unchanged entry: nothing drifted.
+    let squad = ctx.run(&["outdated", "squad", "--exit-code"]);
+    assert!(squad.status.success(), "{}", ctx.render(&squad));
+
+    // Taking the update clears the drift.
+    assert!(
+        ctx.run(&["lock", "--upgrade-model", "tiny"])
+            .status
+            .success()
+    );
+    assert!(ctx.run(&["outdated", "--exit-code"]).status.success());
+}
+
+#[test]
+fn outdated_offline_is_refused_without_a_request() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(COMMENTED);
+    assert!(ctx.run(&["lock"]).status.success());
+    let before = ctx.hub.counters().total_requests();
+    let output = ctx.run(&["outdated", "--offline"]);
+    assert_eq!(output.status.code(), Some(1), "{}", ctx.render(&output));
+    assert_eq!(ctx.hub.counters().total_requests(), before);
+}
