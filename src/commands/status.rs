@@ -1,7 +1,7 @@
 //! `hfdl status`: each locked model: present, partial, missing or modified. Never uses the
 //! network.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use indicatif::HumanBytes;
@@ -13,6 +13,7 @@ use crate::cli::StatusArgs;
 use crate::error::Result;
 use crate::lock;
 use crate::manifest::Manifest;
+use crate::store::scan::dir_file;
 use crate::store::{BlobState, LinkState, RepoRef, Store, VerifiedBlobs, scan};
 
 /// The state of one entry.
@@ -49,13 +50,18 @@ struct Row {
     bytes: u64,
     bytes_on_disk: u64,
     commit: Option<String>,
+    /// The plain directory (`dir = "…"`), if the entry has one.
+    dir: Option<std::path::PathBuf>,
+    /// Its state: `ok`, or how many files are missing or not as hfdl placed them.
+    dir_state: Option<String>,
 }
 
 pub fn run(ctx: &Context, manifest: &Manifest, _args: &StatusArgs) -> Result<()> {
     let lock = lock::load(&ctx.settings.lock_path)?.unwrap_or_default();
     let store = Store::new(&ctx.settings.store);
     let verified = VerifiedBlobs::load(ctx.settings.verified_blobs_file());
-    let state = scan(&store, &lock, &BTreeMap::new(), &verified);
+    let dirs = super::sync::plain_dirs(Some(manifest), &lock);
+    let state = scan(&store, &lock, &dirs, &verified);
 
     let mut rows = Vec::new();
     let mut counted = BTreeSet::new();
@@ -94,6 +100,25 @@ pub fn run(ctx: &Context, manifest: &Manifest, _args: &StatusArgs) -> Result<()>
                 BlobState::Missing { .. } => {}
             }
         }
+        let dir_state = dirs.get(&model.name).map(|dir| {
+            let (mut missing, mut changed) = (0, 0);
+            for file in &model.files {
+                let dest = dir_file(dir, &file.path);
+                if state.dir_files.get(&dest) != Some(&true) {
+                    if dest.symlink_metadata().is_ok() {
+                        changed += 1;
+                    } else {
+                        missing += 1;
+                    }
+                }
+            }
+            match (missing, changed) {
+                (0, 0) => "ok".to_owned(),
+                (missing, 0) => format!("{missing} missing"),
+                (0, changed) => format!("{changed} unverified"),
+                (missing, changed) => format!("{missing} missing, {changed} unverified"),
+            }
+        });
         let total = model.files.len();
         let state = if modified > 0 {
             ModelState::Modified
@@ -114,6 +139,8 @@ pub fn run(ctx: &Context, manifest: &Manifest, _args: &StatusArgs) -> Result<()>
             bytes: model.files.iter().map(|f| f.size).sum(),
             bytes_on_disk: on_disk,
             commit: Some(model.commit.clone()),
+            dir: dirs.get(&model.name).cloned(),
+            dir_state,
         });
     }
     for spec in manifest.models.values() {
@@ -128,6 +155,8 @@ pub fn run(ctx: &Context, manifest: &Manifest, _args: &StatusArgs) -> Result<()>
                 bytes: 0,
                 bytes_on_disk: 0,
                 commit: None,
+                dir: spec.dir.clone(),
+                dir_state: None,
             });
         }
     }
@@ -140,25 +169,43 @@ pub fn run(ctx: &Context, manifest: &Manifest, _args: &StatusArgs) -> Result<()>
         ctx.status("No models in the manifest; add one with `hfdl add REPO`");
         return Ok(());
     }
-    let table: Vec<[String; 6]> = rows
-        .iter()
-        .map(|row| {
-            [
-                row.name.clone(),
-                row.state.as_str().to_owned(),
-                format!("{}/{}", row.files_present, row.files),
-                HumanBytes(row.bytes_on_disk).to_string(),
-                row.commit
-                    .as_deref()
-                    .map_or_else(|| "-".to_owned(), |c| short(c).to_owned()),
-                row.repo.clone(),
-            ]
-        })
-        .collect();
+    if rows.iter().any(|row| row.dir.is_some()) {
+        let table: Vec<[String; 7]> = rows
+            .iter()
+            .map(|row| {
+                let [name, state, files, on_disk, commit, repo] = cells(row);
+                let dir = match (&row.dir, &row.dir_state) {
+                    (Some(dir), Some(state)) => format!("{} ({state})", dir.display()),
+                    (Some(dir), None) => dir.display().to_string(),
+                    _ => "-".to_owned(),
+                };
+                [name, state, files, on_disk, commit, dir, repo]
+            })
+            .collect();
+        return ctx.print_data(&format_table(
+            &["NAME", "STATE", "FILES", "ON DISK", "COMMIT", "DIR", "REPO"],
+            &table,
+        ));
+    }
+    let table: Vec<[String; 6]> = rows.iter().map(cells).collect();
     ctx.print_data(&format_table(
         &["NAME", "STATE", "FILES", "ON DISK", "COMMIT", "REPO"],
         &table,
     ))
+}
+
+/// The columns every status table has.
+fn cells(row: &Row) -> [String; 6] {
+    [
+        row.name.clone(),
+        row.state.as_str().to_owned(),
+        format!("{}/{}", row.files_present, row.files),
+        HumanBytes(row.bytes_on_disk).to_string(),
+        row.commit
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), |c| short(c).to_owned()),
+        row.repo.clone(),
+    ]
 }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.

@@ -151,7 +151,10 @@ async fn ensure_lock(
 }
 
 /// Plain directories (`dir = "…"`) of locked entries, relative to the manifest's directory.
-fn plain_dirs(manifest: Option<&Manifest>, lock: &Lockfile) -> BTreeMap<String, PathBuf> {
+pub(crate) fn plain_dirs(
+    manifest: Option<&Manifest>,
+    lock: &Lockfile,
+) -> BTreeMap<String, PathBuf> {
     let Some(manifest) = manifest else {
         return BTreeMap::new();
     };
@@ -196,7 +199,7 @@ fn print_plan(ctx: &Context, plan: &Plan, changes: &[Change]) -> Result<()> {
             .count(),
         plan.links.len(),
         count(plan.refs.len(), "ref"),
-        plan.prunes.len(),
+        plan.prunes.len() + plan.dir_prunes.len(),
     ));
     for step in &plan.blobs {
         let (verb, note) = match &step.action {
@@ -242,6 +245,14 @@ fn print_plan(ctx: &Context, plan: &Plan, changes: &[Change]) -> Result<()> {
             "dir",
             step.model,
             step.dest.display()
+        ));
+    }
+    for step in &plan.dir_prunes {
+        out.push(format!(
+            "  {:<8} {:<12} {}",
+            "prune",
+            step.model,
+            step.file.display()
         ));
     }
     ctx.print_data(&out.join("\n"))

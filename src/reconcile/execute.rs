@@ -182,6 +182,20 @@ pub async fn execute(
             message: format!("pruned {}", prune.path),
         });
     }
+    for step in &plan.dir_prunes {
+        match fs_err::remove_file(&step.file) {
+            Ok(()) => summary.pruned += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&step.file)(e)),
+        }
+        verified.forget(&step.file);
+        if let Some(parent) = step.file.parent() {
+            remove_empty_parents(parent, &step.dir);
+        }
+        reporter.report(Event::Info {
+            message: format!("pruned {}", step.file.display()),
+        });
+    }
     for step in &plan.dir_files {
         if failed_blobs.contains(&step.blob) {
             continue;
@@ -295,7 +309,15 @@ pub fn materialise(source: &Path, dest: &Path) -> std::io::Result<()> {
     let _ = fs_err::remove_file(&temp);
     // Blobs may be symlinks into a shared store (hub-protocol §6.9): link the real file.
     let real = fs_err::canonicalize(source)?;
-    if fs_err::hard_link(&real, &temp).is_err() {
+    if fs_err::hard_link(&real, &temp).is_ok() {
+        // The link shares its bytes with the cache: a write into the plain directory would
+        // change the blob that every snapshot (and other projects) read. Read-only turns that
+        // silent corruption into a "permission denied"; replacing the file (what editors and
+        // `save_pretrained` do) still works.
+        let mut permissions = fs_err::metadata(&temp)?.permissions();
+        permissions.set_readonly(true);
+        fs_err::set_permissions(&temp, permissions)?;
+    } else {
         fs_err::copy(&real, &temp)?;
     }
     fs_err::rename(&temp, dest)

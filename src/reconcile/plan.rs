@@ -84,6 +84,17 @@ pub struct DirStep {
     pub hash: String,
 }
 
+/// A file of an earlier pin to delete from a plain directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct DirPruneStep {
+    pub model: String,
+    pub path: String,
+    pub file: PathBuf,
+    /// The plain directory (empty parents are removed up to it).
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
 /// Everything a sync will do.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Plan {
@@ -92,6 +103,7 @@ pub struct Plan {
     pub refs: Vec<RefStep>,
     pub prunes: Vec<PruneStep>,
     pub dir_files: Vec<DirStep>,
+    pub dir_prunes: Vec<DirPruneStep>,
     /// Locked files in all entries.
     pub files_total: usize,
     /// Locked files whose blob and link are already correct.
@@ -105,6 +117,7 @@ impl Plan {
             && self.refs.is_empty()
             && self.prunes.is_empty()
             && self.dir_files.is_empty()
+            && self.dir_prunes.is_empty()
     }
 
     /// Bytes still to fetch from the network (partials and copies excluded).
@@ -305,6 +318,16 @@ pub fn plan(store: &Store, lock: &Lockfile, state: &StoreState, options: &PlanOp
     }
 
     if options.prune {
+        plan.dir_prunes = state
+            .dir_leftovers
+            .iter()
+            .map(|leftover| DirPruneStep {
+                model: leftover.model.clone(),
+                path: leftover.path.clone(),
+                file: leftover.file.clone(),
+                dir: leftover.dir.clone(),
+            })
+            .collect();
         for (snapshot_dir, present) in &state.snapshot_links {
             let keep = wanted.get(snapshot_dir);
             for path in present {

@@ -46,6 +46,19 @@ pub struct StoreState {
     pub snapshot_links: BTreeMap<PathBuf, BTreeSet<String>>,
     /// Plain-directory files: whether each is present and verified.
     pub dir_files: HashMap<PathBuf, bool>,
+    /// Files hfdl placed in a plain directory earlier that the lock no longer lists, unchanged
+    /// since (files people put there are never among them).
+    pub dir_leftovers: Vec<DirLeftover>,
+}
+
+/// A file of an earlier pin left in a plain directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirLeftover {
+    pub model: String,
+    /// `/`-separated, relative to the directory.
+    pub path: String,
+    pub file: PathBuf,
+    pub dir: PathBuf,
 }
 
 /// Scans what `lock` needs. `dirs` maps entry names to their plain directories.
@@ -92,6 +105,24 @@ pub fn scan(
                 state.dir_files.insert(dest, ok);
             }
         }
+        if let Some(dir) = dirs.get(&model.name) {
+            let locked: BTreeSet<&str> = model.files.iter().map(|f| f.path.as_str()).collect();
+            for path in list_files(dir) {
+                let file = dir_file(dir, &path);
+                // A temp file of an interrupted copy is hfdl's too (see `materialise`).
+                let interrupted_copy = path.ends_with(".hfdl-tmp");
+                if !locked.contains(path.as_str())
+                    && (interrupted_copy || verified.is_unchanged(&file))
+                {
+                    state.dir_leftovers.push(DirLeftover {
+                        model: model.name.clone(),
+                        path,
+                        file,
+                        dir: dir.clone(),
+                    });
+                }
+            }
+        }
     }
     state
 }
@@ -126,6 +157,16 @@ fn blob_state(
 
 /// Every symlink under `dir`, as `/`-separated paths relative to it.
 fn list_symlinks(dir: &Path) -> BTreeSet<String> {
+    list_entries(dir, std::fs::FileType::is_symlink)
+}
+
+/// Every regular file under `dir`, as `/`-separated paths relative to it.
+pub fn list_files(dir: &Path) -> BTreeSet<String> {
+    list_entries(dir, std::fs::FileType::is_file)
+}
+
+/// The entries under `dir` (not following symlinks) whose type `wanted` accepts.
+fn list_entries(dir: &Path, wanted: impl Fn(&std::fs::FileType) -> bool) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let mut pending = vec![(dir.to_path_buf(), String::new())];
     while let Some((current, prefix)) = pending.pop() {
@@ -140,7 +181,7 @@ fn list_symlinks(dir: &Path) -> BTreeSet<String> {
                 format!("{prefix}/{name}")
             };
             match entry.file_type() {
-                Ok(kind) if kind.is_symlink() => {
+                Ok(kind) if wanted(&kind) => {
                     found.insert(relative);
                 }
                 Ok(kind) if kind.is_dir() => pending.push((entry.path(), relative)),

@@ -90,6 +90,14 @@ impl VerifiedBlobs {
         entry.hash == hash_hex && Fingerprint::of(blob).is_ok_and(|now| now == entry.fingerprint)
     }
 
+    /// True when hfdl recorded `path` (with any content) and it has not changed since: a file
+    /// hfdl placed, whose bytes it can put back, so it may delete it without losing anything.
+    pub fn is_unchanged(&self, path: &Path) -> bool {
+        self.blobs
+            .get(path)
+            .is_some_and(|entry| Fingerprint::of(path).is_ok_and(|now| now == entry.fingerprint))
+    }
+
     /// Records that `blob` holds `hash_hex` as of now.
     pub fn record(&mut self, blob: &Path, hash_hex: &str) -> std::io::Result<()> {
         let entry = Entry {

@@ -185,3 +185,85 @@ fn outdated_offline_is_refused_without_a_request() {
     assert_eq!(output.status.code(), Some(1), "{}", ctx.render(&output));
     assert_eq!(ctx.hub.counters().total_requests(), before);
 }
+
+#[test]
+fn a_plain_directory_follows_the_lock_and_keeps_files_people_put_there() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(
+        "[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.json\"]\ndir = \"models/tiny\"\n",
+    );
+    let first = ctx.run(&["sync"]);
+    assert!(first.status.success(), "{}", ctx.render(&first));
+    let dir = ctx.project.join("models/tiny");
+    insta::assert_snapshot!(crate::support::tree(&dir), @"
+    config.json
+    tokenizer.json
+    ");
+    // Real files, not links into the cache, and nothing of hfdl's inside.
+    let meta = fs_err::symlink_metadata(dir.join("config.json")).unwrap();
+    assert!(meta.file_type().is_file());
+    // Hard-linked to the blob, so read-only: writing through it would corrupt the cache.
+    assert!(meta.permissions().readonly(), "{meta:?}");
+    fs_err::write(dir.join("notes.txt"), "mine").unwrap();
+
+    // Upstream drops tokenizer.json and adds a file; the upgrade reaches the plain directory.
+    move_tiny_upstream(&ctx);
+    assert!(ctx.run(&["lock", "--upgrade"]).status.success());
+    let dry = ctx.run(&["sync", "--dry-run"]);
+    insta::assert_snapshot!(ctx.render(&dry), @"
+    exit: 0
+    --- stdout
+    Would download 2 files (21 B), verify 0, link 2, write 1 ref, prune 1
+      download tiny         config.json 19 B
+      download tiny         generation_config.json 2 B
+      link     tiny         config.json (missing)
+      link     tiny         generation_config.json (missing)
+      ref      tiny         main -> b20107b8e554
+      dir      tiny         models/tiny/config.json
+      dir      tiny         models/tiny/generation_config.json
+      prune    tiny         models/tiny/tokenizer.json
+    --- stderr
+    ");
+    let second = ctx.run(&["sync"]);
+    assert!(second.status.success(), "{}", ctx.render(&second));
+    insta::assert_snapshot!(crate::support::tree(&dir), @"
+    config.json
+    generation_config.json
+    notes.txt
+    ");
+    assert_eq!(
+        fs_err::read_to_string(dir.join("config.json")).unwrap(),
+        r#"{"hidden_size": 16}"#
+    );
+    insta::assert_snapshot!(ctx.render(&ctx.run(&["status"])), @"
+    exit: 0
+    --- stdout
+    NAME  STATE    FILES  ON DISK  COMMIT        DIR               REPO
+    tiny  present  2/2    21 B     b20107b8e554  models/tiny (ok)  acme/tiny
+    --- stderr
+    ");
+    // Replacing a file (as editors do) leaves the blob alone.
+    fs_err::remove_file(dir.join("config.json")).unwrap();
+    fs_err::write(dir.join("config.json"), "edited").unwrap();
+    fs_err::remove_file(dir.join("generation_config.json")).unwrap();
+    insta::assert_snapshot!(ctx.render(&ctx.run(&["status"])), @"
+    exit: 0
+    --- stdout
+    NAME  STATE    FILES  ON DISK  COMMIT        DIR                                    REPO
+    tiny  present  2/2    21 B     b20107b8e554  models/tiny (1 missing, 1 unverified)  acme/tiny
+    --- stderr
+    ");
+    // Sync restores both: the locked paths of a plain directory belong to the lock.
+    assert!(ctx.run(&["sync"]).status.success());
+    assert_eq!(
+        fs_err::read_to_string(dir.join("config.json")).unwrap(),
+        r#"{"hidden_size": 16}"#
+    );
+    // A second sync has nothing to do.
+    let again = ctx.run(&["sync", "--dry-run"]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("Nothing to do"),
+        "{}",
+        ctx.render(&again)
+    );
+}
