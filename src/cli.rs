@@ -89,7 +89,12 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct InitArgs {}
+pub struct InitArgs {
+    /// Adopt what the Hugging Face cache already holds: a manifest and lock for every snapshot
+    /// a ref points to, without a request (`hfdl sync` then verifies instead of downloading)
+    #[arg(long)]
+    pub from_cache: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct AddArgs {

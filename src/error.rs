@@ -85,6 +85,12 @@ pub enum Error {
     #[diagnostic(help("run `hfdl sync`"))]
     NotSynced { name: String, path: PathBuf },
 
+    #[error("no complete snapshot in {}", store.display())]
+    #[diagnostic(help(
+        "point hfdl at the cache with --store or HF_HUB_CACHE, or start with `hfdl init` and `hfdl add REPO`"
+    ))]
+    NothingCached { store: PathBuf },
+
     #[error("{} already exists", path.display())]
     #[diagnostic(help("edit it, or use `hfdl add REPO` to add entries"))]
     AlreadyExists { path: PathBuf },
@@ -132,6 +138,7 @@ impl Error {
             Error::NotSynced { .. } => "not-synced",
             Error::DiskFull { .. } => "disk-full",
             Error::AlreadyExists { .. } => "already-exists",
+            Error::NothingCached { .. } => "nothing-cached",
             Error::Usage { .. } => "usage",
             Error::Keyring(_) => "keyring-error",
             Error::ChecksFailed { .. } => "doctor-failed",
@@ -167,6 +174,7 @@ impl Error {
             | Error::Keyring(_)
             | Error::ChecksFailed { .. }
             | Error::Outdated { .. }
+            | Error::NothingCached { .. }
             | Error::Io { .. } => EXIT_FAILURE,
         }
     }

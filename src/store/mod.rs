@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod fsops;
+pub mod inventory;
 pub mod layout;
 pub mod scan;
 pub mod verified;

@@ -135,3 +135,38 @@ fn hfdl_adopts_a_cache_written_by_huggingface_hub_without_downloading() {
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(value["summary"]["adopted_files"], 5, "{value}");
 }
+
+#[test]
+fn init_from_cache_adopts_a_cache_written_by_huggingface_hub() {
+    let Some(python) = python() else { return };
+    let ctx = TestContext::new();
+    let fill = Command::new(&python)
+        .arg(script())
+        .args(["fill", ctx.cache.to_str().unwrap(), "acme/tiny", "model"])
+        .env("HF_ENDPOINT", ctx.hub.endpoint())
+        .env("HF_HUB_DISABLE_TELEMETRY", "1")
+        .env("HF_HOME", ctx.root.path().join("py-home"))
+        .output()
+        .unwrap();
+    assert!(
+        fill.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fill.stderr)
+    );
+    ctx.hub.reset();
+    let init = ctx.run(&["init", "--from-cache"]);
+    assert!(init.status.success(), "{}", ctx.render(&init));
+    let lock = ctx.read("models.lock");
+    assert!(lock.contains("revision = \"main\""), "{lock}");
+    assert_eq!(lock.matches("{ path = ").count(), 5, "{lock}");
+    let sync = ctx.run(&["sync", "--locked", "--json"]);
+    assert!(sync.status.success(), "{}", ctx.render(&sync));
+    assert_eq!(
+        ctx.hub.counters().total_requests(),
+        0,
+        "{:?}",
+        ctx.hub.requests()
+    );
+    let value: serde_json::Value = serde_json::from_slice(&sync.stdout).unwrap();
+    assert_eq!(value["summary"]["adopted_files"], 5, "{value}");
+}

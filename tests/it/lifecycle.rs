@@ -267,3 +267,103 @@ fn a_plain_directory_follows_the_lock_and_keeps_files_people_put_there() {
         ctx.render(&again)
     );
 }
+
+#[test]
+fn init_from_cache_adopts_what_the_cache_holds_without_a_request() {
+    let ctx = TestContext::new();
+    // Another project filled the cache: tiny (all files) and the squad dataset.
+    ctx.write_manifest(
+        "[models.tiny]\nrepo = \"acme/tiny\"\n\n[models.squad]\nrepo = \"acme/squad\"\nrepo-type = \"dataset\"\n",
+    );
+    assert!(ctx.run(&["sync"]).status.success());
+    // One of squad's blobs went missing: its link dangles, so that file is left out.
+    let squad = ctx.repo_dir("datasets--acme--squad");
+    let parquet = fs_err::read_dir(squad.join("blobs"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.metadata().unwrap().len() == 50_000)
+        .unwrap()
+        .path();
+    fs_err::remove_file(parquet).unwrap();
+    fs_err::remove_file(ctx.project.join("models.toml")).unwrap();
+    fs_err::remove_file(ctx.project.join("models.lock")).unwrap();
+    ctx.hub.reset();
+
+    insta::assert_snapshot!(ctx.render(&ctx.run(&["init", "--from-cache"])), @"
+    exit: 0
+    --- stdout
+    --- stderr
+    Adopted squad: acme/squad at 22d6505f4f9e (1 file, 8 B)
+      left out plain_text/train-00000-of-00001.parquet: its blob is missing
+    Adopted tiny: acme/tiny at 736f2fd85944 (5 files, 390.67 KiB)
+    Wrote models.toml and models.lock; `hfdl sync` verifies the files without downloading them
+    ");
+    insta::assert_snapshot!(ctx.read("models.toml"), @r#"
+    # models.toml: the Hugging Face Hub repositories this project needs.
+    #
+    # `hfdl sync` downloads them into the standard Hugging Face cache (so transformers and
+    # sentence-transformers find them, offline too) and pins the exact files in models.lock.
+    # Commit both files. Add an entry with `hfdl add REPO[@REVISION]`, or write one by hand:
+    #
+    # [models.minilm]                       # the entry's name: `hfdl path minilm`
+    # repo = "sentence-transformers/all-MiniLM-L6-v2"   # required: `namespace/name` on the Hub
+    # repo-type = "model"                   # model (default) | dataset | space
+    # revision = "main"                     # branch, tag, "refs/pr/N" or 40-hex commit; default "main"
+    # include = ["*.json", "*.safetensors"] # fnmatch patterns (`*` crosses `/`); default: every file
+    # exclude = ["onnx/*"]                  # exclude wins over include; a trailing `/` means a folder
+    # dir = "models/minilm"                 # also materialise as a plain directory of real files
+    #
+    # Optional project settings (same keys as config.toml; flags and HFDL_* variables win):
+    #
+    # [settings]
+    # store = "~/.cache/huggingface/hub"    # the Hugging Face cache to use
+    # endpoint = "https://huggingface.co"
+    # jobs = 8                              # files downloaded in parallel
+    # connections = 4                       # connections per large file
+    # limit-rate = "50M"                    # bytes per second (K, M, G)
+    # timeout = "30s"                       # stall timeout
+    # retries = 4
+    # progress = true
+    # log-level = "info"                    # off | error | warn | info | debug | trace
+    # log-format = "text"                   # text | json
+
+    [models.squad]
+    repo = "acme/squad"
+    repo-type = "dataset"
+    include = ["README.md"]
+
+    [models.tiny]
+    repo = "acme/tiny"
+    include = ["README.md", "config.json", "model.safetensors", "onnx/model.onnx", "tokenizer.json"]
+    "#);
+    assert_eq!(ctx.hub.counters().total_requests(), 0);
+    assert!(ctx.run(&["lock", "--check"]).status.success());
+    let sync = ctx.run(&["sync", "--locked"]);
+    assert!(sync.status.success(), "{}", ctx.render(&sync));
+    assert_eq!(
+        ctx.hub.counters().total_requests(),
+        0,
+        "everything adopted is in place: {:?}",
+        ctx.hub.requests()
+    );
+    // Resolving the adopted manifest against the Hub selects the same files.
+    let before = ctx.read("models.lock");
+    assert!(ctx.run(&["lock", "--upgrade"]).status.success());
+    assert_eq!(ctx.read("models.lock"), before);
+
+    // An existing manifest is never overwritten.
+    assert_eq!(ctx.run(&["init", "--from-cache"]).status.code(), Some(2));
+}
+
+#[test]
+fn init_from_an_empty_cache_says_where_it_looked_and_writes_nothing() {
+    let ctx = TestContext::new();
+    insta::assert_snapshot!(ctx.render(&ctx.run(&["init", "--from-cache"])), @"
+    exit: 1
+    --- stdout
+    --- stderr
+      × no complete snapshot in [TMP]/hf-cache
+      help: point hfdl at the cache with --store or HF_HUB_CACHE, or start with `hfdl init` and `hfdl add REPO`
+    ");
+    assert!(!ctx.project.join("models.toml").exists());
+}

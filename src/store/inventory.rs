@@ -1,0 +1,181 @@
+//! What a Hugging Face cache already holds, read from its layout alone (hub-protocol §6): repo
+//! folders, `refs/`, `snapshots/<commit>/` links and the blob names they point to. A blob's
+//! name is its content hash (sha256 for LFS files, the git blob id otherwise), so the inventory
+//! needs neither a request nor a hash; `hfdl sync` verifies the bytes when it adopts them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::layout::Store;
+use crate::hash::ContentHash;
+use crate::lock::LockedFile;
+use crate::repo::{RepoId, RepoType, is_commit_hash};
+
+/// One snapshot in the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedSnapshot {
+    pub repo_type: RepoType,
+    pub repo: RepoId,
+    pub commit: String,
+    /// The refs (`main`, `v1.0`, `refs/pr/1`) that point at this commit, sorted.
+    pub refs: Vec<String>,
+    /// Files whose link leads to a blob that is present, sorted by path.
+    pub files: Vec<LockedFile>,
+    /// Files that cannot be adopted, with the reason.
+    pub skipped: Vec<(String, &'static str)>,
+}
+
+/// The repo type and id encoded in a cache folder name (`models--org--name`).
+pub fn parse_repo_folder(name: &str) -> Option<(RepoType, RepoId)> {
+    let (plural, rest) = name.split_once("--")?;
+    let repo_type = [RepoType::Model, RepoType::Dataset, RepoType::Space]
+        .into_iter()
+        .find(|ty| ty.api_plural() == plural)?;
+    // Repo ids cannot contain `--`, so the separators are unambiguous.
+    let repo = RepoId::parse(&rest.replacen("--", "/", 1)).ok()?;
+    Some((repo_type, repo))
+}
+
+/// Every snapshot in the store, by repo folder then commit.
+pub fn inventory(store: &Store) -> Vec<CachedSnapshot> {
+    let Ok(entries) = fs_err::read_dir(store.root()) else {
+        return Vec::new();
+    };
+    let mut folders: Vec<_> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            parse_repo_folder(&name).map(|(ty, repo)| (name, ty, repo))
+        })
+        .collect();
+    folders.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut snapshots = Vec::new();
+    for (folder, repo_type, repo) in folders {
+        let repo_dir = store.root().join(folder);
+        let refs = read_refs(&repo_dir.join("refs"));
+        let Ok(commits) = fs_err::read_dir(repo_dir.join("snapshots")) else {
+            continue;
+        };
+        let mut commits: Vec<String> = commits
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| is_commit_hash(name))
+            .collect();
+        commits.sort();
+        for commit in commits {
+            let (files, skipped) = snapshot_files(&repo_dir.join("snapshots").join(&commit));
+            snapshots.push(CachedSnapshot {
+                repo_type,
+                repo: repo.clone(),
+                refs: refs
+                    .iter()
+                    .filter(|(_, target)| **target == commit)
+                    .map(|(name, _)| name.clone())
+                    .collect(),
+                commit,
+                files,
+                skipped,
+            });
+        }
+    }
+    snapshots
+}
+
+/// `refs/<name>` files (names may contain `/`, as `refs/pr/1` does) → the commit they hold.
+fn read_refs(dir: &Path) -> BTreeMap<String, String> {
+    let mut refs = BTreeMap::new();
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((current, prefix)) = pending.pop() {
+        let Ok(entries) = fs_err::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => pending.push((entry.path(), format!("{name}/"))),
+                Ok(kind) if kind.is_file() => {
+                    if let Ok(text) = fs_err::read_to_string(entry.path()) {
+                        let commit = text.trim();
+                        if is_commit_hash(commit) {
+                            // `refs/pr/1` is stored as refs/refs/pr/1 (hub-protocol §6.2).
+                            refs.insert(name, commit.to_owned());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    refs
+}
+
+/// The adoptable files of one snapshot directory.
+fn snapshot_files(dir: &Path) -> (Vec<LockedFile>, Vec<(String, &'static str)>) {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((current, prefix)) = pending.pop() {
+        let Ok(entries) = fs_err::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = format!("{prefix}{}", entry.file_name().to_string_lossy());
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                pending.push((entry.path(), format!("{path}/")));
+            } else if kind.is_symlink() {
+                match adopt_link(&entry.path()) {
+                    Ok((hash, size)) => files.push(LockedFile { path, size, hash }),
+                    Err(reason) => skipped.push((path, reason)),
+                }
+            } else {
+                skipped.push((
+                    path,
+                    "a copy, not a link to a blob (HF_HUB_DISABLE_SYMLINKS?): its hash is unknown",
+                ));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    skipped.sort();
+    (files, skipped)
+}
+
+/// The content hash (the blob's name) and size behind a snapshot link.
+fn adopt_link(link: &Path) -> Result<(ContentHash, u64), &'static str> {
+    let target = fs_err::read_link(link).map_err(|_| "unreadable link")?;
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let hash = match name.len() {
+        64 => ContentHash::sha256(&name),
+        40 => ContentHash::git_sha1(&name),
+        _ => Err(String::new()),
+    }
+    .map_err(|_| "the link does not point to a blob named by its hash")?;
+    let metadata = fs_err::metadata(link).map_err(|_| "its blob is missing")?;
+    Ok((hash, metadata.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_folders_parse_back_to_type_and_id() {
+        assert_eq!(
+            parse_repo_folder("models--acme--tiny"),
+            Some((RepoType::Model, RepoId::parse("acme/tiny").unwrap()))
+        );
+        assert_eq!(
+            parse_repo_folder("datasets--squad"),
+            Some((RepoType::Dataset, RepoId::parse("squad").unwrap()))
+        );
+        assert_eq!(parse_repo_folder(".locks"), None);
+        assert_eq!(parse_repo_folder("version.txt"), None);
+        assert_eq!(parse_repo_folder("models--a--b--c"), None);
+    }
+}
