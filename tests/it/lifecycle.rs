@@ -60,6 +60,84 @@ fn remove_edits_only_its_entry_and_relocks_without_the_network() {
 }
 
 #[test]
+fn add_keeps_every_comment_and_locks_only_the_new_entry() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(COMMENTED);
+    assert!(ctx.run(&["lock"]).status.success());
+    let squad_pin = ctx.read("models.lock");
+    ctx.hub.reset();
+    let added = ctx.run(&[
+        "add",
+        "acme/tiny@v1.0",
+        "--name",
+        "tiny-v1",
+        "--include",
+        "*.json",
+        "--dir",
+        "models/tiny",
+        "--no-sync",
+    ]);
+    insta::assert_snapshot!(ctx.render(&added), @"
+    exit: 0
+    --- stdout
+    --- stderr
+    Resolving tiny-v1 (acme/tiny@v1.0)
+    Added `tiny-v1` (acme/tiny) to models.toml
+    Locked tiny-v1 at 736f2fd85944
+    ");
+    insta::assert_snapshot!(ctx.read("models.toml"), @r#"
+    # Models for the demo service.
+
+    # The small one, for tests.
+    [models.tiny]
+    repo = "acme/tiny"   # pinned by the lock
+    include = ["*.json"]
+
+    # Training data.
+    [models.squad]
+    repo-type = "dataset"
+    repo = "acme/squad"
+
+    [models.tiny-v1]
+    repo = "acme/tiny"
+    revision = "v1.0"
+    include = ["*.json"]
+    dir = "models/tiny"
+
+    [settings]
+    # Two at a time is plenty here.
+    jobs = 2
+    "#);
+    // Only the new entry was resolved (the output names no other), and nothing downloaded.
+    let counters = ctx.hub.counters();
+    assert!(
+        ctx.hub.requests().iter().all(|r| !r.path.contains("squad")),
+        "the unchanged entries kept their pins: {:?}",
+        ctx.hub.requests()
+    );
+    assert_eq!(
+        counters.resolve_get + counters.cdn,
+        0,
+        "--no-sync downloads nothing"
+    );
+    assert!(ctx.read("models.lock").contains("name = \"tiny-v1\""));
+    assert!(
+        ctx.read("models.lock")
+            .starts_with(&squad_pin[..squad_pin.find("[[model]]").unwrap()])
+    );
+    // A duplicate name is refused and changes nothing.
+    let before = ctx.read("models.toml");
+    let duplicate = ctx.run(&["add", "acme/squad", "--name", "tiny"]);
+    assert_eq!(
+        duplicate.status.code(),
+        Some(2),
+        "{}",
+        ctx.render(&duplicate)
+    );
+    assert_eq!(ctx.read("models.toml"), before);
+}
+
+#[test]
 fn remove_of_an_unknown_name_lists_the_known_ones_and_writes_nothing() {
     let ctx = TestContext::new();
     ctx.write_manifest(COMMENTED);
