@@ -114,6 +114,18 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+
+    #[error("the store does not match models.lock: {} in {} checked", crate::report::count(*problems, "problem"), crate::report::count(*checked, "file"))]
+    #[diagnostic(help("{}", if *repaired {
+        "the repair left these problems; check permissions and free space on the store, then run `hfdl verify --repair` again"
+    } else {
+        "run `hfdl verify --repair` to re-fetch what is missing or damaged and remove what is extra"
+    }))]
+    VerifyFailed {
+        problems: usize,
+        checked: usize,
+        repaired: bool,
+    },
 }
 
 impl Error {
@@ -138,6 +150,7 @@ impl Error {
             Error::Outdated { .. } => "outdated",
             Error::Io { source, .. } if source.raw_os_error() == Some(28) => "disk-full",
             Error::Io { .. } => "io-error",
+            Error::VerifyFailed { .. } => "verify-failed",
         }
     }
 
@@ -167,7 +180,8 @@ impl Error {
             | Error::Keyring(_)
             | Error::ChecksFailed { .. }
             | Error::Outdated { .. }
-            | Error::Io { .. } => EXIT_FAILURE,
+            | Error::Io { .. }
+            | Error::VerifyFailed { .. } => EXIT_FAILURE,
         }
     }
 
