@@ -356,7 +356,13 @@ fn hash_one(job: &HashJob, reporter: &dyn Reporter, id: TaskId) -> std::io::Resu
     reporter.report(Event::TaskStarted {
         id,
         kind: TaskKind::Verify,
-        label: job.file.display().to_string(),
+        label: job.owners.first().map_or_else(
+            || job.file.display().to_string(),
+            |(_, path, location)| match location {
+                Location::Store => path.clone(),
+                Location::Dir => format!("{path} (plain dir)"),
+            },
+        ),
         size: job.actual_size,
         done: 0,
     });

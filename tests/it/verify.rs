@@ -403,3 +403,73 @@ fn verify_without_a_lock_says_how_to_make_one() {
     assert_eq!(json_error_code(&output), "lock-missing");
     assert_eq!(ctx.hub.counters().total_requests(), 0);
 }
+
+#[test]
+fn a_deleted_blob_is_reported_as_missing_and_repair_fetches_only_it() {
+    let ctx = synced(TINY);
+    fs_err::remove_file(tiny_blob(&ctx, "tokenizer.json")).unwrap();
+
+    // One file at a time, so the progress lines come in a stable order.
+    let output = ctx.run(&["verify", "--full", "--no-progress", "-j", "1"]);
+    insta::assert_snapshot!(ctx.render(&output), @"
+    exit: 1
+    --- stdout
+    missing       tiny  tokenizer.json: git-sha1:b1f3e7068e8006c6d86c8ead96d4c321f008eb9b is absent
+    3 files checked (2 hashed, 292.99 KiB), 1 problem
+    --- stderr
+    Fetching 0 files (0 B), verifying 2
+    verified config.json (18 B, [TIME])
+    verified model.safetensors (292.97 KiB, [TIME])
+      × the store does not match models.lock: 1 problem in 3 files checked
+      help: run `hfdl verify --repair` to re-fetch what is missing or damaged and remove what is extra
+    ");
+    let repair = ctx.run(&["verify", "--repair", "--no-progress", "-j", "1"]);
+    insta::assert_snapshot!(ctx.render(&repair), @"
+    exit: 0
+    --- stdout
+    missing       tiny  tokenizer.json: git-sha1:b1f3e7068e8006c6d86c8ead96d4c321f008eb9b is absent
+    3 files checked (0 hashed, 0 B), 1 problem
+    Repaired: 1 file downloaded (21 B); 0 problems left
+    --- stderr
+    Fetching 1 file (21 B), verifying 0
+    downloaded tokenizer.json (21 B, [TIME])
+    ");
+    let requests = ctx.hub.requests();
+    assert!(
+        requests.iter().all(|r| r.path.ends_with("/tokenizer.json")),
+        "{requests:#?}"
+    );
+    assert_eq!(
+        ctx.hub.counters().bytes_served,
+        ctx.tiny_file("tokenizer.json").size
+    );
+}
+
+#[test]
+fn a_regular_file_in_place_of_a_snapshot_link_is_a_wrong_link_that_repair_replaces() {
+    let ctx = synced(TINY);
+    let link = tiny_snapshot(&ctx).join("config.json");
+    fs_err::remove_file(&link).unwrap();
+    fs_err::write(&link, br#"{"hidden_size": 8}"#).unwrap();
+
+    let output = ctx.run(&["verify", "--json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", ctx.render(&output));
+    let report = &json_documents(&output)[0];
+    assert_eq!(
+        problems(report),
+        vec![problem("wrong-link", "tiny", "config.json", "store")]
+    );
+    assert_eq!(report["problems"][0]["actual"], "a regular file");
+    assert_eq!(report["counts"]["wrong-link"], 1);
+
+    let repair = ctx.run(&["verify", "--repair"]);
+    assert_eq!(repair.status.code(), Some(0), "{}", ctx.render(&repair));
+    assert_eq!(
+        fs_err::read_link(&link).unwrap(),
+        PathBuf::from(format!(
+            "../../blobs/{}",
+            ctx.tiny_file("config.json").etag()
+        ))
+    );
+    assert_eq!(ctx.hub.counters().total_requests(), 0);
+}
