@@ -158,7 +158,10 @@ impl Error {
     /// outdated's drift): with `--json`, that document is the whole answer, so a second JSON
     /// document (the error) would only break parsers of stdout.
     pub fn is_a_reported_verdict(&self) -> bool {
-        matches!(self, Error::ChecksFailed { .. } | Error::Outdated { .. })
+        matches!(
+            self,
+            Error::ChecksFailed { .. } | Error::Outdated { .. } | Error::VerifyFailed { .. }
+        )
     }
 
     /// The process exit code.

@@ -36,7 +36,8 @@ pub enum ProblemKind {
     MissingLink,
     /// The snapshot entry points elsewhere, or is a regular file or a directory.
     WrongLink,
-    /// A file the lock does not list, in a locked snapshot or a plain directory.
+    /// A file the lock does not list: anything in a locked snapshot; in a plain directory, a
+    /// file hfdl placed there for an earlier pin (people's own files are left alone).
     Extra,
 }
 
@@ -257,7 +258,12 @@ pub fn verify(
             continue;
         }
         for (path, file) in list_files(directory) {
-            if !paths.contains(path.as_str()) {
+            // A plain directory may also hold people's own files: only what hfdl placed there
+            // (recorded in the stat cache, unchanged since) or left half-copied is extra.
+            let hfdl_placed = *location == Location::Store
+                || path.ends_with(".hfdl-tmp")
+                || verified.is_unchanged(&file);
+            if hfdl_placed && !paths.contains(path.as_str()) {
                 report.problems.push(Problem {
                     kind: ProblemKind::Extra,
                     model: owner.clone(),

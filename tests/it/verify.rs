@@ -163,14 +163,14 @@ fn a_blob_corrupted_in_place_is_caught_by_fast_mode_because_its_stat_changed() {
         "{actual}"
     );
     assert_eq!(report["files_hashed"], 1, "only the changed blob is hashed");
-    assert_eq!(documents[1]["error"]["code"], "verify-failed");
+    assert_eq!(report["ok"], false);
+    assert_eq!(documents.len(), 1, "the report is the whole --json answer");
+    let human = ctx.run(&["verify"]);
+    assert_eq!(human.status.code(), Some(1), "{}", ctx.render(&human));
     assert!(
-        documents[1]["error"]["help"]
-            .as_str()
-            .unwrap()
-            .contains("hfdl verify --repair"),
+        String::from_utf8_lossy(&human.stderr).contains("run `hfdl verify --repair`"),
         "{}",
-        documents[1]
+        ctx.render(&human)
     );
     assert_eq!(ctx.hub.counters().total_requests(), 0);
 }
@@ -255,23 +255,21 @@ fn a_deleted_snapshot_link_and_an_extra_file_in_the_snapshot_are_reported() {
 }
 
 #[test]
-fn a_modified_or_extra_file_in_a_plain_directory_is_reported_and_repaired() {
+fn a_modified_plain_directory_file_is_reported_and_repaired_and_peoples_own_files_stay() {
     let ctx = synced(TINY_WITH_DIR);
     let dir = ctx.project.join("models/tiny");
-    // Replace, not edit: the plain file is a hard link to the blob, which must stay intact here.
+    // Replace, not edit: the plain file is a (read-only) hard link to the blob.
     fs_err::remove_file(dir.join("config.json")).unwrap();
     fs_err::write(dir.join("config.json"), br#"{"hidden_size": 9}"#).unwrap();
-    fs_err::write(dir.join("stray.bin"), b"x").unwrap();
+    fs_err::write(dir.join("notes.txt"), b"mine").unwrap();
 
     let output = ctx.run(&["verify", "--json"]);
     assert_eq!(output.status.code(), Some(1), "{}", ctx.render(&output));
     let report = &json_documents(&output)[0];
     assert_eq!(
         problems(report),
-        vec![
-            problem("modified", "tiny", "config.json", "dir"),
-            problem("extra", "tiny", "stray.bin", "dir"),
-        ]
+        vec![problem("modified", "tiny", "config.json", "dir")],
+        "notes.txt is not hfdl's: not extra"
     );
     assert_eq!(
         report["problems"][0]["expected"],
@@ -284,12 +282,36 @@ fn a_modified_or_extra_file_in_a_plain_directory_is_reported_and_repaired() {
         fs_err::read(dir.join("config.json")).unwrap(),
         br#"{"hidden_size": 8}"#
     );
-    assert!(!dir.join("stray.bin").exists());
+    assert_eq!(fs_err::read(dir.join("notes.txt")).unwrap(), b"mine");
     assert_eq!(
         ctx.hub.counters().total_requests(),
         0,
         "the blob was intact"
     );
+}
+
+#[test]
+fn files_of_an_earlier_pin_are_extra_in_the_snapshot_and_the_plain_directory() {
+    let ctx = synced(TINY_WITH_DIR);
+    ctx.write_manifest(&TINY_WITH_DIR.replace(r#""*.json", "*.safetensors""#, r#""*.json""#));
+    let relock = ctx.run(&["lock"]);
+    assert!(relock.status.success(), "{}", ctx.render(&relock));
+    ctx.hub.reset();
+
+    let output = ctx.run(&["verify", "--json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", ctx.render(&output));
+    assert_eq!(
+        problems(&json_documents(&output)[0]),
+        vec![
+            problem("extra", "tiny", "model.safetensors", "store"),
+            problem("extra", "tiny", "model.safetensors", "dir"),
+        ]
+    );
+    let repair = ctx.run(&["verify", "--repair"]);
+    assert_eq!(repair.status.code(), Some(0), "{}", ctx.render(&repair));
+    assert!(!tiny_snapshot(&ctx).join("model.safetensors").exists());
+    assert!(!ctx.project.join("models/tiny/model.safetensors").exists());
+    assert_eq!(ctx.hub.counters().total_requests(), 0);
 }
 
 #[test]
