@@ -86,6 +86,8 @@ pub enum Command {
     Whoami(WhoamiArgs),
     /// Check the set-up: endpoint, token, keyring, store, disk space, stale partial files
     Doctor(DoctorArgs),
+    /// Check the store against models.lock: missing, modified, extra files and broken links
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -213,3 +215,19 @@ pub struct WhoamiArgs {}
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Only these entries of models.toml [default: all]
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Hash every file again, even those unchanged since hfdl last verified them
+    #[arg(long)]
+    pub full: bool,
+    /// Re-fetch what is missing or damaged, fix links, remove extra files
+    #[arg(long)]
+    pub repair: bool,
+    /// Files hashed (and, with --repair, fetched) in parallel
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: Option<u32>,
+}

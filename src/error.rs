@@ -120,6 +120,18 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+
+    #[error("the store does not match models.lock: {} in {} checked", crate::report::count(*problems, "problem"), crate::report::count(*checked, "file"))]
+    #[diagnostic(help("{}", if *repaired {
+        "the repair left these problems; check permissions and free space on the store, then run `hfdl verify --repair` again"
+    } else {
+        "run `hfdl verify --repair` to re-fetch what is missing or damaged and remove what is extra"
+    }))]
+    VerifyFailed {
+        problems: usize,
+        checked: usize,
+        repaired: bool,
+    },
 }
 
 impl Error {
@@ -145,6 +157,7 @@ impl Error {
             Error::Outdated { .. } => "outdated",
             Error::Io { source, .. } if source.raw_os_error() == Some(28) => "disk-full",
             Error::Io { .. } => "io-error",
+            Error::VerifyFailed { .. } => "verify-failed",
         }
     }
 
@@ -152,7 +165,10 @@ impl Error {
     /// outdated's drift): with `--json`, that document is the whole answer, so a second JSON
     /// document (the error) would only break parsers of stdout.
     pub fn is_a_reported_verdict(&self) -> bool {
-        matches!(self, Error::ChecksFailed { .. } | Error::Outdated { .. })
+        matches!(
+            self,
+            Error::ChecksFailed { .. } | Error::Outdated { .. } | Error::VerifyFailed { .. }
+        )
     }
 
     /// The process exit code.
@@ -175,7 +191,8 @@ impl Error {
             | Error::ChecksFailed { .. }
             | Error::Outdated { .. }
             | Error::NothingCached { .. }
-            | Error::Io { .. } => EXIT_FAILURE,
+            | Error::Io { .. }
+            | Error::VerifyFailed { .. } => EXIT_FAILURE,
         }
     }
 

@@ -26,6 +26,7 @@ pub mod path;
 pub mod remove;
 pub mod status;
 pub mod sync;
+pub mod verify;
 pub mod whoami;
 
 /// What every command gets.
@@ -217,6 +218,10 @@ async fn dispatch(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
         Command::Doctor(args) => {
             let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
             doctor::run(&ctx, &args).await
+        }
+        Command::Verify(args) => {
+            let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
+            verify::run(&ctx, &manifest, &args).await
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod inventory;
 pub mod layout;
 pub mod scan;
 pub mod verified;
+pub mod verify;
 
 pub use layout::{RepoRef, Store, check_repo_path, relative_blob_target};
 pub use scan::{BlobState, LinkState, StoreState, scan};

@@ -445,3 +445,45 @@ fn init_from_an_empty_cache_says_where_it_looked_and_writes_nothing() {
     ");
     assert!(!ctx.project.join("models.toml").exists());
 }
+
+/// The `models` stage of examples/docker/Dockerfile, against the mock Hub: lock once, then the
+/// stage's commands with the cache elsewhere (the Dockerfile uses a cache mount), then the
+/// `COPY --from=models /project/models` of the final stage.
+#[test]
+fn docker_example_stage_syncs_frozen_and_yields_a_plain_directory() {
+    let ctx = TestContext::new();
+    hfdl_mock_hub::generate::demo(&ctx.hub.fixtures()).unwrap();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/docker");
+    fs_err::copy(example.join("models.toml"), ctx.project.join("models.toml")).unwrap();
+    let lock = ctx.run(&["lock"]);
+    assert!(lock.status.success(), "{}", ctx.render(&lock));
+
+    // The build stage: only models.toml and models.lock, a separate cache, --frozen.
+    let stage = ctx.root.path().join("stage");
+    fs_err::create_dir_all(&stage).unwrap();
+    for file in ["models.toml", "models.lock"] {
+        fs_err::copy(ctx.project.join(file), stage.join(file)).unwrap();
+    }
+    let mount = ctx.root.path().join("hf-cache-mount");
+    for args in [&["sync", "--frozen", "--no-progress"][..], &["verify"][..]] {
+        let output = ctx
+            .hfdl()
+            .current_dir(&stage)
+            .env("HF_HUB_CACHE", &mount)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {}", ctx.render(&output));
+    }
+    let plain = stage.join("models/minilm");
+    let listing = crate::support::tree(&plain);
+    assert!(
+        listing.contains("config.json") && listing.contains("model.safetensors"),
+        "{listing}"
+    );
+    assert!(
+        !listing.contains("onnx"),
+        "excluded files stay out: {listing}"
+    );
+    assert!(!listing.contains(" -> "), "real files, no links: {listing}");
+}

@@ -8,3 +8,4 @@ mod lifecycle;
 mod snapshots;
 mod support;
 mod sync;
+mod verify;

@@ -1,0 +1,483 @@
+//! A deep check of the store against a lockfile (`hfdl verify`): every blob a locked file needs,
+//! its snapshot link, the plain-directory copy (`dir = "…"`), and whatever else sits in those
+//! directories. Reads only, never the network; the one write is [`discard_damaged`], which
+//! removes what `--repair` is about to replace.
+//!
+//! Fast mode trusts a file recorded in the stat cache ([`VerifiedBlobs`]) while its size, mtime
+//! and inode are unchanged; everything else, and everything with `full`, is hashed again:
+//! streamed with a large buffer (memory stays flat whatever the file size), on `jobs` threads,
+//! with progress through the [`Reporter`]. Good results are recorded in the stat cache and bad
+//! ones forgotten, so the next sync or verify does not trust them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Serialize;
+
+use super::fsops::remove_empty_parents;
+use super::layout::{RepoRef, Store, relative_blob_target};
+use super::scan::dir_file;
+use super::verified::VerifiedBlobs;
+use crate::hash::{ContentHash, hash_reader};
+use crate::lock::Lockfile;
+use crate::report::{Event, Reporter, TaskId, TaskIds, TaskKind};
+
+/// What can be wrong with one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemKind {
+    /// The content is absent: no blob (its snapshot link, if any, dangles) or no plain-dir file.
+    Missing,
+    /// The content has the wrong size or hash.
+    Modified,
+    /// The snapshot has no entry for a locked file.
+    MissingLink,
+    /// The snapshot entry points elsewhere, or is a regular file or a directory.
+    WrongLink,
+    /// A file the lock does not list: anything in a locked snapshot; in a plain directory, a
+    /// file hfdl placed there for an earlier pin (people's own files are left alone).
+    Extra,
+}
+
+impl ProblemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::Missing => "missing",
+            ProblemKind::Modified => "modified",
+            ProblemKind::MissingLink => "missing-link",
+            ProblemKind::WrongLink => "wrong-link",
+            ProblemKind::Extra => "extra",
+        }
+    }
+}
+
+/// Where a problem is: in the Hugging Face cache, or in an entry's plain directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Location {
+    Store,
+    Dir,
+}
+
+/// One thing that does not match the lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    /// The entry's name.
+    pub model: String,
+    /// The file's path in the repo (or, for an extra file, relative to its directory).
+    pub path: String,
+    pub location: Location,
+    /// The file on disk: the blob, the snapshot entry, or the plain-directory file.
+    pub file: PathBuf,
+    /// The locked digest (`sha256:…`, `git-sha1:…`) or link target.
+    pub expected: Option<String>,
+    /// What is there instead: the digest of the bytes on disk, or the current link target.
+    pub actual: Option<String>,
+    pub expected_size: Option<u64>,
+    pub actual_size: Option<u64>,
+}
+
+/// What a verification found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    /// Locked files of the selected entries, plus their plain-directory copies.
+    pub files_checked: usize,
+    /// Files whose bytes were hashed (the others were trusted from the stat cache).
+    pub files_hashed: usize,
+    pub bytes_hashed: u64,
+    /// Sorted by entry, location, path and kind.
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// Problems by kind, for summaries.
+    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for problem in &self.problems {
+            *counts.entry(problem.kind.as_str()).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Blobs whose bytes are wrong, which a repair must delete and fetch again.
+    pub fn damaged_blobs(&self) -> BTreeSet<&Path> {
+        self.problems
+            .iter()
+            .filter(|p| p.kind == ProblemKind::Modified && p.location == Location::Store)
+            .map(|p| p.file.as_path())
+            .collect()
+    }
+}
+
+/// Options of [`verify`].
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Hash every file, trusting nothing from the stat cache.
+    pub full: bool,
+    /// Files hashed at once.
+    pub jobs: usize,
+    /// Plain directories by entry name.
+    pub dirs: BTreeMap<String, PathBuf>,
+    /// Only these entries (`None`: all of them).
+    pub only: Option<BTreeSet<String>>,
+}
+
+/// A file to hash, and every locked file it stands for.
+struct HashJob {
+    file: PathBuf,
+    expected: ContentHash,
+    expected_size: u64,
+    actual_size: u64,
+    owners: Vec<(String, String, Location)>,
+}
+
+/// Checks the selected entries of `lock` in `store`, recording the outcome of every hash in
+/// `verified` (saving it is the caller's choice).
+pub fn verify(
+    store: &Store,
+    lock: &Lockfile,
+    verified: &mut VerifiedBlobs,
+    reporter: &dyn Reporter,
+    options: &VerifyOptions,
+) -> std::io::Result<VerifyReport> {
+    let selected = |name: &str| options.only.as_ref().is_none_or(|only| only.contains(name));
+    let mut report = VerifyReport::default();
+    let mut jobs: Vec<HashJob> = Vec::new();
+    let mut job_index: BTreeMap<PathBuf, usize> = BTreeMap::new();
+
+    // What each snapshot and plain directory should hold, over the whole lock: entries that share
+    // a snapshot (same repo and commit, different patterns) must not see each other's files as
+    // extra.
+    let mut wanted: BTreeMap<(PathBuf, Location), (String, BTreeSet<&str>)> = BTreeMap::new();
+    for model in &lock.models {
+        let repo = RepoRef {
+            repo_type: model.repo_type,
+            repo: &model.repo,
+        };
+        let mut directories = vec![(store.snapshot_dir(repo, &model.commit), Location::Store)];
+        directories.extend(
+            options
+                .dirs
+                .get(&model.name)
+                .map(|dir| (dir.clone(), Location::Dir)),
+        );
+        for directory in directories {
+            let (owner, paths) = wanted
+                .entry(directory)
+                .or_insert_with(|| (String::new(), BTreeSet::new()));
+            if owner.is_empty() && selected(&model.name) {
+                owner.clone_from(&model.name);
+            }
+            paths.extend(model.files.iter().map(|f| f.path.as_str()));
+        }
+    }
+
+    for model in lock.models.iter().filter(|m| selected(&m.name)) {
+        let repo = RepoRef {
+            repo_type: model.repo_type,
+            repo: &model.repo,
+        };
+        let dir = options.dirs.get(&model.name);
+        for file in &model.files {
+            let blob = store.blob_path(repo, &file.hash);
+            let problem = |kind, location, on_disk: &Path| Problem {
+                kind,
+                model: model.name.clone(),
+                path: file.path.clone(),
+                location,
+                file: on_disk.to_path_buf(),
+                expected: Some(file.hash.to_string()),
+                actual: None,
+                expected_size: Some(file.size),
+                actual_size: None,
+            };
+            let mut copies = vec![(blob.clone(), Location::Store)];
+            copies.extend(dir.map(|dir| (dir_file(dir, &file.path), Location::Dir)));
+            for (on_disk, location) in copies {
+                report.files_checked += 1;
+                let Ok(metadata) = fs_err::metadata(&on_disk) else {
+                    report
+                        .problems
+                        .push(problem(ProblemKind::Missing, location, &on_disk));
+                    continue;
+                };
+                if !options.full
+                    && metadata.len() == file.size
+                    && verified.is_verified(&on_disk, file.hash.hex())
+                {
+                    continue;
+                }
+                let owner = (model.name.clone(), file.path.clone(), location);
+                if let Some(&index) = job_index.get(&on_disk) {
+                    jobs[index].owners.push(owner);
+                    continue;
+                }
+                job_index.insert(on_disk.clone(), jobs.len());
+                jobs.push(HashJob {
+                    file: on_disk,
+                    expected: file.hash.clone(),
+                    expected_size: file.size,
+                    actual_size: metadata.len(),
+                    owners: vec![owner],
+                });
+            }
+
+            let link = store.snapshot_file(repo, &model.commit, &file.path);
+            let target = relative_blob_target(&file.path, &file.hash);
+            let link_problem = match std::fs::read_link(&link) {
+                Ok(current) if current == target => None,
+                Ok(current) => Some((ProblemKind::WrongLink, current.display().to_string())),
+                Err(_) => match fs_err::symlink_metadata(&link) {
+                    Ok(metadata) if metadata.is_dir() => {
+                        Some((ProblemKind::WrongLink, "a directory".to_owned()))
+                    }
+                    Ok(_) => Some((ProblemKind::WrongLink, "a regular file".to_owned())),
+                    Err(_) => Some((ProblemKind::MissingLink, String::new())),
+                },
+            };
+            if let Some((kind, actual)) = link_problem {
+                report.problems.push(Problem {
+                    expected: Some(target.display().to_string()),
+                    actual: Some(actual).filter(|a| !a.is_empty()),
+                    expected_size: None,
+                    ..problem(kind, Location::Store, &link)
+                });
+            }
+        }
+    }
+
+    for ((directory, location), (owner, paths)) in &wanted {
+        if owner.is_empty() {
+            continue;
+        }
+        for (path, file) in list_files(directory) {
+            // A plain directory may also hold people's own files: only what hfdl placed there
+            // (recorded in the stat cache, unchanged since) or left half-copied is extra.
+            let hfdl_placed = *location == Location::Store
+                || path.ends_with(".hfdl-tmp")
+                || verified.is_unchanged(&file);
+            if hfdl_placed && !paths.contains(path.as_str()) {
+                report.problems.push(Problem {
+                    kind: ProblemKind::Extra,
+                    model: owner.clone(),
+                    path,
+                    location: *location,
+                    file,
+                    expected: None,
+                    actual: None,
+                    expected_size: None,
+                    actual_size: None,
+                });
+            }
+        }
+    }
+
+    let outcomes = hash_all(&jobs, options.jobs, reporter)?;
+    for (job, actual) in jobs.iter().zip(outcomes) {
+        report.files_hashed += 1;
+        report.bytes_hashed += job.actual_size;
+        if actual == job.expected && job.actual_size == job.expected_size {
+            verified.record(&job.file, job.expected.hex())?;
+            continue;
+        }
+        verified.forget(&job.file);
+        for (model, path, location) in &job.owners {
+            report.problems.push(Problem {
+                kind: ProblemKind::Modified,
+                model: model.clone(),
+                path: path.clone(),
+                location: *location,
+                file: job.file.clone(),
+                expected: Some(job.expected.to_string()),
+                actual: Some(actual.to_string()),
+                expected_size: Some(job.expected_size),
+                actual_size: Some(job.actual_size),
+            });
+        }
+    }
+
+    report.problems.sort_by(|a, b| {
+        (&a.model, a.location, &a.path, a.kind).cmp(&(&b.model, b.location, &b.path, b.kind))
+    });
+    Ok(report)
+}
+
+/// Hashes every job on up to `jobs` threads; the digests come back in the order of `jobs`.
+fn hash_all(
+    jobs: &[HashJob],
+    threads: usize,
+    reporter: &dyn Reporter,
+) -> std::io::Result<Vec<ContentHash>> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    reporter.report(Event::Planned {
+        download_files: 0,
+        download_bytes: 0,
+        verify_files: jobs.len(),
+        verify_bytes: jobs.iter().map(|job| job.actual_size).sum(),
+    });
+    let next = AtomicUsize::new(0);
+    let ids = TaskIds::default();
+    let finished: Vec<Vec<(usize, std::io::Result<ContentHash>)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.clamp(1, jobs.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(index) else {
+                            return done;
+                        };
+                        done.push((index, hash_one(job, reporter, ids.next())));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut digests: Vec<Option<ContentHash>> = vec![None; jobs.len()];
+    for (index, result) in finished.into_iter().flatten() {
+        digests[index] = Some(result?);
+    }
+    // Every index below `jobs.len()` was taken by exactly one worker, which pushed its result.
+    Ok(digests.into_iter().flatten().collect())
+}
+
+fn hash_one(job: &HashJob, reporter: &dyn Reporter, id: TaskId) -> std::io::Result<ContentHash> {
+    reporter.report(Event::TaskStarted {
+        id,
+        kind: TaskKind::Verify,
+        label: job.owners.first().map_or_else(
+            || job.file.display().to_string(),
+            |(_, path, location)| match location {
+                Location::Store => path.clone(),
+                Location::Dir => format!("{path} (plain dir)"),
+            },
+        ),
+        size: job.actual_size,
+        done: 0,
+    });
+    let file = fs_err::File::open(&job.file)?;
+    // The git blob header holds the length of the bytes actually there, so a file of the wrong
+    // size still gets its true git blob id (what `git hash-object` would say).
+    let result = hash_reader(
+        Progress {
+            inner: file,
+            reporter,
+            id,
+        },
+        job.expected.kind(),
+        job.actual_size,
+    );
+    reporter.report(Event::TaskFinished {
+        id,
+        ok: result
+            .as_ref()
+            .is_ok_and(|(digest, _)| *digest == job.expected),
+    });
+    Ok(result?.0)
+}
+
+/// A reader that reports each chunk it yields as progress of one task.
+struct Progress<'a, R> {
+    inner: R,
+    reporter: &'a dyn Reporter,
+    id: TaskId,
+}
+
+impl<R: Read> Read for Progress<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            self.reporter.report(Event::TaskProgress {
+                id: self.id,
+                bytes: n as u64,
+            });
+        }
+        Ok(n)
+    }
+}
+
+/// Every non-directory entry under `dir` (symlinks included, not followed), as `/`-separated
+/// paths relative to it, with their full paths.
+fn list_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut found = Vec::new();
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((current, prefix)) = pending.pop() {
+        let Ok(entries) = fs_err::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let relative = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => pending.push((entry.path(), relative)),
+                Ok(_) => found.push((relative, entry.path())),
+                Err(_) => {}
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Removes what a repair replaces or drops, so no damaged byte stays visible: damaged blobs and
+/// plain-directory files (forgotten in the stat cache), and extra files (with the directories
+/// they leave empty). Returns how many files were removed.
+pub fn discard_damaged(
+    report: &VerifyReport,
+    verified: &mut VerifiedBlobs,
+    dirs: &BTreeMap<String, PathBuf>,
+) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for problem in &report.problems {
+        match problem.kind {
+            ProblemKind::Modified | ProblemKind::Extra => {}
+            ProblemKind::Missing | ProblemKind::MissingLink | ProblemKind::WrongLink => continue,
+        }
+        match fs_err::remove_file(&problem.file) {
+            Ok(()) => removed += 1,
+            // A blob shared by two entries is listed once per entry.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        verified.forget(&problem.file);
+        if problem.kind == ProblemKind::Extra
+            && let Some(parent) = problem.file.parent()
+        {
+            let root = match problem.location {
+                Location::Dir => dirs.get(&problem.model).cloned(),
+                Location::Store => problem
+                    .path
+                    .split('/')
+                    .skip(1)
+                    .try_fold(parent.to_path_buf(), |dir, _| {
+                        dir.parent().map(Path::to_path_buf)
+                    }),
+            };
+            if let Some(root) = root {
+                remove_empty_parents(parent, &root);
+            }
+        }
+    }
+    Ok(removed)
+}
