@@ -82,6 +82,8 @@ pub enum Command {
     Whoami(WhoamiArgs),
     /// Check the set-up: endpoint, token, keyring, store, disk space, stale partial files
     Doctor(DoctorArgs),
+    /// Delete blobs, snapshots and partial files that no lockfile known to hfdl references
+    Gc(GcArgs),
 }
 
 #[derive(Debug, Args)]
@@ -187,3 +189,16 @@ pub struct WhoamiArgs {}
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// List what would be freed, with sizes, and delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also sweep repos that hfdl did not write (other tools' downloads) when no lock uses them
+    #[arg(long)]
+    pub all: bool,
+    /// How long to wait for running syncs on the store to finish before giving up
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub wait: u64,
+}
