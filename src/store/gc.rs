@@ -5,9 +5,9 @@
 //! exists but cannot be read stops gc, since deleting on a guess could throw away gigabytes a
 //! project still needs. Lockfiles that are gone are forgotten.
 //!
-//! What the lockfiles reference is kept: the snapshot directory of each locked commit with
-//! everything in it, the blobs its links point to and the locked blobs, refs that point at a kept
-//! commit, and partial downloads of kept blobs that are not complete yet (a later sync resumes
+//! What the lockfiles reference is kept: the snapshot directory of each locked commit with the
+//! locked files in it (others are pruned, as `sync` does), the locked blobs and those the kept
+//! links point to, refs that point at a kept commit, and partial downloads of kept blobs that are not complete yet (a later sync resumes
 //! them). Everything else inside the swept repos goes: blobs, snapshot directories, refs,
 //! `.no_exist/<commit>`, `trees/<commit>.json`, stale `.incomplete` files and hfdl's own
 //! `<hex>.hfdl.incomplete` partials with their range maps, then repo folders left empty.
@@ -84,7 +84,8 @@ pub struct RepoFreed {
 /// What the known lockfiles reference in one repo.
 #[derive(Debug, Default)]
 struct RepoKeep {
-    commits: BTreeSet<String>,
+    /// Locked commits and, for each, the locked file paths in its snapshot.
+    commits: BTreeMap<String, BTreeSet<String>>,
     blobs: BTreeSet<String>,
 }
 
@@ -179,7 +180,10 @@ fn referenced(locks: &[Lockfile]) -> BTreeMap<String, RepoKeep> {
             repo: &model.repo,
         });
         let repo = keep.entry(folder).or_default();
-        repo.commits.insert(model.commit.clone());
+        repo.commits
+            .entry(model.commit.clone())
+            .or_default()
+            .extend(model.files.iter().map(|f| f.path.clone()));
         repo.blobs
             .extend(model.files.iter().map(|f| f.hash.hex().to_owned()));
     }
@@ -220,27 +224,22 @@ struct Sweeper<'a> {
 
 impl Sweeper<'_> {
     fn sweep_repo(&mut self, repo_dir: &Path, keep: &RepoKeep) -> Result<()> {
-        // Blobs that kept snapshots link to stay too (also files another tool added there),
-        // so no kept link is left dangling.
-        let mut kept_blobs = keep.blobs.clone();
-        let snapshots = repo_dir.join("snapshots");
-        for (name, path, kind) in entries(&snapshots)? {
-            if kind.is_dir() && keep.commits.contains(&name) {
-                self.kept_something = true;
-                collect_link_targets(&path, &mut kept_blobs)?;
-            }
-        }
-
         // Refs first, then snapshots, then blobs: a ref never points at a missing snapshot and
         // a link never at a missing blob, even if gc is killed half-way (hub-protocol §6.3).
         self.sweep_refs(&repo_dir.join("refs"), keep)?;
-        for (name, path, kind) in entries(&snapshots)? {
-            if !(kind.is_dir() && keep.commits.contains(&name)) {
-                self.remove(&path)?;
+        // Blobs that kept links point to stay too, so no kept link is left dangling.
+        let mut kept_blobs = keep.blobs.clone();
+        for (name, path, kind) in entries(&repo_dir.join("snapshots"))? {
+            match keep.commits.get(&name) {
+                Some(paths) if kind.is_dir() => {
+                    self.kept_something = true;
+                    self.sweep_snapshot(&path, "", paths, &mut kept_blobs)?;
+                }
+                _ => self.remove(&path)?,
             }
         }
         for (name, path, _) in entries(&repo_dir.join(".no_exist"))? {
-            if keep.commits.contains(&name) {
+            if keep.commits.contains_key(&name) {
                 self.kept_something = true;
             } else {
                 self.remove(&path)?;
@@ -248,7 +247,7 @@ impl Sweeper<'_> {
         }
         for (name, path, _) in entries(&repo_dir.join("trees"))? {
             let commit = name.strip_suffix(".json").unwrap_or(&name);
-            if keep.commits.contains(commit) {
+            if keep.commits.contains_key(commit) {
                 self.kept_something = true;
             } else {
                 self.remove(&path)?;
@@ -274,6 +273,33 @@ impl Sweeper<'_> {
         Ok(())
     }
 
+    /// In a kept snapshot, removes what no lockfile lists for that commit (as `sync` prunes it)
+    /// and notes the blobs the kept links point to.
+    fn sweep_snapshot(
+        &mut self,
+        dir: &Path,
+        prefix: &str,
+        paths: &BTreeSet<String>,
+        kept_blobs: &mut BTreeSet<String>,
+    ) -> Result<()> {
+        for (name, path, kind) in entries(dir)? {
+            let relative = format!("{prefix}{name}");
+            if kind.is_dir() {
+                self.sweep_snapshot(&path, &format!("{relative}/"), paths, kept_blobs)?;
+                if !self.dry_run {
+                    let _ = fs_err::remove_dir(&path); // only when it is empty now
+                }
+            } else if paths.contains(&relative) {
+                if let Some(blob) = link_target_blob(&path) {
+                    kept_blobs.insert(blob);
+                }
+            } else {
+                self.remove(&path)?;
+            }
+        }
+        Ok(())
+    }
+
     fn sweep_refs(&mut self, dir: &Path, keep: &RepoKeep) -> Result<()> {
         for (_, path, kind) in entries(dir)? {
             if kind.is_dir() {
@@ -289,7 +315,7 @@ impl Sweeper<'_> {
                 .is_file()
                 .then(|| fs_err::read_to_string(&path).ok())
                 .flatten();
-            if commit.is_some_and(|commit| keep.commits.contains(&commit)) {
+            if commit.is_some_and(|commit| keep.commits.contains_key(&commit)) {
                 self.kept_something = true;
             } else {
                 self.remove(&path)?;
@@ -426,23 +452,14 @@ fn entries(dir: &Path) -> Result<Vec<(String, PathBuf, std::fs::FileType)>> {
     Ok(list)
 }
 
-/// Adds the blob names that links under `dir` point to (`…/blobs/<name>`).
-fn collect_link_targets(dir: &Path, blobs: &mut BTreeSet<String>) -> Result<()> {
-    for (_, path, kind) in entries(dir)? {
-        if kind.is_dir() {
-            collect_link_targets(&path, blobs)?;
-        } else if kind.is_symlink()
-            && let Ok(target) = fs_err::read_link(&path)
-            && target
-                .parent()
-                .and_then(Path::file_name)
-                .is_some_and(|parent| parent == "blobs")
-            && let Some(name) = target.file_name()
-        {
-            blobs.insert(name.to_string_lossy().into_owned());
-        }
-    }
-    Ok(())
+/// The blob name a snapshot link points to (`…/blobs/<name>`), without following it.
+fn link_target_blob(link: &Path) -> Option<String> {
+    let target = fs_err::read_link(link).ok()?;
+    let in_blobs = target
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|parent| parent == "blobs");
+    in_blobs.then(|| target.file_name().map(|n| n.to_string_lossy().into_owned()))?
 }
 
 /// Counts the files and bytes under `dir`, without following links.
