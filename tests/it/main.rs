@@ -4,6 +4,7 @@ mod auth;
 mod concurrency;
 mod engine;
 mod failures;
+mod gc;
 mod interop;
 mod snapshots;
 mod support;
