@@ -24,7 +24,14 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
     let (lock, lock_written, changes) = ensure_lock(ctx, manifest, args).await?;
     let dirs = plain_dirs(manifest, &lock);
     let store = Store::new(&ctx.settings.store);
-    let _store_lock = share_store(ctx, &store)?;
+    // Held from the scan to the end, so gc cannot delete what the plan relies on. A dry run
+    // changes nothing, and a store that does not exist yet has nothing gc could delete: those
+    // take it only before the first change (and a dry run never), so they write nothing.
+    let mut store_lock = if args.dry_run || !store.root().exists() {
+        None
+    } else {
+        Some(share_store(ctx, &store)?)
+    };
     let mut verified = VerifiedBlobs::load(ctx.settings.verified_blobs_file());
     let state = scan(&store, &lock, &dirs, &verified);
     let plan = plan(
@@ -60,6 +67,9 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
         return Err(Error::OfflineMissing { missing });
     }
     check_free_space(&ctx.settings.store, plan.disk_bytes())?;
+    if store_lock.is_none() {
+        store_lock = Some(share_store(ctx, &store)?);
+    }
     remember_sync(ctx, &store, &lock);
     let mut settings = ctx.settings.clone();
     if args.limit_rate.is_some() {
@@ -83,6 +93,7 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
         },
     )
     .await?;
+    drop(store_lock);
     print_summary(ctx, &lock, &plan, &summary, lock_written, &changes)
 }
 
