@@ -88,6 +88,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Check the store against models.lock: missing, modified, extra files and broken links
     Verify(VerifyArgs),
+    /// Delete blobs, snapshots and partial files that no lockfile known to hfdl references
+    Gc(GcArgs),
 }
 
 #[derive(Debug, Args)]
@@ -230,4 +232,17 @@ pub struct VerifyArgs {
     /// Files hashed (and, with --repair, fetched) in parallel
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// List what would be freed, with sizes, and delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also sweep repos that hfdl did not write (other tools' downloads) when no lock uses them
+    #[arg(long)]
+    pub all: bool,
+    /// How long to wait for running syncs on the store to finish before giving up
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub wait: u64,
 }

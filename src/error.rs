@@ -132,6 +132,24 @@ pub enum Error {
         checked: usize,
         repaired: bool,
     },
+    #[error("hfdl's registry of known lockfiles {} cannot be read: {reason}", path.display())]
+    #[diagnostic(help(
+        "delete {} and run `hfdl sync` in each project that uses this store (gc keeps only what known lockfiles reference)",
+        path.display()
+    ))]
+    RegistryUnreadable { path: PathBuf, reason: String },
+
+    #[error("the lockfile {} that hfdl synced cannot be read, so gc cannot tell what it needs: {reason}", lock.display())]
+    #[diagnostic(help(
+        "fix it (`hfdl lock` in its project) or delete it, then run `hfdl gc` again; gc deletes nothing on a guess"
+    ))]
+    GcLockUnreadable { lock: PathBuf, reason: String },
+
+    #[error("the store {} is in use by another hfdl process; waited {waited_secs} s", store.display())]
+    #[diagnostic(help(
+        "run the command again once the other hfdl process (a sync, or gc) has finished; `hfdl gc --wait SECONDS` waits longer"
+    ))]
+    StoreBusy { store: PathBuf, waited_secs: u64 },
 }
 
 impl Error {
@@ -158,6 +176,9 @@ impl Error {
             Error::Io { source, .. } if source.raw_os_error() == Some(28) => "disk-full",
             Error::Io { .. } => "io-error",
             Error::VerifyFailed { .. } => "verify-failed",
+            Error::RegistryUnreadable { .. } => "registry-unreadable",
+            Error::GcLockUnreadable { .. } => "gc-lock-unreadable",
+            Error::StoreBusy { .. } => "store-busy",
         }
     }
 
@@ -192,7 +213,10 @@ impl Error {
             | Error::Outdated { .. }
             | Error::NothingCached { .. }
             | Error::Io { .. }
-            | Error::VerifyFailed { .. } => EXIT_FAILURE,
+            | Error::VerifyFailed { .. }
+            | Error::RegistryUnreadable { .. }
+            | Error::GcLockUnreadable { .. }
+            | Error::StoreBusy { .. } => EXIT_FAILURE,
         }
     }
 

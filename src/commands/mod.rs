@@ -17,6 +17,7 @@ use crate::settings::Settings;
 
 pub mod add;
 pub mod doctor;
+pub mod gc;
 pub mod init;
 pub mod lock;
 pub mod login;
@@ -222,6 +223,10 @@ async fn dispatch(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
         Command::Verify(args) => {
             let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
             verify::run(&ctx, &manifest, &args).await
+        }
+        Command::Gc(args) => {
+            let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
+            gc::run(&ctx, &args)
         }
     }
 }

@@ -24,6 +24,14 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
     let (lock, lock_written, changes) = ensure_lock(ctx, manifest, args).await?;
     let dirs = plain_dirs(manifest, &lock);
     let store = Store::new(&ctx.settings.store);
+    // Held from the scan to the end, so gc cannot delete what the plan relies on. A dry run
+    // changes nothing, and a store that does not exist yet has nothing gc could delete: those
+    // take it only before the first change (and a dry run never), so they write nothing.
+    let mut store_lock = if args.dry_run || !store.root().exists() {
+        None
+    } else {
+        Some(share_store(ctx, &store)?)
+    };
     let mut verified = VerifiedBlobs::load(ctx.settings.verified_blobs_file());
     let state = scan(&store, &lock, &dirs, &verified);
     let plan = plan(
@@ -59,6 +67,10 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
         return Err(Error::OfflineMissing { missing });
     }
     check_free_space(&ctx.settings.store, plan.disk_bytes())?;
+    if store_lock.is_none() {
+        store_lock = Some(share_store(ctx, &store)?);
+    }
+    remember_sync(ctx, &store, &lock);
     let mut settings = ctx.settings.clone();
     if args.limit_rate.is_some() {
         settings.limit_rate = args.limit_rate;
@@ -81,6 +93,7 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
         },
     )
     .await?;
+    drop(store_lock);
     print_summary(ctx, &lock, &plan, &summary, lock_written, &changes)
 }
 
@@ -321,4 +334,39 @@ fn print_summary(
         parts.join(", ")
     ));
     Ok(())
+}
+
+/// Holds the store lock shared until the sync ends: any number of syncs run side by side, but
+/// `hfdl gc` (exclusive) never deletes what this sync scanned and relies on.
+fn share_store(ctx: &Context, store: &Store) -> Result<crate::store::fsops::FileLock> {
+    use crate::store::fsops::{FileLock, LockMode};
+    const PATIENCE: std::time::Duration = std::time::Duration::from_mins(10);
+    let path = store.store_lock_path();
+    FileLock::acquire_within(&path, LockMode::Shared, PATIENCE, || {
+        ctx.status("Waiting for `hfdl gc` on this store to finish…");
+    })
+    .map_err(Error::io(&path))?
+    .ok_or_else(|| Error::StoreBusy {
+        store: store.root().to_path_buf(),
+        waited_secs: PATIENCE.as_secs(),
+    })
+}
+
+/// Records the lockfile and the repos it writes in hfdl's registry, before the first change,
+/// so `hfdl gc` keeps them (and resumable partial files) even if this sync fails half-way.
+/// Failing to record does not fail the sync; the warning says what it risks.
+fn remember_sync(ctx: &Context, store: &Store, lock: &Lockfile) {
+    let repos = lock.models.iter().map(|model| crate::store::RepoRef {
+        repo_type: model.repo_type,
+        repo: &model.repo,
+    });
+    let registry = crate::store::registry::Registry::new(&ctx.settings.state_dir);
+    if let Err(error) = registry.record_sync(store, &ctx.settings.lock_path, repos) {
+        ctx.reporter.report(crate::report::Event::Warning {
+            message: format!(
+                "could not record {} in hfdl's registry ({error}); `hfdl gc` run elsewhere may delete its files",
+                ctx.settings.lock_path.display()
+            ),
+        });
+    }
 }

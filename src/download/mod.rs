@@ -48,15 +48,24 @@ impl DownloadOptions {
     /// appending to it unverified. The map is named after the partial file's full path, so two
     /// repos or two stores downloading the same content never share one.
     fn ranged_paths(&self, fetch: &BlobFetch) -> Option<(PathBuf, PathBuf)> {
-        use sha2::Digest as _;
         let dir = self.partials_dir.as_ref()?;
         let hex = fetch.blob.file_name()?.to_string_lossy().into_owned();
-        let partial = fetch.blob.with_file_name(format!("{hex}.hfdl.incomplete"));
-        let absolute = std::path::absolute(&partial).unwrap_or_else(|_| partial.clone());
-        let key = sha2::Sha256::digest(absolute.to_string_lossy().as_bytes());
-        let map = dir.join(format!("{}.json", &hex::encode(key)[..32]));
-        Some((map, partial))
+        let partial = fetch
+            .blob
+            .with_file_name(format!("{hex}{RANGED_PARTIAL_SUFFIX}"));
+        Some((range_map_path(dir, &partial), partial))
     }
+}
+
+/// The suffix of a multi-connection partial download: `blobs/<hex>.hfdl.incomplete`.
+pub const RANGED_PARTIAL_SUFFIX: &str = ".hfdl.incomplete";
+
+/// The range map in `partials_dir` of the multi-connection partial download at `partial`.
+pub fn range_map_path(partials_dir: &std::path::Path, partial: &std::path::Path) -> PathBuf {
+    use sha2::Digest as _;
+    let absolute = std::path::absolute(partial).unwrap_or_else(|_| partial.to_path_buf());
+    let key = sha2::Sha256::digest(absolute.to_string_lossy().as_bytes());
+    partials_dir.join(format!("{}.json", &hex::encode(key)[..32]))
 }
 
 /// Removes a multi-connection partial download and its map (the blob is there, or one

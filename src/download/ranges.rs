@@ -34,6 +34,10 @@ pub struct RangeMap {
     /// The file's size (a map for another size is stale).
     pub size: u64,
     pub ranges: Vec<Range>,
+    /// The partial file this map describes (absolute), so `hfdl gc` can tell a map whose partial
+    /// is gone. Maps written before this field existed lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<PathBuf>,
 }
 
 /// `[start, end)`, of which `done` bytes from `start` are on disk.
@@ -57,7 +61,11 @@ impl RangeMap {
             })
             .filter(|r| r.start < r.end)
             .collect();
-        RangeMap { size, ranges }
+        RangeMap {
+            size,
+            ranges,
+            partial: None,
+        }
     }
 
     pub fn done(&self) -> u64 {
@@ -143,7 +151,8 @@ pub async fn download(
         _ => {
             // A fresh start: whatever partial file there was is not described by a map.
             fs_err::File::create(partial).map_err(io_error(partial))?;
-            let map = RangeMap::split(fetch.size, connections);
+            let mut map = RangeMap::split(fetch.size, connections);
+            map.partial = Some(std::path::absolute(partial).unwrap_or_else(|_| partial.into()));
             map.save(map_path).map_err(io_error(map_path))?;
             map
         }

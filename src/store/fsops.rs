@@ -79,16 +79,7 @@ pub struct FileLock {
 impl FileLock {
     /// Blocks until the lock at `path` is held (creating the file and its directory).
     pub fn acquire(path: &Path) -> std::io::Result<FileLock> {
-        if let Some(parent) = path.parent() {
-            fs_err::create_dir_all(parent)?;
-        }
-        let file = fs_err::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)?
-            .into_parts()
-            .0;
+        let file = open_lock_file(path)?;
         file.lock().map_err(|e| {
             std::io::Error::new(e.kind(), format!("locking {}: {e}", path.display()))
         })?;
@@ -101,6 +92,70 @@ impl FileLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Takes the lock at `path` in `mode`, polling until `timeout` has passed; `Ok(None)` when
+    /// another process held it all that time. `on_wait` is called once, when the first attempt
+    /// finds the lock taken (to tell the user why nothing happens).
+    pub fn acquire_within(
+        path: &Path,
+        mode: LockMode,
+        timeout: std::time::Duration,
+        on_wait: impl FnOnce(),
+    ) -> std::io::Result<Option<FileLock>> {
+        const POLL: std::time::Duration = std::time::Duration::from_millis(50);
+        let file = open_lock_file(path)?;
+        let deadline = std::time::Instant::now() + timeout;
+        let mut on_wait = Some(on_wait);
+        loop {
+            let attempt = match mode {
+                LockMode::Shared => file.try_lock_shared(),
+                LockMode::Exclusive => file.try_lock(),
+            };
+            match attempt {
+                Ok(()) => {
+                    return Ok(Some(FileLock {
+                        file,
+                        path: path.to_path_buf(),
+                    }));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(std::io::Error::new(
+                        e.kind(),
+                        format!("locking {}: {e}", path.display()),
+                    ));
+                }
+            }
+            if let Some(on_wait) = on_wait.take() {
+                on_wait();
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(POLL.min(deadline - now));
+        }
+    }
+}
+
+/// How a [`FileLock`] is held: many shared holders at once, or one exclusive holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    Shared,
+    Exclusive,
+}
+
+fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    if let Some(parent) = path.parent() {
+        fs_err::create_dir_all(parent)?;
+    }
+    Ok(fs_err::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?
+        .into_parts()
+        .0)
 }
 
 impl Drop for FileLock {

@@ -83,6 +83,30 @@ impl Store {
     }
 }
 
+/// The file every `hfdl` process locks for the whole store: `sync` shared (any number at once),
+/// `gc` exclusive, so garbage collection never runs while a sync relies on what it scanned.
+/// It lives in `.locks/`, which `huggingface_hub` uses for its own lock files and its cache scan
+/// skips (hub-protocol §6.3 rule 4, §6.7), and sits beside, not inside, the per-repo folders.
+pub const STORE_LOCK_FILE: &str = "hfdl-store.lock";
+
+impl Store {
+    /// `.locks/hfdl-store.lock`: see [`STORE_LOCK_FILE`].
+    pub fn store_lock_path(&self) -> PathBuf {
+        self.root.join(".locks").join(STORE_LOCK_FILE)
+    }
+}
+
+/// `models--org--name` → the repo's type and id; `None` for anything that is not a repo folder
+/// (`.locks`, `CACHEDIR.TAG`, the shared Xet `blobs/` store, stray files).
+pub fn parse_repo_folder_name(name: &str) -> Option<(RepoType, RepoId)> {
+    let (plural, rest) = name.split_once("--")?;
+    let repo_type = RepoType::ALL
+        .into_iter()
+        .find(|t| t.api_plural() == plural)?;
+    let id = RepoId::parse(&rest.replace("--", "/")).ok()?;
+    Some((repo_type, id))
+}
+
 /// The relative symlink target from `snapshots/<commit>/<path>` to `blobs/<hex>`:
 /// `../../blobs/x` at the top level, one more `../` per sub-directory.
 pub fn relative_blob_target(path: &str, hash: &ContentHash) -> PathBuf {

@@ -1,10 +1,13 @@
 //! The store: the Hugging Face cache layout (hub-protocol §6). The only code that writes model
-//! files: layout, atomic writes, links and refs, locks, the scan, and the stat cache.
+//! files: layout, atomic writes, links and refs, locks, the scan, the stat cache, the registry of
+//! known lockfiles and garbage collection.
 
 pub mod atomic;
 pub mod fsops;
+pub mod gc;
 pub mod inventory;
 pub mod layout;
+pub mod registry;
 pub mod scan;
 pub mod verified;
 pub mod verify;

@@ -1,8 +1,10 @@
 //! hfdl's integration tests: the binary end to end against the mock Hub.
 
 mod auth;
+mod concurrency;
 mod engine;
 mod failures;
+mod gc;
 mod interop;
 mod lifecycle;
 mod snapshots;
