@@ -1,6 +1,6 @@
 //! `hfdl sync`: lock if needed, then plan and apply: download, verify, link, prune.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use indicatif::HumanBytes;
@@ -34,7 +34,7 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
     };
     let mut verified = VerifiedBlobs::load(ctx.settings.verified_blobs_file());
     let state = scan(&store, &lock, &dirs, &verified);
-    let plan = plan(
+    let mut plan = plan(
         &store,
         &lock,
         &state,
@@ -43,6 +43,11 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
             dirs,
         },
     );
+    if !plan.prunes.is_empty() {
+        // Another project may pin the same commit with other patterns: its links stay.
+        let wanted = links_other_projects_want(ctx, &store);
+        plan.prunes.retain(|prune| !wanted.contains(&prune.link));
+    }
 
     if args.dry_run {
         return print_plan(ctx, &plan, &changes);
@@ -369,4 +374,31 @@ fn remember_sync(ctx: &Context, store: &Store, lock: &Lockfile) {
             ),
         });
     }
+}
+
+/// Snapshot links that the other lockfiles synced into `store` (hfdl's registry) need. A
+/// lockfile that cannot be read wants nothing: a link pruned by mistake costs a relink from the
+/// blob, never a download.
+fn links_other_projects_want(ctx: &Context, store: &Store) -> HashSet<PathBuf> {
+    let registry = crate::store::registry::Registry::new(&ctx.settings.state_dir);
+    let ours = crate::store::registry::absolute_path(&ctx.settings.lock_path);
+    let mut wanted = HashSet::new();
+    let Ok(record) = registry.store_record(store) else {
+        return wanted;
+    };
+    for path in record.locks.iter().filter(|path| **path != ours) {
+        let Ok(Some(other)) = lock::load(path) else {
+            continue;
+        };
+        for model in &other.models {
+            let repo = crate::store::RepoRef {
+                repo_type: model.repo_type,
+                repo: &model.repo,
+            };
+            for file in &model.files {
+                wanted.insert(store.snapshot_file(repo, &model.commit, &file.path));
+            }
+        }
+    }
+    wanted
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::layout::Store;
+use super::layout::{Store, parse_repo_folder_name};
 use crate::hash::ContentHash;
 use crate::lock::LockedFile;
 use crate::repo::{RepoId, RepoType, is_commit_hash};
@@ -25,17 +25,6 @@ pub struct CachedSnapshot {
     pub skipped: Vec<(String, &'static str)>,
 }
 
-/// The repo type and id encoded in a cache folder name (`models--org--name`).
-pub fn parse_repo_folder(name: &str) -> Option<(RepoType, RepoId)> {
-    let (plural, rest) = name.split_once("--")?;
-    let repo_type = [RepoType::Model, RepoType::Dataset, RepoType::Space]
-        .into_iter()
-        .find(|ty| ty.api_plural() == plural)?;
-    // Repo ids cannot contain `--`, so the separators are unambiguous.
-    let repo = RepoId::parse(&rest.replacen("--", "/", 1)).ok()?;
-    Some((repo_type, repo))
-}
-
 /// Every snapshot in the store, by repo folder then commit.
 pub fn inventory(store: &Store) -> Vec<CachedSnapshot> {
     let Ok(entries) = fs_err::read_dir(store.root()) else {
@@ -45,7 +34,7 @@ pub fn inventory(store: &Store) -> Vec<CachedSnapshot> {
         .flatten()
         .filter_map(|entry| {
             let name = entry.file_name().to_string_lossy().into_owned();
-            parse_repo_folder(&name).map(|(ty, repo)| (name, ty, repo))
+            parse_repo_folder_name(&name).map(|(ty, repo)| (name, ty, repo))
         })
         .collect();
     folders.sort_by(|a, b| a.0.cmp(&b.0));
@@ -158,24 +147,4 @@ fn adopt_link(link: &Path) -> Result<(ContentHash, u64), &'static str> {
     .map_err(|_| "the link does not point to a blob named by its hash")?;
     let metadata = fs_err::metadata(link).map_err(|_| "its blob is missing")?;
     Ok((hash, metadata.len()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repo_folders_parse_back_to_type_and_id() {
-        assert_eq!(
-            parse_repo_folder("models--acme--tiny"),
-            Some((RepoType::Model, RepoId::parse("acme/tiny").unwrap()))
-        );
-        assert_eq!(
-            parse_repo_folder("datasets--squad"),
-            Some((RepoType::Dataset, RepoId::parse("squad").unwrap()))
-        );
-        assert_eq!(parse_repo_folder(".locks"), None);
-        assert_eq!(parse_repo_folder("version.txt"), None);
-        assert_eq!(parse_repo_folder("models--a--b--c"), None);
-    }
 }

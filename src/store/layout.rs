@@ -186,6 +186,21 @@ mod tests {
     }
 
     #[test]
+    fn repo_folders_parse_back_to_type_and_id() {
+        assert_eq!(
+            parse_repo_folder_name("models--acme--tiny"),
+            Some((RepoType::Model, RepoId::parse("acme/tiny").unwrap()))
+        );
+        assert_eq!(
+            parse_repo_folder_name("datasets--squad"),
+            Some((RepoType::Dataset, RepoId::parse("squad").unwrap()))
+        );
+        assert_eq!(parse_repo_folder_name(".locks"), None);
+        assert_eq!(parse_repo_folder_name("version.txt"), None);
+        assert_eq!(parse_repo_folder_name("models--a--b--c"), None);
+    }
+
+    #[test]
     fn paths_that_escape_are_refused() {
         for bad in [
             "",

@@ -487,3 +487,52 @@ fn docker_example_stage_syncs_frozen_and_yields_a_plain_directory() {
     );
     assert!(!listing.contains(" -> "), "real files, no links: {listing}");
 }
+
+#[test]
+fn projects_pinning_one_commit_with_other_patterns_keep_each_others_links() {
+    let ctx = TestContext::new();
+    let other = ctx.root.path().join("other-project");
+    fs_err::create_dir_all(&other).unwrap();
+    fs_err::write(
+        other.join("models.toml"),
+        "[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.safetensors\"]\n",
+    )
+    .unwrap();
+    let first = ctx.hfdl().current_dir(&other).arg("sync").output().unwrap();
+    assert!(first.status.success(), "{}", ctx.render(&first));
+    ctx.write_manifest("[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.json\"]\n");
+    assert!(ctx.run(&["sync"]).status.success());
+
+    let snapshot = ctx.repo_dir("models--acme--tiny").join("snapshots").join(
+        ctx.hub
+            .fixtures()
+            .resolve_revision(hfdl_mock_hub::RepoType::Model, "acme/tiny", "main")
+            .unwrap(),
+    );
+    let listing = crate::support::tree(&snapshot);
+    assert!(
+        listing.contains("model.safetensors ->"),
+        "the other project's link stays: {listing}"
+    );
+    assert!(listing.contains("config.json ->"), "{listing}");
+    // Neither project has anything left to do.
+    let again = ctx
+        .hfdl()
+        .current_dir(&other)
+        .args(["sync", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("Nothing to do"),
+        "{}",
+        ctx.render(&again)
+    );
+    // A link nobody wants is still pruned.
+    fs_err::os::unix::fs::symlink("../../blobs/nothing", snapshot.join("stray.bin")).unwrap();
+    let dry = ctx.run(&["sync", "--dry-run"]);
+    assert!(
+        String::from_utf8_lossy(&dry.stdout).contains("prune                 stray.bin"),
+        "{}",
+        ctx.render(&dry)
+    );
+}
