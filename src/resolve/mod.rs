@@ -17,6 +17,7 @@ use crate::repo::{RepoId, RepoType, is_commit_hash};
 use crate::report::{Event, Reporter};
 use crate::store::check_repo_path;
 
+pub mod cooldown;
 pub mod filter;
 
 use filter::PathFilter;
@@ -434,6 +435,7 @@ mod tests {
             include: include.iter().map(|s| (*s).to_owned()).collect(),
             exclude: vec!["onnx/*".into()],
             dir: None,
+            exclude_newer: None,
         };
         Manifest {
             path: PathBuf::from("models.toml"),
