@@ -17,11 +17,11 @@ pub const ACCEPTED_FORMS: &str = "use a duration like \"7 days\", \"36h\", \"2 w
 pub struct Timestamp(i64);
 
 impl Timestamp {
-    pub fn from_unix_seconds(seconds: i64) -> Timestamp {
+    pub const fn from_unix_seconds(seconds: i64) -> Timestamp {
         Timestamp(seconds)
     }
 
-    pub fn unix_seconds(self) -> i64 {
+    pub const fn unix_seconds(self) -> i64 {
         self.0
     }
 
