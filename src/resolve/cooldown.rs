@@ -72,6 +72,13 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// As RFC 3339 text, the way `--json` documents carry instants.
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// `YYYY-MM-DD` → days since 1970-01-01.
 fn parse_date(text: &str) -> Option<i64> {
     let mut parts = text.split('-');

@@ -187,12 +187,6 @@ pub struct HeldBack {
     pub reason: String,
 }
 
-impl serde::Serialize for Timestamp {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
 /// The new lock and what changed relative to the previous one.
 #[derive(Debug, Clone)]
 pub struct Resolution {
