@@ -143,8 +143,9 @@ pub struct LockArgs {
     /// Move every pin to what its revision points to now
     #[arg(long, conflicts_with = "upgrade_model")]
     pub upgrade: bool,
-    /// Move this entry's pin (repeatable)
-    #[arg(long, value_name = "NAME")]
+    /// Move this entry's pin (repeatable); NAME@REV pins it to the commit that REV (a commit,
+    /// tag or branch) names, leaving models.toml as it is
+    #[arg(long, value_name = "NAME[@REV]")]
     pub upgrade_model: Vec<String>,
 }
 

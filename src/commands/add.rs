@@ -135,5 +135,7 @@ fn spec_from_args(args: &AddArgs, existing: &[&str]) -> Result<ModelSpec> {
         include: args.include.clone(),
         exclude: args.exclude.clone(),
         dir: args.dir.as_deref().map(Path::to_path_buf),
+        // The cooldown comes from the manifest, which is parsed again after the edit.
+        exclude_newer: None,
     })
 }

@@ -74,6 +74,7 @@ fn from_cache(ctx: &Context) -> Result<()> {
                 .collect(),
             exclude: Vec::new(),
             dir: None,
+            exclude_newer: None,
         };
         text = edit::add_model(&text, &spec).map_err(|e| Error::Usage {
             message: e.to_string(),

@@ -1,6 +1,6 @@
 //! `hfdl lock`: resolve models.toml into models.lock (keeping unchanged pins).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use serde_json::json;
 
@@ -9,7 +9,9 @@ use crate::cli::LockArgs;
 use crate::error::{Error, Result};
 use crate::lock::{self, Freshness, Lockfile, StaleReason};
 use crate::manifest::Manifest;
-use crate::resolve::{self, Change, Resolution, Upgrade};
+use crate::repo::validate_revision;
+use crate::resolve::cooldown::Timestamp;
+use crate::resolve::{self, Change, Resolution, Upgrade, Why};
 
 pub async fn run(ctx: &Context, manifest: &Manifest, args: &LockArgs) -> Result<()> {
     let previous = lock::load(&ctx.settings.lock_path)?;
@@ -21,12 +23,15 @@ pub async fn run(ctx: &Context, manifest: &Manifest, args: &LockArgs) -> Result<
     } else if args.upgrade_model.is_empty() {
         Upgrade::None
     } else {
-        for name in &args.upgrade_model {
+        let mut models = BTreeMap::new();
+        for arg in &args.upgrade_model {
+            let (name, precise) = parse_upgrade_model(arg)?;
             if !manifest.models.contains_key(name) {
                 return Err(unknown_model(manifest, name));
             }
+            models.insert(name.to_owned(), precise.map(str::to_owned));
         }
-        Upgrade::Models(args.upgrade_model.iter().cloned().collect::<BTreeSet<_>>())
+        Upgrade::Models(models)
     };
     let resolution = resolve_project(ctx, manifest, previous.as_ref(), &upgrade).await?;
     let written = if args.dry_run {
@@ -58,6 +63,18 @@ pub async fn run(ctx: &Context, manifest: &Manifest, args: &LockArgs) -> Result<
         });
     }
     Ok(())
+}
+
+/// `NAME` or `NAME@REV` (a commit, tag or branch of the entry's repo).
+fn parse_upgrade_model(arg: &str) -> Result<(&str, Option<&str>)> {
+    let Some((name, revision)) = arg.split_once('@') else {
+        return Ok((arg, None));
+    };
+    validate_revision(revision).map_err(|reason| Error::Usage {
+        message: format!("--upgrade-model {arg}: {reason}"),
+        help: "use NAME@REV with REV a branch, a tag, `refs/pr/N` or a 40-hex commit".into(),
+    })?;
+    Ok((name, Some(revision)))
 }
 
 /// `--check`: compare fingerprints only, never the network.
@@ -113,7 +130,16 @@ pub(crate) async fn resolve_project(
     upgrade: &Upgrade,
 ) -> Result<Resolution> {
     let hub = ctx.settings.hub_client();
-    Ok(resolve::resolve(manifest, previous, &hub, upgrade, ctx.reporter.as_ref()).await?)
+    let now = Timestamp::now();
+    Ok(resolve::resolve(
+        manifest,
+        previous,
+        &hub,
+        upgrade,
+        now,
+        ctx.reporter.as_ref(),
+    )
+    .await?)
 }
 
 /// Writes the lock when its bytes changed.
@@ -122,19 +148,63 @@ pub(crate) fn write_lock(ctx: &Context, lock: &Lockfile) -> Result<bool> {
         .map_err(Error::io(&ctx.settings.lock_path))
 }
 
-/// One line per change, for people.
+/// One line per change, for people, and one per pin a cooldown held back.
 pub(crate) fn describe_changes(changes: &[Change]) -> Vec<String> {
-    changes
-        .iter()
-        .filter_map(|change| match change {
-            Change::Added { name, commit } => Some(format!("Locked {name} at {}", short(commit))),
-            Change::Updated { name, from, to } => {
-                Some(format!("Updated {name}: {} -> {}", short(from), short(to)))
+    let mut lines = Vec::new();
+    for change in changes {
+        let (name, why) = match change {
+            Change::Added { name, commit, why } => {
+                lines.push(format!(
+                    "Locked {name} at {}{}",
+                    short(commit),
+                    precise(why)
+                ));
+                (name, why)
             }
-            Change::Removed { name } => Some(format!("Removed {name}")),
-            Change::Unchanged { .. } => None,
-        })
-        .collect()
+            Change::Updated {
+                name,
+                from,
+                to,
+                why,
+            } => {
+                lines.push(format!(
+                    "Updated {name}: {} -> {}{}",
+                    short(from),
+                    short(to),
+                    precise(why)
+                ));
+                (name, why)
+            }
+            Change::Unchanged { name, why, .. } => (name, why),
+            Change::Removed { name } => {
+                lines.push(format!("Removed {name}"));
+                continue;
+            }
+        };
+        if let Some(held) = &why.held_back {
+            let kept = match change {
+                Change::Added { commit, .. } | Change::Unchanged { commit, .. } => commit,
+                Change::Updated { to, .. } => to,
+                Change::Removed { .. } => continue,
+            };
+            lines.push(format!(
+                "{name}: kept at {} ({}); {} is at {}, {}",
+                short(kept),
+                held.locked_date.date(),
+                held.revision,
+                short(&held.latest),
+                held.reason
+            ));
+        }
+    }
+    lines
+}
+
+/// " (v1.0)" after a pin taken with `--upgrade-model NAME@REV`.
+fn precise(why: &Why) -> String {
+    why.precise
+        .as_ref()
+        .map_or_else(String::new, |revision| format!(" ({revision})"))
 }
 
 /// The first 12 characters of a commit.

@@ -59,7 +59,7 @@ pub async fn run(ctx: &Context, manifest: &Manifest, args: &OutdatedArgs) -> Res
         ctx,
         manifest,
         Some(&locked),
-        &Upgrade::Models(selected.clone()),
+        &Upgrade::Models(selected.iter().map(|name| (name.clone(), None)).collect()),
     )
     .await?;
 

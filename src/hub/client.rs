@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use super::auth::Token;
 use super::error::HubError;
-use super::types::{Refs, RepoInfo, TreeEntry, WhoAmI};
+use super::types::{CommitInfo, Refs, RepoInfo, TreeEntry, WhoAmI};
 use crate::repo::{RepoId, RepoType};
 
 /// Python's `quote(s, safe="")`: everything but `A-Za-z0-9-._~` is escaped (hub-protocol §1.2).
@@ -30,6 +30,9 @@ const PATH: &AsciiSet = &SEGMENT.remove(b'/');
 
 /// The most tree pages followed for one listing: a guard against a server looping on `next`.
 const MAX_TREE_PAGES: usize = 10_000;
+
+/// The most pages of history followed for one listing (50 commits each on the Hub).
+const MAX_COMMIT_PAGES: usize = 1_000;
 
 /// How a [`HubClient`] is set up.
 #[derive(Debug, Clone)]
@@ -357,6 +360,45 @@ impl HubClient {
         Err(HubError::Protocol {
             url,
             message: format!("more than {MAX_TREE_PAGES} pages of tree listing"),
+        })
+    }
+
+    /// `GET /api/{type}s/{repo}/commits/{rev}`: the revision's history, newest first, following
+    /// `Link: rel="next"` pages until `enough` says the commits so far suffice (or the history
+    /// ends). Bounded, so a server that loops on `next` cannot keep it going.
+    pub async fn list_commits(
+        &self,
+        repo_type: RepoType,
+        repo: &RepoId,
+        revision: &str,
+        mut enough: impl FnMut(&[CommitInfo]) -> bool,
+    ) -> Result<Vec<CommitInfo>, HubError> {
+        self.ensure_online(|| format!("listing the commits of `{repo}@{revision}`"))?;
+        let mut url = self.api_url(
+            repo_type,
+            repo,
+            &format!("/commits/{}", utf8_percent_encode(revision, SEGMENT)),
+        );
+        let ctx = ErrorContext {
+            repo_type,
+            repo,
+            revision: Some(revision),
+        };
+        let mut commits = Vec::new();
+        for _ in 0..MAX_COMMIT_PAGES {
+            let (page, headers) = self.get_json::<Vec<CommitInfo>>(&url, &ctx).await?;
+            commits.extend(page);
+            if enough(&commits) {
+                return Ok(commits);
+            }
+            match next_link(&headers) {
+                Some(next) => url = next,
+                None => return Ok(commits),
+            }
+        }
+        Err(HubError::Protocol {
+            url,
+            message: format!("more than {MAX_COMMIT_PAGES} pages of commits"),
         })
     }
 

@@ -1,4 +1,4 @@
-//! Wire types of the Hub's JSON API (hub-protocol §1.3, §1.4, §1.7, §1.8).
+//! Wire types of the Hub's JSON API (hub-protocol §1.3, §1.4, §1.7, §1.8, §1.9).
 
 use serde::Deserialize;
 
@@ -49,6 +49,18 @@ pub struct GitRef {
     pub name: String,
     #[serde(rename = "targetCommit")]
     pub target_commit: String,
+}
+
+/// One item of `GET /api/{type}s/{id}/commits/{rev}` (newest first), as
+/// `HfApi.list_repo_commits` reads it; only what hfdl uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommitInfo {
+    /// The 40-hex commit id.
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    /// `2024-01-01T00:00:00.000Z`.
+    pub date: String,
 }
 
 /// `GET /api/whoami-v2`: the token's owner (hub-protocol §1.8).

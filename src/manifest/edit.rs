@@ -305,6 +305,7 @@ mod tests {
             include: vec![],
             exclude: vec![],
             dir: None,
+            exclude_newer: None,
         }
     }
 

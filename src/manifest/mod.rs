@@ -13,7 +13,8 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 use toml_edit::{Item, Key, TableLike};
 
-use crate::repo::{RepoId, RepoType, validate_revision};
+use crate::repo::{RepoId, RepoType, is_commit_hash, validate_revision};
+use crate::resolve::cooldown::{self, ExcludeNewer};
 use crate::resolve::filter::check_pattern;
 
 pub mod diagnostics;
@@ -29,7 +30,15 @@ pub const MANIFEST_FILE: &str = "models.toml";
 pub const TOP_LEVEL_KEYS: &[&str] = &["models", "settings"];
 
 /// The keys allowed in a `[models.NAME]` entry.
-pub const MODEL_KEYS: &[&str] = &["repo", "repo-type", "revision", "include", "exclude", "dir"];
+pub const MODEL_KEYS: &[&str] = &[
+    "repo",
+    "repo-type",
+    "revision",
+    "include",
+    "exclude",
+    "dir",
+    "exclude-newer",
+];
 
 /// The keys allowed in `[settings]` (the same as in `config.toml`).
 pub const SETTINGS_KEYS: &[&str] = &[
@@ -43,6 +52,7 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "progress",
     "log-level",
     "log-format",
+    "exclude-newer",
 ];
 
 /// The values allowed for `log-level`.
@@ -80,6 +90,8 @@ pub struct ModelSpec {
     pub exclude: Vec<String>,
     /// Plain directory to materialise, as written (relative to the manifest's directory).
     pub dir: Option<PathBuf>,
+    /// The cooldown that applies: the entry's own `exclude-newer`, else `[settings]`'.
+    pub exclude_newer: Option<ExcludeNewer>,
 }
 
 impl ModelSpec {
@@ -91,17 +103,25 @@ impl ModelSpec {
     /// changing its `dir` does not change which files are locked. The serialisation is canonical
     /// (fixed key order, patterns sorted and deduplicated, as their order does not matter), so
     /// reordering keys, reformatting the file or reordering patterns keeps the pin.
+    ///
+    /// A cooldown (`exclude-newer`) is covered only when it is set and can matter (the revision
+    /// is a branch or tag, not a commit), so locks made before the key existed stay fresh.
     pub fn requirement(&self) -> String {
         // Keys in sorted order, so the text is the same whether or not serde_json preserves
         // insertion order.
-        let canonical = serde_json::json!({
+        let mut canonical = serde_json::json!({
             "exclude": canonical_patterns(&self.exclude),
             "include": canonical_patterns(&self.include),
             "repo": self.repo.as_str(),
             "repo-type": self.repo_type.as_str(),
             "revision": self.revision,
-        })
-        .to_string();
+        });
+        if let Some(exclude_newer) = &self.exclude_newer
+            && !is_commit_hash(&self.revision)
+        {
+            canonical["exclude-newer"] = exclude_newer.as_str().into();
+        }
+        let canonical = canonical.to_string();
         format!(
             "sha256:{}",
             hex::encode(Sha256::digest(canonical.as_bytes()))
@@ -132,6 +152,8 @@ pub struct ManifestSettings {
     pub progress: Option<bool>,
     pub log_level: Option<String>,
     pub log_format: Option<String>,
+    /// The project's cooldown; entries without their own `exclude-newer` take it.
+    pub exclude_newer: Option<ExcludeNewer>,
 }
 
 /// Parses and validates manifest `text` read from `path`.
@@ -171,6 +193,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
         }
     }
     check_dirs(&src, &dirs)?;
+    if let Some(project_cooldown) = &settings.exclude_newer {
+        for spec in models.values_mut() {
+            if spec.exclude_newer.is_none() {
+                spec.exclude_newer = Some(project_cooldown.clone());
+            }
+        }
+    }
     Ok(Manifest {
         path: path.to_path_buf(),
         models,
@@ -244,6 +273,7 @@ fn parse_model(
     let mut exclude = Vec::new();
     let mut dir = None;
     let mut dir_span = None;
+    let mut exclude_newer = None;
     for (key, value) in entry.iter() {
         let key_span = entry.key(key).and_then(Key::span);
         let span = value.span().or(key_span.clone());
@@ -296,6 +326,7 @@ fn parse_model(
                 })?);
                 dir_span = span;
             }
+            "exclude-newer" => exclude_newer = Some(field.exclude_newer()?),
             other => return Err(src.unknown_key(other, &table_name, MODEL_KEYS, key_span)),
         }
     }
@@ -315,6 +346,7 @@ fn parse_model(
         include,
         exclude,
         dir,
+        exclude_newer,
     };
     Ok((spec, dir_span))
 }
@@ -467,6 +499,7 @@ fn parse_settings(
             }
             "log-level" => settings.log_level = Some(field.one_of(LOG_LEVELS)?),
             "log-format" => settings.log_format = Some(field.one_of(LOG_FORMATS)?),
+            "exclude-newer" => settings.exclude_newer = Some(field.exclude_newer()?),
             other => return Err(src.unknown_key(other, table_name, SETTINGS_KEYS, key_span)),
         }
     }
@@ -574,6 +607,12 @@ impl Field<'_, '_> {
             };
             Err(self.invalid(&format!("not one of {list}"), &help))
         }
+    }
+
+    /// A cooldown: a duration (`"7 days"`) or an RFC 3339 timestamp.
+    fn exclude_newer(&self) -> Result<ExcludeNewer, ManifestError> {
+        let text = self.string(cooldown::ACCEPTED_FORMS)?;
+        ExcludeNewer::parse(text).map_err(|reason| self.invalid(&reason, cooldown::ACCEPTED_FORMS))
     }
 
     /// An array of fnmatch patterns; a bad one is reported at its own span.

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::resolve::cooldown::ExcludeNewer;
 
 fn parse_ok(text: &str) -> Manifest {
     parse(Path::new("models.toml"), text).unwrap_or_else(|e| panic!("{e:?}"))
@@ -93,6 +94,7 @@ retries = 0
 progress = false
 log-level = "debug"
 log-format = "json"
+exclude-newer = "7 days"
 "#,
     );
     assert_eq!(
@@ -108,6 +110,7 @@ log-format = "json"
             progress: Some(false),
             log_level: Some("debug".into()),
             log_format: Some("json".into()),
+            exclude_newer: Some(ExcludeNewer::parse("7 days").unwrap()),
         }
     );
 }
@@ -316,6 +319,9 @@ fn setting_values_are_range_checked() {
         ("log-level = \"loud\"", "\"loud\""),
         ("log-format = \"xml\"", "\"xml\""),
         ("store = \"\"", "\"\""),
+        ("exclude-newer = \"7\"", "\"7\""),
+        ("exclude-newer = \"last week\"", "\"last week\""),
+        ("exclude-newer = 7", "7"),
     ] {
         let text = format!("[settings]\n{line}\n");
         let error = parse_err(&text);
@@ -452,5 +458,76 @@ fn requirement_is_pinned() {
     assert_eq!(
         spec.requirement(),
         format!("sha256:{}", hex::encode(Sha256::digest(canonical)))
+    );
+}
+
+#[test]
+fn exclude_newer_comes_from_the_entry_else_from_settings() {
+    let manifest = parse_ok(
+        r#"
+[models.a]
+repo = "org/a"
+exclude-newer = "36h"
+
+[models.b]
+repo = "org/b"
+
+[settings]
+exclude-newer = "7 days"
+"#,
+    );
+    let cooldown = |name: &str| {
+        manifest.models[name]
+            .exclude_newer
+            .as_ref()
+            .map(ToString::to_string)
+    };
+    assert_eq!(cooldown("a").as_deref(), Some("36h"));
+    assert_eq!(cooldown("b").as_deref(), Some("7 days"));
+    let without = parse_ok("[models.a]\nrepo = \"org/a\"\n");
+    assert_eq!(without.models["a"].exclude_newer, None);
+}
+
+#[test]
+fn a_bad_exclude_newer_points_at_the_value_and_lists_the_forms() {
+    let text = "[models.a]\nrepo = \"org/a\"\nexclude-newer = \"7 fortnights\"\n";
+    let error = parse_err(text);
+    assert_eq!(labelled(text, &error), "\"7 fortnights\"");
+    let ManifestError::InvalidValue { help, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(
+        error.to_string(),
+        "models.toml: invalid exclude-newer \"7 fortnights\" in [models.a]: unknown unit `fortnights`"
+    );
+    assert!(
+        help.contains("\"7 days\"") && help.contains("RFC 3339"),
+        "{help}"
+    );
+}
+
+#[test]
+fn a_cooldown_changes_the_requirement_only_where_it_can_matter() {
+    let requirement = |text: &str| parse_ok(text).models["a"].requirement();
+    let plain = requirement("[models.a]\nrepo = \"org/m\"\n");
+    let week = requirement("[models.a]\nrepo = \"org/m\"\nexclude-newer = \"7 days\"\n");
+    let from_settings =
+        requirement("[models.a]\nrepo = \"org/m\"\n[settings]\nexclude-newer = \"7 days\"\n");
+    let day = requirement("[models.a]\nrepo = \"org/m\"\nexclude-newer = \"1 day\"\n");
+    assert_ne!(plain, week);
+    assert_ne!(week, day);
+    assert_eq!(
+        week, from_settings,
+        "the cooldown that applies counts, wherever it is set"
+    );
+    // A pinned commit is used as is: a cooldown cannot change what gets locked.
+    let commit = "86b5e0934494bd15c9632b12f734a8a67f723594";
+    assert_eq!(
+        requirement(&format!(
+            "[models.a]\nrepo = \"org/m\"\nrevision = \"{commit}\"\n"
+        )),
+        requirement(&format!(
+            "[models.a]\nrepo = \"org/m\"\nrevision = \"{commit}\"\nexclude-newer = \"7 days\"\n"
+        )),
     );
 }

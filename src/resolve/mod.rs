@@ -2,9 +2,10 @@
 //!
 //! Entries whose `requirement` still matches the previous lock keep their pin without a single
 //! request (like cargo and uv); only new, changed or upgraded entries are resolved. The Hub is
-//! passed in as a value ([`HubApi`]), so resolution is testable without a network.
+//! passed in as a value ([`HubApi`]), and so is "now" (for `exclude-newer`, see [`cooldown`]),
+//! so resolution is testable without a network or a clock.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use futures_util::StreamExt;
 
@@ -17,8 +18,10 @@ use crate::repo::{RepoId, RepoType, is_commit_hash};
 use crate::report::{Event, Reporter};
 use crate::store::check_repo_path;
 
+pub mod cooldown;
 pub mod filter;
 
+use cooldown::{DatedCommit, Timestamp, choose_commit};
 use filter::PathFilter;
 
 /// What resolution needs from the Hub.
@@ -40,6 +43,16 @@ pub trait HubApi {
     ) -> Result<Vec<TreeEntry>, HubError>;
     /// Branches and tags (for "did you mean" help).
     async fn refs(&self, repo_type: RepoType, repo: &RepoId) -> Result<Refs, HubError>;
+    /// The history of `revision`, newest first (its tip comes first). The listing may stop
+    /// once it holds a commit dated at or before `cutoff`: older ones cannot be the newest
+    /// commit old enough.
+    async fn history(
+        &self,
+        repo_type: RepoType,
+        repo: &RepoId,
+        revision: &str,
+        cutoff: Timestamp,
+    ) -> Result<Vec<DatedCommit>, HubError>;
 }
 
 impl HubApi for HubClient {
@@ -70,6 +83,38 @@ impl HubApi for HubClient {
     async fn refs(&self, repo_type: RepoType, repo: &RepoId) -> Result<Refs, HubError> {
         HubClient::refs(self, repo_type, repo).await
     }
+
+    async fn history(
+        &self,
+        repo_type: RepoType,
+        repo: &RepoId,
+        revision: &str,
+        cutoff: Timestamp,
+    ) -> Result<Vec<DatedCommit>, HubError> {
+        let listed = self
+            .list_commits(repo_type, repo, revision, |commits| {
+                commits
+                    .iter()
+                    .any(|c| Timestamp::parse(&c.date).is_some_and(|date| date <= cutoff))
+            })
+            .await?;
+        listed
+            .into_iter()
+            .map(|commit| match Timestamp::parse(&commit.date) {
+                Some(date) if is_commit_hash(&commit.id) => Ok(DatedCommit {
+                    id: commit.id,
+                    date,
+                }),
+                _ => Err(HubError::Protocol {
+                    url: self.endpoint().to_owned(),
+                    message: format!(
+                        "the history of `{repo}@{revision}` lists a commit `{}` dated `{}`",
+                        commit.id, commit.date
+                    ),
+                }),
+            })
+            .collect()
+    }
 }
 
 /// Which pins may move.
@@ -80,8 +125,9 @@ pub enum Upgrade {
     None,
     /// Re-resolve everything.
     All,
-    /// Re-resolve these entries.
-    Models(BTreeSet<String>),
+    /// Re-resolve these entries; one with a revision is pinned to the commit that revision
+    /// names (`--upgrade-model NAME@REV`, like `cargo update --precise`) without a cooldown.
+    Models(BTreeMap<String, Option<String>>),
 }
 
 /// How one entry's pin changed.
@@ -91,19 +137,54 @@ pub enum Change {
     Added {
         name: String,
         commit: String,
+        #[serde(flatten)]
+        why: Why,
     },
     Updated {
         name: String,
         from: String,
         to: String,
+        #[serde(flatten)]
+        why: Why,
     },
     Unchanged {
         name: String,
         commit: String,
+        #[serde(flatten)]
+        why: Why,
     },
     Removed {
         name: String,
     },
+}
+
+/// Why an entry resolved to the commit it did, when it is not simply its revision's tip.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Why {
+    /// The cooldown kept an older commit than the revision's tip.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_back: Option<HeldBack>,
+    /// Pinned with `--upgrade-model NAME@REV`: the REV.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precise: Option<String>,
+}
+
+/// A newer commit that `exclude-newer` refused.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct HeldBack {
+    /// The branch or tag the entry tracks.
+    pub revision: String,
+    /// The commit it points to now.
+    pub latest: String,
+    /// The date of the commit locked instead.
+    pub locked_date: Timestamp,
+    /// The cooldown as written (`7 days`).
+    pub exclude_newer: String,
+    /// "newer than 7 days", for people.
+    #[serde(skip)]
+    pub reason: String,
 }
 
 /// The new lock and what changed relative to the previous one.
@@ -137,6 +218,19 @@ pub enum ResolveError {
         path: String,
         reason: String,
     },
+    #[error(
+        "`{name}`: no commit of {repo}@{revision} is old enough for exclude-newer = \"{exclude_newer}\""
+    )]
+    #[diagnostic(help(
+        "its oldest commit is dated {oldest}; wait, shorten `exclude-newer`, or pin a commit you trust with `hfdl lock --upgrade-model {name}@REV`"
+    ))]
+    NothingOldEnough {
+        name: String,
+        repo: RepoId,
+        revision: String,
+        exclude_newer: String,
+        oldest: Timestamp,
+    },
 }
 
 impl ResolveError {
@@ -144,50 +238,62 @@ impl ResolveError {
         match self {
             ResolveError::Hub { source, .. } => source.error_code(),
             ResolveError::UnsafePath { .. } | ResolveError::BadHash { .. } => "protocol-error",
+            ResolveError::NothingOldEnough { .. } => "nothing-old-enough",
         }
     }
 
     pub fn exit_code(&self) -> i32 {
         match self {
             ResolveError::Hub { source, .. } => source.exit_code(),
+            ResolveError::NothingOldEnough { .. } => 1,
             _ => 3,
         }
     }
 }
 
 /// Resolves `manifest` into a lock, keeping the pins of `previous` that still apply.
+///
+/// `now` is the instant `exclude-newer` cooldowns count back from.
 pub async fn resolve(
     manifest: &Manifest,
     previous: Option<&Lockfile>,
     hub: &impl HubApi,
     upgrade: &Upgrade,
+    now: Timestamp,
     reporter: &dyn Reporter,
 ) -> Result<Resolution, ResolveError> {
     let mut kept = Vec::new();
     let mut to_resolve = Vec::new();
     for spec in manifest.models.values() {
-        let upgrading = match upgrade {
-            Upgrade::None => false,
-            Upgrade::All => true,
-            Upgrade::Models(names) => names.contains(&spec.name),
+        let (upgrading, precise) = match upgrade {
+            Upgrade::None => (false, None),
+            Upgrade::All => (true, None),
+            Upgrade::Models(names) => match names.get(&spec.name) {
+                Some(precise) => (true, precise.as_deref()),
+                None => (false, None),
+            },
         };
         let pinned = previous
             .and_then(|lock| lock.get(&spec.name))
             .filter(|locked| locked.requirement == spec.requirement() && !upgrading);
         match pinned {
             Some(locked) => kept.push(locked.clone()),
-            None => to_resolve.push(spec),
+            None => to_resolve.push((spec, precise)),
         }
     }
     let resolved_count = to_resolve.len();
-    let results: Vec<Result<LockedModel, ResolveError>> = futures_util::stream::iter(to_resolve)
-        .map(|spec| resolve_one(spec, hub, reporter))
-        .buffered(8)
-        .collect()
-        .await;
+    let results: Vec<Result<(LockedModel, Why), ResolveError>> =
+        futures_util::stream::iter(to_resolve)
+            .map(|(spec, precise)| resolve_one(spec, precise, hub, now, reporter))
+            .buffered(8)
+            .collect()
+            .await;
     let mut models = kept;
+    let mut whys = BTreeMap::new();
     for result in results {
-        models.push(result?);
+        let (model, why) = result?;
+        whys.insert(model.name.clone(), why);
+        models.push(model);
     }
     models.sort_by(|a, b| a.name.cmp(&b.name));
     let lock = Lockfile { models };
@@ -195,19 +301,23 @@ pub async fn resolve(
     let mut changes = Vec::new();
     for model in &lock.models {
         let before = previous.and_then(|p| p.get(&model.name));
+        let why = whys.remove(&model.name).unwrap_or_default();
         changes.push(match before {
             None => Change::Added {
                 name: model.name.clone(),
                 commit: model.commit.clone(),
+                why,
             },
             Some(old) if old.commit != model.commit => Change::Updated {
                 name: model.name.clone(),
                 from: old.commit.clone(),
                 to: model.commit.clone(),
+                why,
             },
             Some(_) => Change::Unchanged {
                 name: model.name.clone(),
                 commit: model.commit.clone(),
+                why,
             },
         });
     }
@@ -229,9 +339,11 @@ pub async fn resolve(
 
 async fn resolve_one(
     spec: &ModelSpec,
+    precise: Option<&str>,
     hub: &impl HubApi,
+    now: Timestamp,
     reporter: &dyn Reporter,
-) -> Result<LockedModel, ResolveError> {
+) -> Result<(LockedModel, Why), ResolveError> {
     let hub_error = |source| ResolveError::Hub {
         name: spec.name.clone(),
         repo: spec.repo.clone(),
@@ -240,25 +352,59 @@ async fn resolve_one(
     reporter.report(Event::Resolving {
         name: spec.name.clone(),
         repo: spec.repo.to_string(),
-        revision: spec.revision.clone(),
+        revision: precise.unwrap_or(&spec.revision).to_owned(),
     });
-    let commit = if is_commit_hash(&spec.revision) {
-        spec.revision.clone()
-    } else {
-        match hub
-            .commit_of(spec.repo_type, &spec.repo, &spec.revision)
+    let mut why = Why {
+        precise: precise.map(str::to_owned),
+        ..Why::default()
+    };
+    let revision = precise.unwrap_or(&spec.revision);
+    let commit = if is_commit_hash(revision) {
+        revision.to_owned()
+    } else if let (Some(exclude_newer), None) = (&spec.exclude_newer, precise) {
+        let cutoff = exclude_newer.cutoff(now);
+        let history = match hub
+            .history(spec.repo_type, &spec.repo, revision, cutoff)
             .await
         {
-            Ok(commit) => commit,
-            Err(HubError::RevisionNotFound { repo, revision, .. }) => {
-                let help = revision_help(hub, spec).await;
-                return Err(hub_error(HubError::RevisionNotFound {
-                    repo,
-                    revision,
-                    help,
-                }));
+            Ok(history) => history,
+            Err(error) => {
+                return Err(hub_error(
+                    with_revision_help(hub, spec, precise, error).await,
+                ));
             }
-            Err(error) => return Err(hub_error(error)),
+        };
+        let Some(chosen) = choose_commit(&history, cutoff) else {
+            return Err(ResolveError::NothingOldEnough {
+                name: spec.name.clone(),
+                repo: spec.repo.clone(),
+                revision: revision.to_owned(),
+                exclude_newer: exclude_newer.to_string(),
+                oldest: history
+                    .iter()
+                    .map(|c| c.date)
+                    .min()
+                    .unwrap_or(Timestamp::from_unix_seconds(0)),
+            });
+        };
+        if let Some(latest) = history.first().filter(|tip| tip.id != chosen.id) {
+            why.held_back = Some(HeldBack {
+                revision: revision.to_owned(),
+                latest: latest.id.clone(),
+                locked_date: chosen.date,
+                exclude_newer: exclude_newer.to_string(),
+                reason: exclude_newer.describe(),
+            });
+        }
+        chosen.id.clone()
+    } else {
+        match hub.commit_of(spec.repo_type, &spec.repo, revision).await {
+            Ok(commit) => commit,
+            Err(error) => {
+                return Err(hub_error(
+                    with_revision_help(hub, spec, precise, error).await,
+                ));
+            }
         }
     };
     let entries = hub
@@ -316,7 +462,9 @@ async fn resolve_one(
         files: files.len(),
         bytes,
     });
-    Ok(LockedModel {
+    // The lock keeps the manifest's revision even for a precise pin: the entry still tracks
+    // it, and the requirement (hence `--locked`) still matches the manifest.
+    let model = LockedModel {
         name: spec.name.clone(),
         repo: spec.repo.clone(),
         repo_type: spec.repo_type,
@@ -324,11 +472,33 @@ async fn resolve_one(
         commit,
         requirement: spec.requirement(),
         files,
-    })
+    };
+    Ok((model, why))
 }
 
-/// "Available branches: …" for a revision that does not exist.
-async fn revision_help(hub: &impl HubApi, spec: &ModelSpec) -> String {
+/// A revision that does not exist gets the repo's branches and tags in its help.
+async fn with_revision_help(
+    hub: &impl HubApi,
+    spec: &ModelSpec,
+    precise: Option<&str>,
+    error: HubError,
+) -> HubError {
+    match error {
+        HubError::RevisionNotFound { repo, revision, .. } => {
+            let help = revision_help(hub, spec, precise.is_some()).await;
+            HubError::RevisionNotFound {
+                repo,
+                revision,
+                help,
+            }
+        }
+        other => other,
+    }
+}
+
+/// "Available branches: …" for a revision that does not exist (in models.toml, or given as
+/// `--upgrade-model NAME@REV` when `precise`).
+async fn revision_help(hub: &impl HubApi, spec: &ModelSpec, precise: bool) -> String {
     match hub.refs(spec.repo_type, &spec.repo).await {
         Ok(refs) => {
             let branches: Vec<&str> = refs.branches.iter().map(|r| r.name.as_str()).collect();
@@ -346,9 +516,17 @@ async fn revision_help(hub: &impl HubApi, spec: &ModelSpec) -> String {
                 help.push_str("; tags: ");
                 help.push_str(&tags.join(", "));
             }
-            help.push_str(
-                "; set `revision` in models.toml to one of them, `refs/pr/N` or a full commit hash",
-            );
+            if precise {
+                help.push_str(
+                    "; pass one of them, `refs/pr/N` or a full commit hash as `--upgrade-model ",
+                );
+                help.push_str(&spec.name);
+                help.push_str("@REV`");
+            } else {
+                help.push_str(
+                    "; set `revision` in models.toml to one of them, `refs/pr/N` or a full commit hash",
+                );
+            }
             help
         }
         Err(_) => {
@@ -368,10 +546,25 @@ mod tests {
     use crate::manifest::ManifestSettings;
     use crate::report::Silent;
 
-    /// A Hub in memory that answers the tree listing in a given order.
+    /// "Now" in these tests: 2026-01-31T00:00:00Z.
+    const NOW: Timestamp = Timestamp::from_unix_seconds(1_769_817_600);
+
+    /// A Hub in memory that answers the tree listing in a given order; `main`'s history is
+    /// `history` (newest first; the tip is `c…c`, as `commit_of` says).
     struct FakeHub {
         entries: Vec<TreeEntry>,
         calls: std::sync::Mutex<usize>,
+        history: Vec<DatedCommit>,
+    }
+
+    impl FakeHub {
+        fn new(entries: Vec<TreeEntry>) -> FakeHub {
+            FakeHub {
+                entries,
+                calls: std::sync::Mutex::default(),
+                history: Vec::new(),
+            }
+        }
     }
 
     impl HubApi for FakeHub {
@@ -407,8 +600,27 @@ mod tests {
                     name: "main".into(),
                     target_commit: "c".repeat(40),
                 }],
-                tags: vec![],
+                tags: vec![GitRef {
+                    name: "v1".into(),
+                    target_commit: "a".repeat(40),
+                }],
             })
+        }
+        async fn history(
+            &self,
+            _: RepoType,
+            _: &RepoId,
+            revision: &str,
+            _: Timestamp,
+        ) -> Result<Vec<DatedCommit>, HubError> {
+            *self.calls.lock().unwrap() += 1;
+            if revision == "main" {
+                Ok(self.history.clone())
+            } else {
+                self.commit_of(RepoType::Model, &RepoId::parse("a/b").unwrap(), revision)
+                    .await
+                    .map(|_| vec![])
+            }
         }
     }
 
@@ -434,6 +646,7 @@ mod tests {
             include: include.iter().map(|s| (*s).to_owned()).collect(),
             exclude: vec!["onnx/*".into()],
             dir: None,
+            exclude_newer: None,
         };
         Manifest {
             path: PathBuf::from("models.toml"),
@@ -466,18 +679,18 @@ mod tests {
             if rotation % 2 == 1 {
                 order.reverse();
             }
-            let hub = FakeHub {
-                entries: order
+            let hub = FakeHub::new(
+                order
                     .iter()
                     .map(|p| entry(p, p.ends_with(".safetensors")))
                     .collect(),
-                calls: std::sync::Mutex::default(),
-            };
+            );
             let resolution = block_on(resolve(
                 &manifest("main", &[]),
                 None,
                 &hub,
                 &Upgrade::None,
+                NOW,
                 &Silent,
             ))
             .unwrap();
@@ -490,18 +703,16 @@ mod tests {
 
     #[test]
     fn unchanged_entries_keep_their_pin_without_a_request() {
-        let hub = FakeHub {
-            entries: vec![entry("a.json", false)],
-            calls: std::sync::Mutex::default(),
-        };
+        let hub = FakeHub::new(vec![entry("a.json", false)]);
         let manifest = manifest("main", &["*.json"]);
-        let first = block_on(resolve(&manifest, None, &hub, &Upgrade::None, &Silent)).unwrap();
+        let first = block_on(resolve(&manifest, None, &hub, &Upgrade::None, NOW, &Silent)).unwrap();
         assert_eq!(*hub.calls.lock().unwrap(), 2);
         let second = block_on(resolve(
             &manifest,
             Some(&first.lock),
             &hub,
             &Upgrade::None,
+            NOW,
             &Silent,
         ))
         .unwrap();
@@ -513,6 +724,7 @@ mod tests {
             Some(&first.lock),
             &hub,
             &Upgrade::All,
+            NOW,
             &Silent,
         ))
         .unwrap();
@@ -521,15 +733,13 @@ mod tests {
 
     #[test]
     fn an_unknown_revision_lists_the_branches_in_its_help() {
-        let hub = FakeHub {
-            entries: vec![],
-            calls: std::sync::Mutex::default(),
-        };
+        let hub = FakeHub::new(vec![]);
         let error = block_on(resolve(
             &manifest("nope", &[]),
             None,
             &hub,
             &Upgrade::None,
+            NOW,
             &Silent,
         ))
         .unwrap_err();
@@ -541,5 +751,130 @@ mod tests {
             panic!("{error:?}")
         };
         assert!(help.contains("branches of org/m: main"), "{help}");
+    }
+
+    fn dated(id: char, date: &str) -> DatedCommit {
+        DatedCommit {
+            id: id.to_string().repeat(40),
+            date: Timestamp::parse(date).unwrap(),
+        }
+    }
+
+    fn with_cooldown(cooldown: &str) -> Manifest {
+        let mut manifest = manifest("main", &[]);
+        for spec in manifest.models.values_mut() {
+            spec.exclude_newer = Some(cooldown::ExcludeNewer::parse(cooldown).unwrap());
+        }
+        manifest
+    }
+
+    #[test]
+    fn a_cooldown_locks_the_newest_commit_old_enough_and_says_what_it_held_back() {
+        let mut hub = FakeHub::new(vec![entry("a.json", false)]);
+        hub.history = vec![
+            dated('c', "2026-01-30T00:00:00Z"),
+            dated('b', "2026-01-01T00:00:00Z"),
+        ];
+        let resolution = block_on(resolve(
+            &with_cooldown("7 days"),
+            None,
+            &hub,
+            &Upgrade::None,
+            NOW,
+            &Silent,
+        ))
+        .unwrap();
+        assert_eq!(resolution.lock.models[0].commit, "b".repeat(40));
+        let Change::Added { why, .. } = &resolution.changes[0] else {
+            panic!("{:?}", resolution.changes)
+        };
+        let held = why.held_back.as_ref().expect("held back");
+        assert_eq!(held.latest, "c".repeat(40));
+        assert_eq!(held.revision, "main");
+        assert_eq!(held.locked_date.to_string(), "2026-01-01T00:00:00Z");
+        assert_eq!(held.reason, "newer than 7 days");
+
+        // A short cooldown takes the tip and holds nothing back.
+        let resolution = block_on(resolve(
+            &with_cooldown("1 day"),
+            None,
+            &hub,
+            &Upgrade::None,
+            NOW,
+            &Silent,
+        ))
+        .unwrap();
+        assert_eq!(resolution.lock.models[0].commit, "c".repeat(40));
+        assert_eq!(
+            resolution.changes[0],
+            Change::Added {
+                name: "m".into(),
+                commit: "c".repeat(40),
+                why: Why::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_cooldown_no_commit_satisfies_names_the_oldest_date() {
+        let mut hub = FakeHub::new(vec![]);
+        hub.history = vec![
+            dated('c', "2026-01-30T00:00:00Z"),
+            dated('b', "2026-01-29T00:00:00Z"),
+        ];
+        let error = block_on(resolve(
+            &with_cooldown("2 weeks"),
+            None,
+            &hub,
+            &Upgrade::None,
+            NOW,
+            &Silent,
+        ))
+        .unwrap_err();
+        let ResolveError::NothingOldEnough {
+            name,
+            exclude_newer,
+            oldest,
+            ..
+        } = &error
+        else {
+            panic!("{error:?}")
+        };
+        assert_eq!((name.as_str(), exclude_newer.as_str()), ("m", "2 weeks"));
+        assert_eq!(oldest.to_string(), "2026-01-29T00:00:00Z");
+        assert_eq!(error.exit_code(), 1);
+    }
+
+    #[test]
+    fn a_precise_upgrade_pins_the_named_revision_and_skips_the_cooldown() {
+        let mut hub = FakeHub::new(vec![entry("a.json", false)]);
+        hub.history = vec![dated('c', "2026-01-30T00:00:00Z")];
+        let manifest = with_cooldown("7 days");
+        let commit = "d".repeat(40);
+        let upgrade = Upgrade::Models(BTreeMap::from([("m".into(), Some(commit.clone()))]));
+        let resolution = block_on(resolve(&manifest, None, &hub, &upgrade, NOW, &Silent)).unwrap();
+        let locked = &resolution.lock.models[0];
+        assert_eq!(locked.commit, commit);
+        assert_eq!(
+            locked.revision, "main",
+            "the lock keeps what the entry tracks"
+        );
+        assert_eq!(locked.requirement, manifest.models["m"].requirement());
+
+        let upgrade = Upgrade::Models(BTreeMap::from([("m".into(), Some("nope".into()))]));
+        let error = block_on(resolve(&manifest, None, &hub, &upgrade, NOW, &Silent)).unwrap_err();
+        let ResolveError::Hub {
+            name,
+            source: HubError::RevisionNotFound { help, .. },
+            ..
+        } = error
+        else {
+            panic!("{error:?}")
+        };
+        assert_eq!(name, "m");
+        assert!(
+            help.contains("tags: v1") && help.contains("--upgrade-model m@REV"),
+            "{help}"
+        );
     }
 }

@@ -172,7 +172,7 @@ fn move_tiny_upstream(ctx: &TestContext) -> String {
     use hfdl_mock_hub::{FileChange, RepoType};
     ctx.hub
         .fixtures()
-        .commit(
+        .commit_at(
             RepoType::Model,
             "acme/tiny",
             "main",
@@ -182,6 +182,8 @@ fn move_tiny_upstream(ctx: &TestContext) -> String {
                 FileChange::delete("tokenizer.json"),
                 FileChange::regular("generation_config.json", b"{}".to_vec()),
             ],
+            // A fixed date, so the outdated table is stable.
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_763_596_800),
         )
         .unwrap()
 }
@@ -206,7 +208,7 @@ fn outdated_shows_the_commit_date_and_file_diff_after_the_branch_moves() {
     exit: 1
     --- stdout
     NAME  LOCKED        LATEST        DATE        FILES     DOWNLOAD  REVISION
-    tiny  736f2fd85944  b20107b8e554  2024-01-03  +1 -1 ~1  21 B      acme/tiny@main
+    tiny  736f2fd85944  b20107b8e554  2025-11-20  +1 -1 ~1  21 B      acme/tiny@main
 
     tiny:
       + generation_config.json (2 B)

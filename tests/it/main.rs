@@ -2,6 +2,7 @@
 
 mod auth;
 mod concurrency;
+mod cooldown;
 mod engine;
 mod failures;
 mod gc;

@@ -140,7 +140,7 @@ fn error_output() {
        · ────┬───
        ·     ╰── unknown key
        ╰────
-      help: did you mean `include`? The keys of [models.tiny] are `repo`, `repo-type`, `revision`, `include`, `exclude`, `dir`
+      help: did you mean `include`? The keys of [models.tiny] are `repo`, `repo-type`, `revision`, `include`, `exclude`, `dir`, `exclude-newer`
     "#);
     ctx.write_manifest("[models.tiny]\nrepo = \"acme//tiny\"\n");
     insta::assert_snapshot!(ctx.render(&ctx.run(&["lock"])), @r#"

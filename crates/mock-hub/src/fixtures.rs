@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use sha1::Digest as _;
@@ -215,6 +216,23 @@ pub struct Commit {
     pub files: BTreeMap<String, FileInfo>,
 }
 
+/// What a new commit is stamped with besides its content.
+#[derive(Debug, Clone, Copy)]
+struct Stamp<'a> {
+    /// A forced commit id; derived from the content when `None`.
+    id: Option<&'a str>,
+    date: SystemTime,
+}
+
+impl Stamp<'_> {
+    fn now() -> Stamp<'static> {
+        Stamp {
+            id: None,
+            date: SystemTime::now(),
+        }
+    }
+}
+
 /// One repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Repo {
@@ -398,7 +416,7 @@ impl Fixtures {
             tags: BTreeMap::new(),
             pull_requests: BTreeMap::new(),
             aliases: Vec::new(),
-            created: timestamp(0),
+            created: CREATED.to_owned(),
         };
         self.save_repo(&repo)?;
         state.repos.insert(key, repo);
@@ -424,7 +442,22 @@ impl Fixtures {
         message: &str,
         changes: Vec<FileChange>,
     ) -> Result<String> {
-        self.commit_inner(repo_type, id, branch, message, changes, None)
+        self.commit_inner(repo_type, id, branch, message, changes, Stamp::now())
+    }
+
+    /// Like [`Fixtures::commit`], but dated `date` instead of now: tests of time-based rules
+    /// (a cooldown that skips recent commits) need commits of a known age.
+    pub fn commit_at(
+        &self,
+        repo_type: RepoType,
+        id: &str,
+        branch: &str,
+        message: &str,
+        changes: Vec<FileChange>,
+        date: SystemTime,
+    ) -> Result<String> {
+        let stamp = Stamp { id: None, date };
+        self.commit_inner(repo_type, id, branch, message, changes, stamp)
     }
 
     /// Like [`Fixtures::commit`], but the commit gets the given 40-hex id, so that a fixture
@@ -447,7 +480,11 @@ impl Fixtures {
                 "bad commit id {commit_id:?}: expected 40 lowercase hex characters"
             )));
         }
-        self.commit_inner(repo_type, id, branch, message, changes, Some(commit_id))
+        let stamp = Stamp {
+            id: Some(commit_id),
+            ..Stamp::now()
+        };
+        self.commit_inner(repo_type, id, branch, message, changes, stamp)
     }
 
     fn commit_inner(
@@ -457,7 +494,7 @@ impl Fixtures {
         branch: &str,
         message: &str,
         changes: Vec<FileChange>,
-        forced_id: Option<&str>,
+        stamp: Stamp<'_>,
     ) -> Result<String> {
         // Store contents first, outside the lock: they can be large.
         let mut staged = Vec::new();
@@ -502,7 +539,9 @@ impl Fixtures {
             for (path, info) in &files {
                 hasher.update(format!("{path}\0{}\n", info.git_sha1));
             }
-            commit_id = forced_id.map_or_else(|| hex::encode(hasher.finalize()), str::to_owned);
+            commit_id = stamp
+                .id
+                .map_or_else(|| hex::encode(hasher.finalize()), str::to_owned);
             if repo.commits.contains_key(&commit_id) {
                 return Err(FixtureError::Invalid(format!(
                     "commit {commit_id} already exists in {id}"
@@ -512,7 +551,7 @@ impl Fixtures {
                 id: commit_id.clone(),
                 parent,
                 message: message.to_owned(),
-                date: timestamp(repo.commits.len() as u64 + 1),
+                date: format_date(stamp.date),
                 files,
             };
             repo.commits.insert(commit_id.clone(), commit);
@@ -816,14 +855,46 @@ fn validate_path(path: &str) -> Result<()> {
     Ok(())
 }
 
-/// A deterministic ISO-8601 timestamp: one day per step from 2024-01-01.
-fn timestamp(step: u64) -> String {
-    // Days from 2024-01-01, enough precision for fixtures (no month arithmetic needed: the
-    // Hub's clients treat these as opaque strings).
-    let day = step % 28 + 1;
-    let month = (step / 28) % 12 + 1;
-    let year = 2024 + step / (28 * 12);
-    format!("{year:04}-{month:02}-{day:02}T00:00:00.000Z")
+/// When every fixture repo was created: before any commit a test makes.
+const CREATED: &str = "2024-01-01T00:00:00.000Z";
+
+/// `date` as the Hub writes dates: `2024-01-01T00:00:00.000Z` (UTC, milliseconds).
+pub fn format_date(date: SystemTime) -> String {
+    let (sign, offset) = match date.duration_since(UNIX_EPOCH) {
+        Ok(after) => (1_i64, after),
+        Err(before) => (-1_i64, before.duration()),
+    };
+    let millis = sign * i64::try_from(offset.as_millis()).unwrap_or(i64::MAX);
+    let seconds = millis.div_euclid(1000);
+    let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60,
+        millis.rem_euclid(1000)
+    )
+}
+
+/// The proleptic Gregorian date of a day number (days since 1970-01-01), after Howard
+/// Hinnant's `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// xorshift64*: fast deterministic filler so that generated files are incompressible and
@@ -926,6 +997,57 @@ mod tests {
             .unwrap();
         assert_eq!(config.etag(), git_blob_sha1(b"{}"));
         assert_eq!(config.sha256, None);
+    }
+
+    #[test]
+    fn dates_are_written_like_the_hub_writes_them() {
+        let at = |seconds: u64| UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+        assert_eq!(format_date(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_date(at(1_704_067_200)), "2024-01-01T00:00:00.000Z");
+        // A leap day, and an instant with milliseconds.
+        assert_eq!(
+            format_date(at(1_709_210_096) + std::time::Duration::from_millis(250)),
+            "2024-02-29T12:34:56.250Z"
+        );
+        assert_eq!(format_date(at(4_102_444_799)), "2099-12-31T23:59:59.000Z");
+    }
+
+    #[test]
+    fn commits_are_dated_now_unless_told_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures = Fixtures::create(dir.path()).unwrap();
+        fixtures
+            .create_repo(RepoType::Model, "acme/x", RepoOptions::default())
+            .unwrap();
+        let old = fixtures
+            .commit_at(
+                RepoType::Model,
+                "acme/x",
+                "main",
+                "old",
+                vec![FileChange::regular("a.json", b"1".to_vec())],
+                UNIX_EPOCH + std::time::Duration::from_hours(473_352), // 2024-01-01
+            )
+            .unwrap();
+        let before = format_date(SystemTime::now());
+        let new = fixtures
+            .commit(
+                RepoType::Model,
+                "acme/x",
+                "main",
+                "new",
+                vec![FileChange::regular("a.json", b"2".to_vec())],
+            )
+            .unwrap();
+        let repo = fixtures.repo(RepoType::Model, "acme/x").unwrap();
+        assert_eq!(repo.commits[&old].date, "2024-01-01T00:00:00.000Z");
+        let after = format_date(SystemTime::now());
+        // Same fixed-width format, so the text order is the time order.
+        let date = &repo.commits[&new].date;
+        assert!(
+            before <= *date && *date <= after,
+            "{before} <= {date} <= {after}"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! Routing is done by hand rather than with axum's router because Hub paths are ambiguous
 //! for a pattern router: a repo id has one or two segments and is located by the literal
-//! `/resolve/`, `/tree/`, `/revision/` or `/paths-info/` marker, and a revision may arrive
+//! `/resolve/`, `/tree/`, `/revision/`, `/paths-info/` or `/commits/` marker, and a revision may arrive
 //! percent-encoded (`refs%2Fpr%2F1`) or raw (`refs/pr/1`, huggingface.js's `/tree/`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -536,7 +536,14 @@ async fn api(call: &Call<'_>, rest: &str, body: Body) -> Outcome {
                 format!("no route for /api/{rest}"),
             )
         })?;
-    let markers = ["revision", "tree", "paths-info", "refs", "auth-check"];
+    let markers = [
+        "revision",
+        "tree",
+        "paths-info",
+        "refs",
+        "auth-check",
+        "commits",
+    ];
     let (id, marker, after) = split_repo(&segments[1..], &markers).ok_or_else(|| {
         HubError::new(
             StatusCode::NOT_FOUND,
@@ -581,6 +588,7 @@ async fn api(call: &Call<'_>, rest: &str, body: Body) -> Outcome {
             paths_info(call, &repo, &revision, &content_type, &bytes)
         }
         ("refs", &Method::GET) => Ok(refs(call, &repo)),
+        ("commits", &Method::GET) => commits(call, &repo, after),
         ("auth-check", &Method::GET) => {
             check_content(&repo, call.user.as_ref())?;
             Ok(call.json(&json!({})))
@@ -787,6 +795,80 @@ fn tree(call: &Call<'_>, repo: &Repo, after: &[&str]) -> Outcome {
         let link = format!(
             "<{}{path}?{}>; rel=\"next\"",
             call.shared.endpoint,
+            query.join("&")
+        );
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    Ok(response)
+}
+
+/// `GET /api/{type}s/{id}/commits/{rev}`: the history of a revision, newest first, as
+/// `HfApi.list_repo_commits` reads it (`id`, `title`, `message`, `authors[].user`, `date`, and
+/// `formatted` with `expand[]=formatted`). Pages are numbered (`?p=N`, from 0) and chained with
+/// an absolute `Link: <…?p=N+1>; rel="next"`, which `utils.paginate` follows verbatim.
+fn commits(call: &Call<'_>, repo: &Repo, after: &[&str]) -> Outcome {
+    let (revision, _) = take_revision(after).ok_or_else(|| HubError::revision_not_found(""))?;
+    let tip = resolve_revision(repo, &revision)?;
+    // First parents only: fixture histories are linear, and this is `git log --first-parent`.
+    let history: Vec<&Commit> = std::iter::successors(Some(tip), |c| {
+        c.parent.as_ref().and_then(|p| repo.commits.get(p))
+    })
+    .collect();
+    // The Hub's page size for commits; smaller when a test asks for small pages.
+    let page_size = call.shared.options.page_size.clamp(1, 50);
+    let page_number: usize = call
+        .query
+        .get("p")
+        .and_then(|p| p.last())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let formatted = call
+        .query
+        .get("expand[]")
+        .or_else(|| call.query.get("expand"))
+        .is_some_and(|values| values.iter().any(|v| v == "formatted"));
+    let author = repo.namespace().unwrap_or(&repo.id);
+    let page: Vec<Value> = history
+        .iter()
+        .skip(page_number.saturating_mul(page_size))
+        .take(page_size)
+        .map(|commit| {
+            let (title, body) = commit
+                .message
+                .split_once('\n')
+                .unwrap_or((&commit.message, ""));
+            let mut item = json!({
+                "id": commit.id,
+                "title": title,
+                "message": body.trim_start_matches('\n'),
+                "authors": [{ "user": author, "avatar": format!("https://huggingface.co/avatars/{author}.svg") }],
+                "date": commit.date,
+            });
+            if formatted {
+                item["formatted"] = json!({ "title": title, "message": body.trim_start_matches('\n') });
+            }
+            item
+        })
+        .collect();
+    let mut response = call.json(&Value::Array(page));
+    if (page_number + 1).saturating_mul(page_size) < history.len() {
+        let mut query: Vec<String> = call
+            .raw_query
+            .as_deref()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("p="))
+            .map(str::to_owned)
+            .collect();
+        query.push(format!("p={}", page_number + 1));
+        let link = format!(
+            "<{}/api/{}/{}/commits/{}?{}>; rel=\"next\"",
+            call.shared.endpoint,
+            repo.repo_type.plural(),
+            repo.id,
+            utf8_percent_encode(&revision, QUOTE_ALL),
             query.join("&")
         );
         if let Ok(value) = HeaderValue::from_str(&link) {

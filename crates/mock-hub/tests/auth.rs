@@ -32,6 +32,7 @@ fn private_repo_is_not_found_for_anonymous_and_strangers() {
         format!("/api/models/{PRIVATE}/tree/main"),
         format!("/api/models/{PRIVATE}/refs"),
         format!("/api/models/{PRIVATE}/auth-check"),
+        format!("/api/models/{PRIVATE}/commits/main"),
     ] {
         common::assert_hub_error_body(t.get(&path), 401, Some("RepoNotFound"));
         common::assert_hub_error_body(t.get_auth(&path, CAROL), 404, Some("RepoNotFound"));
@@ -66,6 +67,10 @@ fn gated_metadata_is_public_but_content_needs_approval() {
     assert!(info["siblings"].as_array().is_some_and(|s| !s.is_empty()));
     assert_eq!(
         t.get(&format!("/api/models/{GATED}/tree/main")).status(),
+        200
+    );
+    assert_eq!(
+        t.get(&format!("/api/models/{GATED}/commits/main")).status(),
         200
     );
 

@@ -1,5 +1,5 @@
 //! The mock Hub against hub-protocol.md §1, §2 and §10: repo info, revisions, tree, paths-info,
-//! refs, whoami, resolve (regular, LFS, CDN), ranges, conditional requests, renames, and a
+//! refs, commits, whoami, resolve (regular, LFS, CDN), ranges, conditional requests, renames, and a
 //! branch moving while the server runs.
 
 mod common;
@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use common::{
     CONFIG, DATASET, MODEL, TestHub, WEIGHTS_SIZE, git_sha1, header, maybe_header, sha256_hex,
 };
+use hfdl_mock_hub::fixtures::format_date;
 use hfdl_mock_hub::{FileChange, RepoType, ServerOptions};
 use serde_json::{Value, json};
 
@@ -214,6 +215,7 @@ fn unknown_revision_is_revision_not_found() {
         "/acme/tiny/resolve/nope/config.json",
         "/api/models/acme/tiny/revision/refs%2Fpr%2F9",
         "/api/models/acme/tiny/revision/0000000000000000000000000000000000000000",
+        "/api/models/acme/tiny/commits/nope",
     ] {
         common::assert_hub_error_body(t.get(path), 404, Some("RevisionNotFound"));
     }
@@ -223,6 +225,140 @@ fn unknown_revision_is_revision_not_found() {
         Some("RevisionNotFound"),
     );
     assert_eq!(header(&headers, "x-error-message"), "Invalid rev id: nope");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commits (§1.9; the shape `HfApi.list_repo_commits` reads)
+
+fn commit_ids(page: &Value) -> Vec<String> {
+    page.as_array()
+        .unwrap_or_else(|| panic!("not an array: {page}"))
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn commits_list_a_revision_history_newest_first() {
+    let t = TestHub::start();
+    let main = t.json("/api/models/acme/tiny/commits/main");
+    assert_eq!(
+        commit_ids(&main),
+        [t.commits.main.clone(), t.commits.first.clone()]
+    );
+    let newest = &main[0];
+    assert_eq!(newest["title"], "add files");
+    assert_eq!(newest["message"], "");
+    assert_eq!(newest["authors"][0]["user"], "acme");
+    let date = newest["date"].as_str().unwrap();
+    assert!(
+        date.len() == 24 && date.ends_with('Z') && date.as_bytes()[10] == b'T',
+        "the Hub's date format, e.g. 2024-01-01T00:00:00.000Z: {date}"
+    );
+    assert!(newest.get("formatted").is_none(), "{newest}");
+
+    // Every revision form: a tag, an encoded slashed branch, a raw or encoded PR ref, a commit.
+    assert_eq!(
+        commit_ids(&t.json("/api/models/acme/tiny/commits/v1")),
+        [t.commits.first.as_str()]
+    );
+    assert_eq!(
+        commit_ids(&t.json("/api/models/acme/tiny/commits/feature%2Fx")),
+        [
+            t.commits.feature.clone(),
+            t.commits.main.clone(),
+            t.commits.first.clone()
+        ]
+    );
+    for pr in ["refs/pr/1", "refs%2Fpr%2F1"] {
+        assert_eq!(
+            commit_ids(&t.json(&format!("/api/models/acme/tiny/commits/{pr}"))),
+            [t.commits.first.as_str()]
+        );
+    }
+    assert_eq!(
+        commit_ids(&t.json(&format!("/api/models/acme/tiny/commits/{}", t.commits.main))),
+        [t.commits.main.clone(), t.commits.first.clone()]
+    );
+    assert_eq!(
+        commit_ids(&t.json("/api/datasets/acme/squad/commits/main")).len(),
+        1
+    );
+
+    // `formatted=True` in huggingface_hub sends `expand[]=formatted`.
+    let formatted = t.json("/api/models/acme/tiny/commits/main?expand%5B%5D=formatted");
+    assert_eq!(formatted[0]["formatted"]["title"], "add files");
+}
+
+#[test]
+fn commit_dates_are_the_ones_the_fixture_set() {
+    let t = TestHub::start();
+    let thirty_days_ago = std::time::SystemTime::now() - std::time::Duration::from_hours(30 * 24);
+    let old = t
+        .fixtures()
+        .commit_at(
+            RepoType::Model,
+            MODEL,
+            "main",
+            "an old change\n\nwith a body",
+            vec![FileChange::regular("old.txt", b"old".to_vec())],
+            std::time::UNIX_EPOCH + std::time::Duration::from_hours(490_896), // 2026-01-01
+        )
+        .unwrap();
+    let page = t.json("/api/models/acme/tiny/commits/main");
+    assert_eq!(page[0]["id"], old.as_str());
+    assert_eq!(page[0]["date"], "2026-01-01T00:00:00.000Z");
+    assert_eq!(page[0]["title"], "an old change");
+    assert_eq!(page[0]["message"], "with a body");
+    let recent = t
+        .fixtures()
+        .commit_at(
+            RepoType::Model,
+            MODEL,
+            "main",
+            "recent",
+            vec![FileChange::regular("new.txt", b"new".to_vec())],
+            thirty_days_ago,
+        )
+        .unwrap();
+    let page = t.json("/api/models/acme/tiny/commits/main");
+    assert_eq!(page[0]["id"], recent.as_str());
+    assert_eq!(page[0]["date"], format_date(thirty_days_ago).as_str());
+}
+
+#[test]
+fn commit_pages_are_numbered_and_linked() {
+    let t = TestHub::start_with(ServerOptions {
+        page_size: 2,
+        ..Default::default()
+    });
+    let pages = pages_linked_by(&t, "/api/models/acme/tiny/commits/feature%2Fx", "p=");
+    assert_eq!(pages.len(), 2);
+    let ids: Vec<String> = pages.iter().flat_map(commit_ids).collect();
+    assert_eq!(
+        ids,
+        [
+            t.commits.feature.clone(),
+            t.commits.main.clone(),
+            t.commits.first.clone()
+        ]
+    );
+    let first = t.get("/api/models/acme/tiny/commits/feature%2Fx?expand%5B%5D=formatted");
+    let link = header(first.headers(), "link");
+    assert_eq!(
+        link,
+        format!(
+            "<{}/api/models/acme/tiny/commits/feature%2Fx?expand%5B%5D=formatted&p=1>; rel=\"next\"",
+            t.hub.endpoint()
+        )
+    );
+    // Two commits fit one page: no Link.
+    assert!(
+        t.get("/api/models/acme/tiny/commits/main")
+            .headers()
+            .get("link")
+            .is_none()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -342,6 +478,11 @@ fn tree_missing_folder_is_entry_not_found() {
 
 /// Follows `Link: <…>; rel="next"` verbatim from `first`; returns every page.
 fn all_pages(t: &TestHub, first: &str) -> Vec<Value> {
+    pages_linked_by(t, first, "cursor=")
+}
+
+/// Like [`all_pages`], for links whose query carries the page as `page_param`.
+fn pages_linked_by(t: &TestHub, first: &str, page_param: &str) -> Vec<Value> {
     let mut pages = Vec::new();
     let mut url = t.url(first);
     loop {
@@ -355,7 +496,7 @@ fn all_pages(t: &TestHub, first: &str) -> Vec<Value> {
                 target.starts_with(&format!("{}/api/", t.hub.endpoint())),
                 "the next link must be absolute: {link}"
             );
-            assert!(target.contains("cursor="), "{link}");
+            assert!(target.contains(page_param), "{link}");
             target
         });
         pages.push(response.json().unwrap());
