@@ -183,7 +183,7 @@ fn move_tiny_upstream(ctx: &TestContext) -> String {
                 FileChange::regular("generation_config.json", b"{}".to_vec()),
             ],
             // A fixed date, so the outdated table is stable.
-            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_763_596_800),
+            std::time::UNIX_EPOCH + std::time::Duration::from_hours(20_412 * 24),
         )
         .unwrap()
 }
