@@ -20,6 +20,9 @@
 //! | `models.lock` | [`lock`] (deterministic writer, freshness check) |
 //! | `$HF_HUB_CACHE/{models,datasets,spaces}--*/…` | [`store`] (layout, scan, links, refs, locks) |
 //! | `$HFDL_CACHE_DIR/verified-blobs.json` | [`store::verified`] (stat cache of verified blobs) |
+//! | `$HFDL_CACHE_DIR/known-locks.json` | [`store::registry`] (lockfiles synced per store, for `gc`) |
+//! | `$HF_HUB_CACHE/.locks/hfdl-store.lock` | [`store::layout::STORE_LOCK_FILE`] (sync shared, gc exclusive) |
+//! | what the cache holds, read-only | [`store::inventory`] (`init --from-cache`), [`store::verify`], [`store::gc`] |
 //! | `$HF_HOME/token` | [`hub::auth`] (token sources, precedence, the token file) |
 //! | OS keyring entry `hfdl` / endpoint | [`hub::keyring`] (Secret Service, kernel keyring) |
 //! | environment variables | [`env`] (the only reader), [`settings`] (precedence) |
