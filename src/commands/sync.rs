@@ -53,23 +53,7 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
         return print_plan(ctx, &plan, &changes);
     }
     if plan.needs_network() && ctx.settings.offline {
-        let mut missing: Vec<String> = plan
-            .blobs
-            .iter()
-            .filter(|s| {
-                matches!(
-                    s.action,
-                    BlobAction::Download { .. } | BlobAction::Replace { .. }
-                )
-            })
-            .map(|s| format!("{}: {}", s.models.join("+"), s.path))
-            .collect();
-        if missing.len() > 10 {
-            let more = missing.len() - 10;
-            missing.truncate(10);
-            missing.push(format!("and {more} more"));
-        }
-        return Err(Error::OfflineMissing { missing });
+        return Err(offline_missing(&plan));
     }
     check_free_space(&ctx.settings.store, plan.disk_bytes())?;
     if store_lock.is_none() {
@@ -401,4 +385,26 @@ fn links_other_projects_want(ctx: &Context, store: &Store) -> HashSet<PathBuf> {
         }
     }
     wanted
+}
+
+/// The error for a plan that needs the network while offline: it names the files (the first
+/// ten) it would have fetched.
+pub(crate) fn offline_missing(plan: &Plan) -> Error {
+    let mut missing: Vec<String> = plan
+        .blobs
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.action,
+                BlobAction::Download { .. } | BlobAction::Replace { .. }
+            )
+        })
+        .map(|s| format!("{}: {}", s.models.join("+"), s.path))
+        .collect();
+    if missing.len() > 10 {
+        let more = missing.len() - 10;
+        missing.truncate(10);
+        missing.push(format!("and {more} more"));
+    }
+    Error::OfflineMissing { missing }
 }

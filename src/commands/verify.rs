@@ -16,7 +16,6 @@ use crate::download::DownloadOptions;
 use crate::error::{Error, Result};
 use crate::lock::{self, Lockfile, StaleReason};
 use crate::manifest::Manifest;
-use crate::reconcile::plan::BlobAction;
 use crate::reconcile::{ExecuteOptions, PlanOptions, Summary, execute, plan};
 use crate::report::{Event, count};
 use crate::store::verify::{
@@ -156,18 +155,7 @@ async fn repair(
     );
     if plan.needs_network() && ctx.settings.offline {
         // Before deleting anything: offline, the damaged files are better reported than gone.
-        let mut missing: Vec<String> = plan
-            .blobs
-            .iter()
-            .filter(|s| matches!(s.action, BlobAction::Download { .. }))
-            .map(|s| format!("{}: {}", s.models.join("+"), s.path))
-            .collect();
-        if missing.len() > 10 {
-            let more = missing.len() - 10;
-            missing.truncate(10);
-            missing.push(format!("and {more} more"));
-        }
-        return Err(Error::OfflineMissing { missing });
+        return Err(super::sync::offline_missing(&plan));
     }
     let removed_files =
         discard_damaged(found, &mut verified, &dirs).map_err(Error::io(store.root()))?;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::layout::{Store, parse_repo_folder_name};
+use super::scan::{dir_file, list_entries};
 use crate::hash::ContentHash;
 use crate::lock::LockedFile;
 use crate::repo::{RepoId, RepoType, is_commit_hash};
@@ -70,65 +71,40 @@ pub fn inventory(store: &Store) -> Vec<CachedSnapshot> {
     snapshots
 }
 
-/// `refs/<name>` files (names may contain `/`, as `refs/pr/1` does) → the commit they hold.
+/// `refs/<name>` files (names may contain `/`: revision `refs/pr/1` is the file
+/// `refs/refs/pr/1`, hub-protocol §6.2) → the commit they hold.
 fn read_refs(dir: &Path) -> BTreeMap<String, String> {
-    let mut refs = BTreeMap::new();
-    let mut pending = vec![(dir.to_path_buf(), String::new())];
-    while let Some((current, prefix)) = pending.pop() {
-        let Ok(entries) = fs_err::read_dir(&current) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
-            match entry.file_type() {
-                Ok(kind) if kind.is_dir() => pending.push((entry.path(), format!("{name}/"))),
-                Ok(kind) if kind.is_file() => {
-                    if let Ok(text) = fs_err::read_to_string(entry.path()) {
-                        let commit = text.trim();
-                        if is_commit_hash(commit) {
-                            // `refs/pr/1` is stored as refs/refs/pr/1 (hub-protocol §6.2).
-                            refs.insert(name, commit.to_owned());
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    refs
+    list_entries(dir, std::fs::FileType::is_file)
+        .into_iter()
+        .filter_map(|name| {
+            let text = fs_err::read_to_string(dir_file(dir, &name)).ok()?;
+            let commit = text.trim();
+            is_commit_hash(commit).then(|| (name, commit.to_owned()))
+        })
+        .collect()
 }
 
 /// The adoptable files of one snapshot directory.
 fn snapshot_files(dir: &Path) -> (Vec<LockedFile>, Vec<(String, &'static str)>) {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
-    let mut pending = vec![(dir.to_path_buf(), String::new())];
-    while let Some((current, prefix)) = pending.pop() {
-        let Ok(entries) = fs_err::read_dir(&current) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = format!("{prefix}{}", entry.file_name().to_string_lossy());
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                pending.push((entry.path(), format!("{path}/")));
-            } else if kind.is_symlink() {
-                match adopt_link(&entry.path()) {
-                    Ok((hash, size)) => files.push(LockedFile { path, size, hash }),
-                    Err(reason) => skipped.push((path, reason)),
-                }
-            } else {
-                skipped.push((
-                    path,
-                    "a copy, not a link to a blob (HF_HUB_DISABLE_SYMLINKS?): its hash is unknown",
-                ));
+    for path in list_entries(dir, |kind| !kind.is_dir()) {
+        let link = dir_file(dir, &path);
+        if link
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            match adopt_link(&link) {
+                Ok((hash, size)) => files.push(LockedFile { path, size, hash }),
+                Err(reason) => skipped.push((path, reason)),
             }
+        } else {
+            skipped.push((
+                path,
+                "a copy, not a link to a blob (HF_HUB_DISABLE_SYMLINKS?): its hash is unknown",
+            ));
         }
     }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    skipped.sort();
     (files, skipped)
 }
 

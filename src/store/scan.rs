@@ -165,8 +165,9 @@ pub fn list_files(dir: &Path) -> BTreeSet<String> {
     list_entries(dir, std::fs::FileType::is_file)
 }
 
-/// The entries under `dir` (not following symlinks) whose type `wanted` accepts.
-fn list_entries(dir: &Path, wanted: impl Fn(&std::fs::FileType) -> bool) -> BTreeSet<String> {
+/// The entries under `dir` (not following symlinks) whose type `wanted` accepts, as
+/// `/`-separated paths relative to it.
+pub fn list_entries(dir: &Path, wanted: impl Fn(&std::fs::FileType) -> bool) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let mut pending = vec![(dir.to_path_buf(), String::new())];
     while let Some((current, prefix)) = pending.pop() {

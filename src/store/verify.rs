@@ -416,28 +416,13 @@ impl<R: Read> Read for Progress<'_, R> {
 /// Every non-directory entry under `dir` (symlinks included, not followed), as `/`-separated
 /// paths relative to it, with their full paths.
 fn list_files(dir: &Path) -> Vec<(String, PathBuf)> {
-    let mut found = Vec::new();
-    let mut pending = vec![(dir.to_path_buf(), String::new())];
-    while let Some((current, prefix)) = pending.pop() {
-        let Ok(entries) = fs_err::read_dir(&current) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let relative = if prefix.is_empty() {
-                name
-            } else {
-                format!("{prefix}/{name}")
-            };
-            match entry.file_type() {
-                Ok(kind) if kind.is_dir() => pending.push((entry.path(), relative)),
-                Ok(_) => found.push((relative, entry.path())),
-                Err(_) => {}
-            }
-        }
-    }
-    found.sort();
-    found
+    super::scan::list_entries(dir, |kind| !kind.is_dir())
+        .into_iter()
+        .map(|path| {
+            let file = super::scan::dir_file(dir, &path);
+            (path, file)
+        })
+        .collect()
 }
 
 /// Removes what a repair replaces or drops, so no damaged byte stays visible: damaged blobs and
