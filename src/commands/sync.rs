@@ -1,6 +1,6 @@
 //! `hfdl sync`: lock if needed, then plan and apply: download, verify, link, prune.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use indicatif::HumanBytes;
@@ -45,7 +45,8 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
     );
     if !plan.prunes.is_empty() {
         // Another project may pin the same commit with other patterns: its links stay.
-        let wanted = links_other_projects_want(ctx, &store);
+        let wanted = crate::store::registry::Registry::new(&ctx.settings.state_dir)
+            .links_pinned_by_others(&store, &ctx.settings.lock_path);
         plan.prunes.retain(|prune| !wanted.contains(&prune.link));
     }
 
@@ -59,7 +60,7 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
     if store_lock.is_none() {
         store_lock = Some(share_store(ctx, &store)?);
     }
-    remember_sync(ctx, &store, &lock);
+    remember_sync(ctx, &store, &lock, &plan);
     let mut settings = ctx.settings.clone();
     if args.limit_rate.is_some() {
         settings.limit_rate = args.limit_rate;
@@ -327,7 +328,7 @@ fn print_summary(
 
 /// Holds the store lock shared until the sync ends: any number of syncs run side by side, but
 /// `hfdl gc` (exclusive) never deletes what this sync scanned and relies on.
-fn share_store(ctx: &Context, store: &Store) -> Result<crate::store::fsops::FileLock> {
+pub(crate) fn share_store(ctx: &Context, store: &Store) -> Result<crate::store::fsops::FileLock> {
     use crate::store::fsops::{FileLock, LockMode};
     const PATIENCE: std::time::Duration = std::time::Duration::from_mins(10);
     let path = store.store_lock_path();
@@ -341,14 +342,28 @@ fn share_store(ctx: &Context, store: &Store) -> Result<crate::store::fsops::File
     })
 }
 
-/// Records the lockfile and the repos it writes in hfdl's registry, before the first change,
-/// so `hfdl gc` keeps them (and resumable partial files) even if this sync fails half-way.
-/// Failing to record does not fail the sync; the warning says what it risks.
-fn remember_sync(ctx: &Context, store: &Store, lock: &Lockfile) {
-    let repos = lock.models.iter().map(|model| crate::store::RepoRef {
-        repo_type: model.repo_type,
-        repo: &model.repo,
-    });
+/// Records the lockfile, and the repos `plan` writes into, in hfdl's registry before the first
+/// change, so `hfdl gc` keeps them (and resumable partial files) even if this sync fails
+/// half-way. Only repos hfdl writes to become "hfdl's" for gc: a repo another tool filled, which
+/// this sync merely adopts, stays out of a plain `hfdl gc`. Failing to record does not fail the
+/// sync; the warning says what it risks.
+pub(crate) fn remember_sync(ctx: &Context, store: &Store, lock: &Lockfile, plan: &Plan) {
+    let mut writers: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for step in &plan.blobs {
+        if step.action != BlobAction::Verify {
+            writers.extend(step.models.iter().map(String::as_str));
+        }
+    }
+    writers.extend(plan.links.iter().map(|step| step.model.as_str()));
+    writers.extend(plan.refs.iter().map(|step| step.model.as_str()));
+    let repos = lock
+        .models
+        .iter()
+        .filter(|model| writers.contains(model.name.as_str()))
+        .map(|model| crate::store::RepoRef {
+            repo_type: model.repo_type,
+            repo: &model.repo,
+        });
     let registry = crate::store::registry::Registry::new(&ctx.settings.state_dir);
     if let Err(error) = registry.record_sync(store, &ctx.settings.lock_path, repos) {
         ctx.reporter.report(crate::report::Event::Warning {
@@ -358,33 +373,6 @@ fn remember_sync(ctx: &Context, store: &Store, lock: &Lockfile) {
             ),
         });
     }
-}
-
-/// Snapshot links that the other lockfiles synced into `store` (hfdl's registry) need. A
-/// lockfile that cannot be read wants nothing: a link pruned by mistake costs a relink from the
-/// blob, never a download.
-fn links_other_projects_want(ctx: &Context, store: &Store) -> HashSet<PathBuf> {
-    let registry = crate::store::registry::Registry::new(&ctx.settings.state_dir);
-    let ours = crate::store::registry::absolute_path(&ctx.settings.lock_path);
-    let mut wanted = HashSet::new();
-    let Ok(record) = registry.store_record(store) else {
-        return wanted;
-    };
-    for path in record.locks.iter().filter(|path| **path != ours) {
-        let Ok(Some(other)) = lock::load(path) else {
-            continue;
-        };
-        for model in &other.models {
-            let repo = crate::store::RepoRef {
-                repo_type: model.repo_type,
-                repo: &model.repo,
-            };
-            for file in &model.files {
-                wanted.insert(store.snapshot_file(repo, &model.commit, &file.path));
-            }
-        }
-    }
-    wanted
 }
 
 /// The error for a plan that needs the network while offline: it names the files (the first

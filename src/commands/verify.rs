@@ -44,6 +44,8 @@ pub async fn run(ctx: &Context, manifest: &Manifest, args: &VerifyArgs) -> Resul
         jobs: args.jobs.map_or(ctx.settings.jobs, |j| j as usize),
         dirs: plain_dirs(Some(manifest), &lock),
         only,
+        pinned_elsewhere: crate::store::registry::Registry::new(&ctx.settings.state_dir)
+            .links_pinned_by_others(&store, &ctx.settings.lock_path),
     };
     let found = verify(
         &store,
@@ -157,6 +159,10 @@ async fn repair(
         // Before deleting anything: offline, the damaged files are better reported than gone.
         return Err(super::sync::offline_missing(&plan));
     }
+    // From here the store changes: like a sync, hold the store lock against `hfdl gc` and
+    // register the lockfile so gc keeps what the repair fetches.
+    let _store_lock = super::sync::share_store(ctx, store)?;
+    super::sync::remember_sync(ctx, store, lock, &plan);
     let removed_files =
         discard_damaged(found, &mut verified, &dirs).map_err(Error::io(store.root()))?;
     let summary = execute(

@@ -9,7 +9,7 @@
 //! A registry that exists but does not parse is an error, not an empty registry: `gc` must not
 //! delete on a guess, and `sync` must not overwrite what it cannot read.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,33 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// The snapshot links that the lockfiles synced into `store`, other than `ours`, pin. A
+    /// lockfile that cannot be read pins nothing here: what this protects (a link another
+    /// project wants) costs a relink from the blob if lost, never a download. gc, which deletes
+    /// blobs, is strict instead (see [`super::gc`]).
+    pub fn links_pinned_by_others(&self, store: &Store, ours: &Path) -> HashSet<PathBuf> {
+        let ours = absolute_path(ours);
+        let mut pinned = HashSet::new();
+        let Ok(record) = self.store_record(store) else {
+            return pinned;
+        };
+        for path in record.locks.iter().filter(|path| **path != ours) {
+            let Ok(Some(other)) = crate::lock::load(path) else {
+                continue;
+            };
+            for model in &other.models {
+                let repo = RepoRef {
+                    repo_type: model.repo_type,
+                    repo: &model.repo,
+                };
+                for file in &model.files {
+                    pinned.insert(store.snapshot_file(repo, &model.commit, &file.path));
+                }
+            }
+        }
+        pinned
+    }
+
     pub fn new(state_dir: impl Into<PathBuf>) -> Registry {
         Registry {
             state_dir: state_dir.into(),

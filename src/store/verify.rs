@@ -127,6 +127,9 @@ pub struct VerifyOptions {
     pub dirs: BTreeMap<String, PathBuf>,
     /// Only these entries (`None`: all of them).
     pub only: Option<BTreeSet<String>>,
+    /// Snapshot links other projects sharing the store pin (same commit, other patterns): not
+    /// extra, whatever this lock says.
+    pub pinned_elsewhere: std::collections::HashSet<PathBuf>,
 }
 
 /// A file to hash, and every locked file it stands for.
@@ -263,7 +266,9 @@ pub fn verify(
             let hfdl_placed = *location == Location::Store
                 || path.ends_with(".hfdl-tmp")
                 || verified.is_unchanged(&file);
-            if hfdl_placed && !paths.contains(path.as_str()) {
+            let pinned_elsewhere =
+                *location == Location::Store && options.pinned_elsewhere.contains(&file);
+            if hfdl_placed && !pinned_elsewhere && !paths.contains(path.as_str()) {
                 report.problems.push(Problem {
                     kind: ProblemKind::Extra,
                     model: owner.clone(),

@@ -529,6 +529,12 @@ fn projects_pinning_one_commit_with_other_patterns_keep_each_others_links() {
         "{}",
         ctx.render(&again)
     );
+    // Verify in either project sees the other's links as wanted, not extra.
+    let verify = ctx.run(&["verify"]);
+    assert!(verify.status.success(), "{}", ctx.render(&verify));
+    let repair = ctx.run(&["verify", "--repair"]);
+    assert!(repair.status.success(), "{}", ctx.render(&repair));
+    assert!(crate::support::tree(&snapshot).contains("model.safetensors ->"));
     // A link nobody wants is still pruned.
     fs_err::os::unix::fs::symlink("../../blobs/nothing", snapshot.join("stray.bin")).unwrap();
     let dry = ctx.run(&["sync", "--dry-run"]);
@@ -536,5 +542,41 @@ fn projects_pinning_one_commit_with_other_patterns_keep_each_others_links() {
         String::from_utf8_lossy(&dry.stdout).contains("prune                 stray.bin"),
         "{}",
         ctx.render(&dry)
+    );
+}
+
+#[test]
+fn a_cache_another_tool_filled_is_adopted_but_not_claimed_for_gc() {
+    let ctx = TestContext::new();
+    ctx.write_manifest("[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.json\"]\n");
+    // "Another tool" writes the cache (hfdl with a state dir of its own).
+    let other_tool = ctx
+        .hfdl()
+        .env("HFDL_CACHE_DIR", ctx.root.path().join("other-tool-state"))
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert!(other_tool.status.success(), "{}", ctx.render(&other_tool));
+    // This project adopts it: verified, nothing written, so the repo is not hfdl's.
+    ctx.hub.reset();
+    let adopt = ctx.run(&["sync"]);
+    assert!(adopt.status.success(), "{}", ctx.render(&adopt));
+    assert_eq!(ctx.hub.counters().total_requests(), 0);
+    fs_err::remove_file(ctx.project.join("models.lock")).unwrap();
+    fs_err::remove_file(ctx.project.join("models.toml")).unwrap();
+
+    let gc = ctx.run(&["gc"]);
+    assert!(gc.status.success(), "{}", ctx.render(&gc));
+    assert!(
+        ctx.repo_dir("models--acme--tiny")
+            .join("snapshots")
+            .exists(),
+        "a plain gc leaves a repo hfdl only adopted"
+    );
+    let all = ctx.run(&["gc", "--all"]);
+    assert!(all.status.success(), "{}", ctx.render(&all));
+    assert!(
+        !ctx.repo_dir("models--acme--tiny").exists(),
+        "--all sweeps it"
     );
 }
