@@ -16,6 +16,20 @@ use crate::store::registry::Registry;
 
 pub fn run(ctx: &Context, args: &GcArgs) -> Result<()> {
     let store = Store::new(&ctx.settings.store);
+    if !store.root().is_dir() {
+        // Nothing to collect, and taking the lock would create the store (a typo in --store
+        // would leave a new directory behind).
+        let report = GcReport {
+            dry_run: args.dry_run,
+            store: store.root().to_path_buf(),
+            ..GcReport::default()
+        };
+        ctx.status(&format!(
+            "No store at {}: nothing to collect",
+            store.root().display()
+        ));
+        return print_report(ctx, &report);
+    }
     // Exclusive: no sync may scan or fill the store while gc decides and deletes. A dry run
     // changes nothing, so it only keeps gc out meanwhile.
     let mode = if args.dry_run {
@@ -49,14 +63,18 @@ pub fn run(ctx: &Context, args: &GcArgs) -> Result<()> {
         all: args.all,
         dry_run: args.dry_run,
     })?;
+    print_report(ctx, &report)
+}
+
+fn print_report(ctx: &Context, report: &GcReport) -> Result<()> {
     if ctx.settings.json {
-        let value = serde_json::to_value(&report).map_err(|e| Error::Io {
+        let value = serde_json::to_value(report).map_err(|e| Error::Io {
             path: "<stdout>".into(),
             source: std::io::Error::other(e),
         })?;
         return ctx.print_json(&value);
     }
-    ctx.print_data(&render(&report))
+    ctx.print_data(&render(report))
 }
 
 fn render(report: &GcReport) -> String {

@@ -290,13 +290,12 @@ pub struct DatedCommit {
     pub date: Timestamp,
 }
 
-/// The newest commit dated at or before `cutoff`, if any. Dates decide, not list order: the
-/// Hub lists history in git order, which need not be date order.
+/// The first commit, walking `history` newest first as the Hub lists it (git order), dated at
+/// or before `cutoff`. The same rule stops the paging of the history, so the choice does not
+/// depend on the page size. Commit dates are written by whoever pushes: the cooldown keeps out
+/// commits that are recent by their own account, not one a pusher backdated.
 pub fn choose_commit(history: &[DatedCommit], cutoff: Timestamp) -> Option<&DatedCommit> {
-    history
-        .iter()
-        .filter(|commit| commit.date <= cutoff)
-        .max_by_key(|commit| commit.date)
+    history.iter().find(|commit| commit.date <= cutoff)
 }
 
 #[cfg(test)]
@@ -378,7 +377,7 @@ mod tests {
     }
 
     #[test]
-    fn the_newest_commit_old_enough_is_chosen_by_date() {
+    fn the_first_commit_old_enough_in_git_order_is_chosen() {
         let commit = |id: &str, date: &str| DatedCommit {
             id: id.to_owned(),
             date: at(date),
@@ -397,8 +396,10 @@ mod tests {
         };
         assert_eq!(choose("1 hour"), Some("d"));
         assert_eq!(choose("1 day"), Some("d"), "exactly at the cutoff counts");
-        assert_eq!(choose("7 days"), Some("b"));
+        // c claims an older date than its parent b: git order decides, as the paging does.
+        assert_eq!(choose("7 days"), Some("c"));
         assert_eq!(choose("15 days"), Some("c"));
+        assert_eq!(choose("25 days"), Some("a"));
         assert_eq!(choose("30 days"), Some("a"));
         assert_eq!(choose("31 days"), None);
     }

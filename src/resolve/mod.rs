@@ -374,7 +374,22 @@ async fn resolve_one(
                 ));
             }
         };
-        let Some(chosen) = choose_commit(&history, cutoff) else {
+        // A tag (or a PR ref) names one commit someone chose: the cooldown accepts it or not,
+        // it never walks back to an ancestor the tag does not name. Only a branch moves along
+        // its history.
+        let on_branch = hub
+            .refs(spec.repo_type, &spec.repo)
+            .await
+            .map_err(hub_error)?
+            .branches
+            .iter()
+            .any(|branch| branch.name == revision);
+        let eligible = if on_branch {
+            choose_commit(&history, cutoff)
+        } else {
+            history.first().filter(|tip| tip.date <= cutoff)
+        };
+        let Some(chosen) = eligible else {
             return Err(ResolveError::NothingOldEnough {
                 name: spec.name.clone(),
                 repo: spec.repo.clone(),

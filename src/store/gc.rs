@@ -87,6 +87,8 @@ struct RepoKeep {
     /// Locked commits and, for each, the locked file paths in its snapshot.
     commits: BTreeMap<String, BTreeSet<String>>,
     blobs: BTreeSet<String>,
+    /// Locked revisions (branches, tags, PR refs) and a commit locked for each.
+    revisions: BTreeMap<String, String>,
 }
 
 /// Collects garbage in `options.store`; the caller holds the store lock (exclusively unless
@@ -186,6 +188,11 @@ fn referenced(locks: &[Lockfile]) -> BTreeMap<String, RepoKeep> {
             .extend(model.files.iter().map(|f| f.path.clone()));
         repo.blobs
             .extend(model.files.iter().map(|f| f.hash.hex().to_owned()));
+        if model.revision != model.commit {
+            repo.revisions
+                .entry(model.revision.clone())
+                .or_insert_with(|| model.commit.clone());
+        }
     }
     keep
 }
@@ -226,7 +233,7 @@ impl Sweeper<'_> {
     fn sweep_repo(&mut self, repo_dir: &Path, keep: &RepoKeep) -> Result<()> {
         // Refs first, then snapshots, then blobs: a ref never points at a missing snapshot and
         // a link never at a missing blob, even if gc is killed half-way (hub-protocol §6.3).
-        self.sweep_refs(&repo_dir.join("refs"), keep)?;
+        self.sweep_refs(&repo_dir.join("refs"), "", keep)?;
         // Blobs that kept links point to stay too, so no kept link is left dangling.
         let mut kept_blobs = keep.blobs.clone();
         for (name, path, kind) in entries(&repo_dir.join("snapshots"))? {
@@ -300,10 +307,15 @@ impl Sweeper<'_> {
         Ok(())
     }
 
-    fn sweep_refs(&mut self, dir: &Path, keep: &RepoKeep) -> Result<()> {
-        for (_, path, kind) in entries(dir)? {
+    /// Keeps refs to kept commits. A ref that a lockfile names as its revision but that points
+    /// at a commit being deleted (someone fetched a newer tip) is pointed back at the locked
+    /// commit: deleting it would break `from_pretrained(..., local_files_only=True)` by revision
+    /// (hub-protocol §6.3), which the kept snapshot can still serve. Other refs go.
+    fn sweep_refs(&mut self, dir: &Path, prefix: &str, keep: &RepoKeep) -> Result<()> {
+        for (name, path, kind) in entries(dir)? {
+            let revision = format!("{prefix}{name}");
             if kind.is_dir() {
-                self.sweep_refs(&path, keep)?;
+                self.sweep_refs(&path, &format!("{revision}/"), keep)?;
                 if !self.dry_run {
                     // Nested refs (`refs/pr/1`) leave empty directories behind.
                     let _ = fs_err::remove_dir(&path);
@@ -315,8 +327,13 @@ impl Sweeper<'_> {
                 .is_file()
                 .then(|| fs_err::read_to_string(&path).ok())
                 .flatten();
-            if commit.is_some_and(|commit| keep.commits.contains_key(&commit)) {
+            if commit.is_some_and(|commit| keep.commits.contains_key(commit.trim())) {
                 self.kept_something = true;
+            } else if let Some(locked) = keep.revisions.get(&revision).filter(|_| kind.is_file()) {
+                self.kept_something = true;
+                if !self.dry_run {
+                    super::fsops::write_ref(&path, locked).map_err(Error::io(&path))?;
+                }
             } else {
                 self.remove(&path)?;
             }
@@ -433,6 +450,11 @@ impl Sweeper<'_> {
 
 /// The entries of `dir` (none when it does not exist), sorted, without following links.
 fn entries(dir: &Path) -> Result<Vec<(String, PathBuf, std::fs::FileType)>> {
+    // `blobs/` or `snapshots/` may be a link to a folder elsewhere (a cache moved to another
+    // disk, shared with another cache): never sweep through it.
+    if fs_err::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Ok(Vec::new());
+    }
     let read = match fs_err::read_dir(dir) {
         Ok(read) => read,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -274,3 +274,29 @@ fn upgrade_model_at_an_unknown_revision_names_the_entry_and_the_refs() {
     assert_eq!(json_error_code(&unknown), "unknown-model");
     assert!(!ctx.project.join("models.lock").exists(), "no lock written");
 }
+
+#[test]
+fn a_tag_newer_than_the_cooldown_is_refused_not_walked_back_to_its_parent() {
+    let ctx = TestContext::new();
+    let history = with_history(&ctx);
+    ctx.hub
+        .fixtures()
+        .set_tag(RepoType::Model, "acme/tiny", "v2.0", &history.recent)
+        .unwrap();
+    ctx.write_manifest(
+        "[models.tiny]\nrepo = \"acme/tiny\"\nrevision = \"v2.0\"\nexclude-newer = \"7 days\"\n",
+    );
+    let output = ctx.run(&["lock", "--json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", ctx.render(&output));
+    assert_eq!(json_error_code(&output), "nothing-old-enough");
+    assert!(!ctx.project.join("models.lock").exists());
+
+    // Old enough: the tag's own commit is taken.
+    ctx.hub
+        .fixtures()
+        .set_tag(RepoType::Model, "acme/tiny", "v2.0", &history.old)
+        .unwrap();
+    let output = ctx.run(&["lock"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    assert_eq!(locked_commit(&ctx), history.old);
+}

@@ -257,3 +257,46 @@ fn gc_waits_for_a_running_sync_and_deletes_nothing_it_needs() {
     assert!(ctx.run(&["sync", "--offline"]).status.success());
     assert_eq!(ctx.hub.counters().total_requests(), 0);
 }
+
+#[test]
+fn gc_points_a_locked_revision_back_at_its_locked_commit_instead_of_deleting_it() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(TINY_JSON);
+    assert!(ctx.run(&["sync"]).status.success());
+    let repo = ctx.repo_dir("models--acme--tiny");
+    let locked = fs_err::read_to_string(repo.join("refs/main")).unwrap();
+    // Another tool fetched a newer tip of main: a new snapshot and refs/main moved to it.
+    let newer = "f".repeat(40);
+    fs_err::create_dir_all(repo.join("snapshots").join(&newer)).unwrap();
+    fs_err::os::unix::fs::symlink(
+        format!("../../blobs/{}", ctx.tiny_file("config.json").etag()),
+        repo.join("snapshots").join(&newer).join("config.json"),
+    )
+    .unwrap();
+    fs_err::write(repo.join("refs/main"), &newer).unwrap();
+    // And a ref nothing locks, to a commit nobody keeps.
+    fs_err::write(repo.join("refs/old-branch"), &newer).unwrap();
+
+    let report = gc_json(&ctx, &["--dry-run"]);
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(
+        fs_err::read_to_string(repo.join("refs/main")).unwrap(),
+        newer
+    );
+
+    gc_json(&ctx, &[]);
+    assert_eq!(
+        fs_err::read_to_string(repo.join("refs/main")).unwrap(),
+        locked,
+        "refs/main serves the locked snapshot again"
+    );
+    assert!(!repo.join("snapshots").join(&newer).exists());
+    assert!(!repo.join("refs/old-branch").exists());
+    // Offline loading by revision works: the ref leads to a complete snapshot.
+    assert!(
+        repo.join("snapshots")
+            .join(&locked)
+            .join("config.json")
+            .exists()
+    );
+}
