@@ -23,9 +23,24 @@ use crate::resolve::Upgrade;
 #[serde(rename_all = "kebab-case")]
 enum Drift {
     UpToDate,
+    /// The revision points elsewhere upstream: `hfdl lock --upgrade-model NAME` takes it.
     Outdated,
+    /// The manifest entry changed since it was locked: `hfdl lock` re-resolves it (not
+    /// upstream drift).
+    ManifestChanged,
     /// In the manifest but not in the lock.
     NotLocked,
+}
+
+impl Drift {
+    fn as_str(self) -> &'static str {
+        match self {
+            Drift::UpToDate => "up to date",
+            Drift::Outdated => "outdated",
+            Drift::ManifestChanged => "manifest changed",
+            Drift::NotLocked => "not locked",
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -39,6 +54,9 @@ struct Row {
     latest: String,
     /// When the latest commit was made (the Hub's `lastModified` at that revision).
     latest_date: Option<String>,
+    /// A newer commit the cooldown (`exclude-newer`) keeps out, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    held_back: Option<crate::resolve::HeldBack>,
     #[serde(flatten)]
     files: FileDiff,
 }
@@ -76,9 +94,15 @@ pub async fn run(ctx: &Context, manifest: &Manifest, args: &OutdatedArgs) -> Res
         );
         let state = match before {
             None => Drift::NotLocked,
+            Some(before) if before.requirement != latest.requirement => Drift::ManifestChanged,
             Some(before) if before.commit == latest.commit && files.is_empty() => Drift::UpToDate,
             Some(_) => Drift::Outdated,
         };
+        let held_back = fresh
+            .changes
+            .iter()
+            .find(|change| change.name() == name.as_str())
+            .and_then(|change| change.why()?.held_back.clone());
         let latest_date = if state == Drift::UpToDate {
             None
         } else {
@@ -96,15 +120,28 @@ pub async fn run(ctx: &Context, manifest: &Manifest, args: &OutdatedArgs) -> Res
             locked: before.map(|b| b.commit.clone()),
             latest: latest.commit.clone(),
             latest_date,
+            held_back,
             files,
         });
     }
     let drifted: Vec<&Row> = rows.iter().filter(|r| r.state != Drift::UpToDate).collect();
-    let drift_count = drifted.len();
+    // Only upstream moves count for --exit-code; a stale lock has `hfdl lock --check`.
+    let drift_count = rows.iter().filter(|r| r.state == Drift::Outdated).count();
 
     if ctx.settings.json {
         ctx.print_json(&serde_json::json!({ "outdated": drift_count, "models": rows }))?;
     } else if drifted.is_empty() {
+        for row in rows.iter().filter(|row| row.held_back.is_some()) {
+            if let Some(held) = &row.held_back {
+                ctx.status(&format!(
+                    "{}: {} is at {}, held back by exclude-newer = \"{}\"",
+                    row.name,
+                    held.revision,
+                    short(&held.latest),
+                    held.exclude_newer
+                ));
+            }
+        }
         ctx.status(&format!(
             "All {} checked {} up to date with upstream",
             rows.len(),
@@ -125,7 +162,11 @@ pub async fn run(ctx: &Context, manifest: &Manifest, args: &OutdatedArgs) -> Res
     }
     if args.exit_code && drift_count > 0 {
         return Err(Error::Outdated {
-            names: drifted.iter().map(|r| r.name.clone()).collect(),
+            names: rows
+                .iter()
+                .filter(|r| r.state == Drift::Outdated)
+                .map(|r| r.name.clone())
+                .collect(),
         });
     }
     Ok(())
@@ -141,11 +182,12 @@ fn empty_like(model: &LockedModel) -> LockedModel {
 
 /// The table, then one block per entry with its changed files.
 fn render(rows: &[&Row]) -> String {
-    let table: Vec<[String; 7]> = rows
+    let table: Vec<[String; 8]> = rows
         .iter()
         .map(|row| {
             [
                 row.name.clone(),
+                row.state.as_str().to_owned(),
                 row.locked
                     .as_deref()
                     .map_or_else(|| "-".to_owned(), |c| short(c).to_owned()),
@@ -167,7 +209,7 @@ fn render(rows: &[&Row]) -> String {
         .collect();
     let mut out = format_table(
         &[
-            "NAME", "LOCKED", "LATEST", "DATE", "FILES", "DOWNLOAD", "REVISION",
+            "NAME", "STATE", "LOCKED", "LATEST", "DATE", "FILES", "DOWNLOAD", "REVISION",
         ],
         &table,
     );
@@ -190,6 +232,15 @@ fn render(rows: &[&Row]) -> String {
         }
         if row.files.is_empty() {
             out.push_str("  (same files, new commit)\n");
+        }
+        if let Some(held) = &row.held_back {
+            let _ = writeln!(
+                out,
+                "  ({} is at {}, held back by exclude-newer = \"{}\")",
+                held.revision,
+                short(&held.latest),
+                held.exclude_newer
+            );
         }
     }
     out

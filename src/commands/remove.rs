@@ -39,8 +39,9 @@ pub fn run(ctx: &Context, manifest: &Manifest, args: &RemoveArgs) -> Result<()> 
     // before writing keeps a bad edit off the disk.
     manifest::parse(&manifest.path, &new_text)?;
 
+    // The lock first: if writing the manifest then fails, the lock lists fewer entries than the
+    // manifest, which `hfdl lock` repairs; the other order would leave pins without entries.
     let previous = lock::load(&ctx.settings.lock_path)?;
-    write_file_atomic(&manifest.path, new_text.as_bytes()).map_err(Error::io(&manifest.path))?;
     let mut unlocked = Vec::new();
     let mut lock_written = false;
     if let Some(mut lock) = previous {
@@ -53,6 +54,7 @@ pub fn run(ctx: &Context, manifest: &Manifest, args: &RemoveArgs) -> Result<()> 
         });
         lock_written = write_lock(ctx, &lock)?;
     }
+    write_file_atomic(&manifest.path, new_text.as_bytes()).map_err(Error::io(&manifest.path))?;
 
     let freed: u64 = unlocked.iter().map(lock::LockedModel::total_size).sum();
     if ctx.settings.json {

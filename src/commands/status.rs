@@ -52,8 +52,25 @@ struct Row {
     commit: Option<String>,
     /// The plain directory (`dir = "…"`), if the entry has one.
     dir: Option<std::path::PathBuf>,
-    /// Its state: `ok`, or how many files are missing or not as hfdl placed them.
-    dir_state: Option<String>,
+    /// Its files that are missing, or not as hfdl placed them.
+    dir_state: Option<DirState>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+struct DirState {
+    missing: usize,
+    unverified: usize,
+}
+
+impl std::fmt::Display for DirState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.missing, self.unverified) {
+            (0, 0) => write!(f, "ok"),
+            (missing, 0) => write!(f, "{missing} missing"),
+            (0, unverified) => write!(f, "{unverified} unverified"),
+            (missing, unverified) => write!(f, "{missing} missing, {unverified} unverified"),
+        }
+    }
 }
 
 pub fn run(ctx: &Context, manifest: &Manifest, _args: &StatusArgs) -> Result<()> {
@@ -112,11 +129,9 @@ pub fn run(ctx: &Context, manifest: &Manifest, _args: &StatusArgs) -> Result<()>
                     }
                 }
             }
-            match (missing, changed) {
-                (0, 0) => "ok".to_owned(),
-                (missing, 0) => format!("{missing} missing"),
-                (0, changed) => format!("{changed} unverified"),
-                (missing, changed) => format!("{missing} missing, {changed} unverified"),
+            DirState {
+                missing,
+                unverified: changed,
             }
         });
         let total = model.files.len();

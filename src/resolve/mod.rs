@@ -158,9 +158,29 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// Why the entry resolved as it did (`None` for a removed entry).
+    pub fn why(&self) -> Option<&Why> {
+        match self {
+            Change::Added { why, .. }
+            | Change::Updated { why, .. }
+            | Change::Unchanged { why, .. } => Some(why),
+            Change::Removed { .. } => None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Change::Added { name, .. }
+            | Change::Updated { name, .. }
+            | Change::Unchanged { name, .. }
+            | Change::Removed { name } => name,
+        }
+    }
+}
+
 /// Why an entry resolved to the commit it did, when it is not simply its revision's tip.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub struct Why {
     /// The cooldown kept an older commit than the revision's tip.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -172,7 +192,6 @@ pub struct Why {
 
 /// A newer commit that `exclude-newer` refused.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub struct HeldBack {
     /// The branch or tag the entry tracks.
     pub revision: String,

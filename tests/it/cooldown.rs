@@ -97,11 +97,11 @@ fn a_cooldown_in_settings_locks_the_newest_commit_old_enough_and_says_so() {
     let report: serde_json::Value = serde_json::from_slice(&upgrade.stdout).unwrap();
     let change = &report["changes"][0];
     assert_eq!(change["change"], "unchanged");
-    assert_eq!(change["held-back"]["latest"], history.recent.as_str());
-    assert_eq!(change["held-back"]["revision"], "main");
-    assert_eq!(change["held-back"]["exclude-newer"], "7 days");
+    assert_eq!(change["held_back"]["latest"], history.recent.as_str());
+    assert_eq!(change["held_back"]["revision"], "main");
+    assert_eq!(change["held_back"]["exclude_newer"], "7 days");
     assert!(
-        change["held-back"]["locked-date"]
+        change["held_back"]["locked_date"]
             .as_str()
             .is_some_and(|d| d.starts_with(&date_days_ago(30))),
         "{change}"
@@ -299,4 +299,34 @@ fn a_tag_newer_than_the_cooldown_is_refused_not_walked_back_to_its_parent() {
     let output = ctx.run(&["lock"]);
     assert!(output.status.success(), "{}", ctx.render(&output));
     assert_eq!(locked_commit(&ctx), history.old);
+}
+
+#[test]
+fn outdated_says_what_the_cooldown_holds_back() {
+    let ctx = TestContext::new();
+    let history = with_history(&ctx);
+    ctx.write_manifest(
+        "[models.tiny]\nrepo = \"acme/tiny\"\n\n[settings]\nexclude-newer = \"7 days\"\n",
+    );
+    assert!(ctx.run(&["lock"]).status.success());
+    assert_eq!(locked_commit(&ctx), history.old);
+    let output = ctx.run(&["outdated", "--json", "--exit-code"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let tiny = &value["models"][0];
+    assert_eq!(tiny["state"], "up-to-date", "{value}");
+    assert_eq!(
+        tiny["held_back"]["latest"],
+        history.recent.as_str(),
+        "{value}"
+    );
+    let text = ctx.run(&["outdated"]);
+    let stderr = String::from_utf8_lossy(&text.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "main is at {}, held back by exclude-newer = \"7 days\"",
+            short(&history.recent)
+        )),
+        "{stderr}"
+    );
 }

@@ -207,8 +207,8 @@ fn outdated_shows_the_commit_date_and_file_diff_after_the_branch_moves() {
     insta::assert_snapshot!(ctx.render(&ctx.run(&["outdated", "--exit-code"])), @"
     exit: 1
     --- stdout
-    NAME  LOCKED        LATEST        DATE        FILES     DOWNLOAD  REVISION
-    tiny  736f2fd85944  b20107b8e554  2025-11-20  +1 -1 ~1  21 B      acme/tiny@main
+    NAME  STATE     LOCKED        LATEST        DATE        FILES     DOWNLOAD  REVISION
+    tiny  outdated  736f2fd85944  b20107b8e554  2025-11-20  +1 -1 ~1  21 B      acme/tiny@main
 
     tiny:
       + generation_config.json (2 B)
@@ -253,6 +253,24 @@ fn outdated_shows_the_commit_date_and_file_diff_after_the_branch_moves() {
             .success()
     );
     assert!(ctx.run(&["outdated", "--exit-code"]).status.success());
+
+    // A manifest edit is not upstream drift: shown, but --exit-code stays 0 (`lock --check`
+    // is the tool for a stale lock).
+    ctx.write_manifest(&COMMENTED.replace(
+        "repo = \"acme/squad\"",
+        "repo = \"acme/squad\"\ninclude = [\"*.md\"]",
+    ));
+    let output = ctx.run(&["outdated", "--json", "--exit-code"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let squad = value["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "squad")
+        .unwrap();
+    assert_eq!(squad["state"], "manifest-changed", "{value}");
+    assert_eq!(value["outdated"], 0);
 }
 
 #[test]
