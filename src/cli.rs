@@ -49,6 +49,22 @@ pub struct GlobalArgs {
     /// When to use colours
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Log lines as text, or as one JSON object per line for log shippers [default: text, or
+    /// `log-format` in [settings]]
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Also append logs to this file (debug level unless -v/HFDL_LOG/log-level say otherwise;
+    /// never progress bars)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -123,6 +139,9 @@ pub struct AddArgs {
     /// Only edit models.toml and models.lock
     #[arg(long)]
     pub no_sync: bool,
+    /// Write the sync's metrics as JSON to this file (see `hfdl sync --metrics-file`)
+    #[arg(long, value_name = "PATH", conflicts_with = "no_sync")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +191,10 @@ pub struct SyncArgs {
     /// Cap the total download rate, in bytes per second: `500K`, `20M`, `1G` (as curl)
     #[arg(long, value_name = "RATE", value_parser = parse_limit_rate)]
     pub limit_rate: Option<u64>,
+    /// Write the sync's metrics (files, bytes, time, retries, requests by kind) as JSON to this
+    /// file, also when the sync fails
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 fn parse_limit_rate(text: &str) -> Result<u64, String> {

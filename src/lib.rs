@@ -26,6 +26,7 @@
 //! | `$HF_HOME/token` | [`hub::auth`] (token sources, precedence, the token file) |
 //! | OS keyring entry `hfdl` / endpoint | [`hub::keyring`] (Secret Service, kernel keyring) |
 //! | environment variables | [`env`] (the only reader), [`settings`] (precedence) |
+//! | `--log-file PATH`, `--metrics-file PATH` | [`logging`], [`report::metrics`] |
 //!
 //! The CLI (`main.rs`, [`cli`], [`commands`], [`report::render`]) is a thin layer over these.
 
@@ -37,6 +38,7 @@ pub mod error;
 pub mod hash;
 pub mod hub;
 pub mod lock;
+pub mod logging;
 pub mod manifest;
 pub mod reconcile;
 pub mod repo;

@@ -12,13 +12,16 @@ use hfdl::error::{EXIT_BUG, Error};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let env = Env::from_process();
-    init_tracing(&cli, &env);
     let color = match cli.global.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => std::io::stderr().is_terminal() && env.get(env::NO_COLOR).is_none(),
     };
     let json = cli.global.json;
+    if let Err(error) = init_tracing(&cli, &env) {
+        report_error(&error, json, color);
+        return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1));
+    }
     let is_terminal = std::io::stderr().is_terminal() && !env.flag(env::CI);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -115,43 +118,11 @@ fn error_chain(error: &Error) -> String {
     message
 }
 
-/// Logging on stderr. The level: `-v`/`-vv`/`-vvv`, else `HFDL_LOG` (env-filter syntax), else
-/// `log-level` in the manifest's `[settings]`, else warnings only; `log-format = "json"` there
-/// gives one JSON object per line. The manifest is only peeked at: a manifest that does not
-/// parse is the command's error to report, not logging's.
-fn init_tracing(cli: &Cli, env: &Env) {
+/// Logging (see [`hfdl::logging`]). The manifest is only peeked at for `[settings]`: a
+/// manifest that does not parse is the command's error to report, not logging's.
+fn init_tracing(cli: &Cli, env: &Env) -> Result<(), Error> {
     let settings = hfdl::manifest::load(&hfdl::settings::Settings::manifest_path(&cli.global))
         .map(|manifest| manifest.settings)
         .unwrap_or_default();
-    let level = match cli.global.verbose {
-        0 => None,
-        1 => Some("hfdl=info".to_owned()),
-        2 => Some("hfdl=debug".to_owned()),
-        _ => Some("hfdl=trace".to_owned()),
-    };
-    let filter = level
-        .and_then(|l| tracing_subscriber::EnvFilter::try_new(l).ok())
-        .or_else(|| {
-            env.get(env::HFDL_LOG)
-                .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
-        })
-        .or_else(|| {
-            let level = settings.log_level.as_deref()?;
-            let directive = if level == "off" {
-                "off".to_owned()
-            } else {
-                format!("hfdl={level}")
-            };
-            tracing_subscriber::EnvFilter::try_new(directive).ok()
-        })
-        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    let _ = if settings.log_format.as_deref() == Some("json") {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+    hfdl::logging::LogConfig::new(&cli.global, env, &settings).init()
 }

@@ -41,6 +41,8 @@ pub struct Settings {
     pub quiet: bool,
     pub progress: bool,
     pub user_agent: String,
+    /// Shared by every Hub client of the command, so its summary counts all its requests.
+    pub hub_metrics: std::sync::Arc<crate::hub::metrics::HubMetrics>,
 }
 
 impl Settings {
@@ -136,6 +138,7 @@ impl Settings {
             quiet: global.quiet,
             progress: is_terminal && !progress_off,
             user_agent,
+            hub_metrics: std::sync::Arc::default(),
         })
     }
 
@@ -171,6 +174,7 @@ impl Settings {
         options.timeout = self.timeout;
         options.retries = self.retries;
         options.limit_rate = self.limit_rate;
+        options.metrics = self.hub_metrics.clone();
         options
     }
 

@@ -77,6 +77,7 @@ pub async fn run(global: &GlobalArgs, env: &Env, is_terminal: bool, args: &AddAr
         jobs: None,
         limit_rate: None,
         connections: None,
+        metrics_file: args.metrics_file.clone(),
     };
     super::sync::run(&ctx, Some(&manifest), &sync_args).await
 }

@@ -17,10 +17,67 @@ use crate::lock::{self, Freshness, Lockfile};
 use crate::manifest::Manifest;
 use crate::reconcile::plan::{BlobAction, Plan};
 use crate::reconcile::{ExecuteOptions, PlanOptions, Summary, execute, plan};
+use crate::report::metrics::{Metrics, MetricsError};
 use crate::resolve::{Change, Upgrade};
 use crate::store::{Store, VerifiedBlobs, scan};
 
 pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) -> Result<()> {
+    if let Some(path) = args.metrics_file.as_ref().filter(|path| path.is_dir()) {
+        // Found out now, not after a long download.
+        return Err(Error::Usage {
+            message: format!("--metrics-file {} is a directory", path.display()),
+            help: "name a file, e.g. `--metrics-file metrics/sync.json`".into(),
+        });
+    }
+    let started = std::time::Instant::now();
+    let result = sync(ctx, manifest, args).await;
+    let Some(path) = &args.metrics_file else {
+        return result.map(|_| ());
+    };
+    let written = write_metrics(ctx, path, &result, started.elapsed());
+    match (result, written) {
+        (Ok(_), written) => written,
+        (Err(error), Ok(())) => Err(error),
+        // The sync's error is the one to report; the metrics file is secondary.
+        (Err(error), Err(written)) => {
+            ctx.reporter.report(crate::report::Event::Warning {
+                message: format!("could not write the metrics file: {written}"),
+            });
+            Err(error)
+        }
+    }
+}
+
+/// Writes `--metrics-file` atomically: the summary of a finished sync, or the error and what
+/// the Hub client counted before it.
+fn write_metrics(
+    ctx: &Context,
+    path: &std::path::Path,
+    result: &Result<Option<Summary>>,
+    wall_time: std::time::Duration,
+) -> Result<()> {
+    let empty = Summary::default();
+    let outcome = match result {
+        // A dry run transfers nothing; its document has the requests its lock phase sent.
+        Ok(summary) => Ok(summary.as_ref().unwrap_or(&empty)),
+        Err(error) => Err(MetricsError {
+            code: error.error_code().to_owned(),
+            exit_code: error.exit_code(),
+            message: error.to_string(),
+        }),
+    };
+    let metrics = Metrics::new(outcome, &ctx.settings.hub_metrics, wall_time);
+    let mut text = serde_json::to_string_pretty(&metrics).unwrap_or_default();
+    text.push('\n');
+    crate::store::atomic::write_file_atomic(path, text.as_bytes()).map_err(Error::io(path))
+}
+
+/// The sync itself; the summary of what it did (none for a dry run).
+async fn sync(
+    ctx: &Context,
+    manifest: Option<&Manifest>,
+    args: &SyncArgs,
+) -> Result<Option<Summary>> {
     let (lock, lock_written, changes) = ensure_lock(ctx, manifest, args).await?;
     let dirs = plain_dirs(manifest, &lock);
     let store = Store::new(&ctx.settings.store);
@@ -51,7 +108,7 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
     }
 
     if args.dry_run {
-        return print_plan(ctx, &plan, &changes);
+        return print_plan(ctx, &plan, &changes).map(|()| None);
     }
     if plan.needs_network() && ctx.settings.offline {
         return Err(offline_missing(&plan));
@@ -84,7 +141,8 @@ pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) ->
     )
     .await?;
     drop(store_lock);
-    print_summary(ctx, &lock, &plan, &summary, lock_written, &changes)
+    print_summary(ctx, &lock, &plan, &summary, lock_written, &changes)?;
+    Ok(Some(summary))
 }
 
 /// Refuses to start a sync that cannot fit: better a clear error before the first byte than a
@@ -297,6 +355,7 @@ fn print_summary(
         parts.push(format!("{}/s", HumanBytes(summary.throughput() as u64)));
     }
     for (count, what) in [
+        (summary.files_in_place, "already in place"),
         (summary.adopted_files, "adopted from the cache"),
         (summary.copied_files, "copied within the store"),
         (summary.pruned, "pruned"),
@@ -318,12 +377,33 @@ fn print_summary(
         parts.push(format!("{} {noun}", summary.retries));
     }
     ctx.status(&format!(
-        "Synced {}, {}: {}",
+        "Synced {}, {}: {}; {}",
         count(lock.models.len(), "model"),
         count(summary.files_total, "file"),
-        parts.join(", ")
+        parts.join(", "),
+        describe_requests(&summary.requests)
     ));
     Ok(())
+}
+
+/// `7 requests (3 api, 2 resolve, 2 cdn)`: what the command sent, by kind.
+fn describe_requests(requests: &crate::hub::metrics::RequestCounts) -> String {
+    let kinds: Vec<String> = [
+        (requests.api, "api"),
+        (requests.resolve_get + requests.resolve_head, "resolve"),
+        (requests.cdn, "cdn"),
+        (requests.other, "other"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, kind)| format!("{n} {kind}"))
+    .collect();
+    let total = count(requests.total as usize, "request");
+    if kinds.is_empty() {
+        total
+    } else {
+        format!("{total} ({})", kinds.join(", "))
+    }
 }
 
 /// Holds the store lock shared until the sync ends: any number of syncs run side by side, but

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 
 use crate::hash::{ContentHash, ContentHasher};
-use crate::hub::client::{ErrorContext, redirect_target, retry_delay};
+use crate::hub::client::{ErrorContext, redact_url, redirect_target, retry_delay};
 use crate::hub::{HubClient, HubError};
 use crate::repo::{RepoId, RepoType};
 use crate::report::{Event, Reporter, TaskId, TaskKind};
@@ -277,6 +277,7 @@ async fn download_verified(
             error: format!("hash mismatch (expected {}, got {actual})", fetch.hash),
         });
         stats.retries += 1;
+        hub.metrics().count_retry();
     }
     fs_err::rename(&fetch.incomplete, &fetch.blob).map_err(io_error(&fetch.blob))?;
     if let Some(parent) = fetch.blob.parent() {
@@ -359,6 +360,7 @@ async fn download_to_incomplete(
                 let delay = retry_delay(&error, attempt, options.retry_base);
                 attempt += 1;
                 stats.retries += 1;
+                hub.metrics().count_retry();
                 reporter.report(Event::Retrying {
                     label: fetch.path.clone(),
                     attempt,
@@ -408,11 +410,13 @@ async fn resume_state(fetch: &BlobFetch) -> Result<(ContentHasher, u64), Downloa
 }
 
 /// A successful GET of the file (optionally a `Range`), following redirects with the token only
-/// on the Hub's origin; returns the response and the URL that answered.
+/// on the Hub's origin; returns the response and the URL that answered. `attempt` counts the
+/// caller's retries, for the request log.
 async fn open_body(
     hub: &HubClient,
     fetch: &BlobFetch,
     range: Option<String>,
+    attempt: u32,
 ) -> Result<(reqwest::Response, String), DownloadError> {
     let mut url = hub.resolve_url(fetch.repo_type, &fetch.repo, &fetch.commit, &fetch.path);
     let ctx = ErrorContext {
@@ -421,7 +425,9 @@ async fn open_body(
         revision: Some(&fetch.commit),
     };
     for _ in 0..MAX_REDIRECTS {
-        let response = hub.send(Method::GET, &url, range.clone()).await?;
+        let response = hub
+            .send_attempt(Method::GET, &url, range.clone(), attempt)
+            .await?;
         let status = response.status();
         if status.is_redirection() {
             url = redirect_target(&url, response.headers())?;
@@ -469,7 +475,8 @@ async fn stream_once(
     stats: &mut FetchStats,
 ) -> Result<(), DownloadError> {
     let range = (*offset > 0).then(|| format!("bytes={offset}-"));
-    let (response, url) = open_body(hub, fetch, range).await?;
+    let started = std::time::Instant::now();
+    let (response, url) = open_body(hub, fetch, range, stats.retries).await?;
     let status = response.status();
 
     let mut file = fs_err::OpenOptions::new()
@@ -528,6 +535,7 @@ async fn stream_once(
             }
             Some(Ok(chunk)) => {
                 let received = chunk.len() as u64;
+                hub.metrics().count_body_bytes(received);
                 hub.throttle(received).await;
                 if received_total + received > fetch.size {
                     break Err(DownloadError::SizeMismatch {
@@ -550,6 +558,7 @@ async fn stream_once(
         }
     };
     let (returned, written, written_result) = writer.finish().await;
+    log_body(&url, received_total - *offset, started, outcome.is_ok());
     *hasher = returned;
     *offset = written;
     written_result.map_err(io_error(&fetch.incomplete))?;
@@ -562,6 +571,18 @@ async fn stream_once(
         .into());
     }
     Ok(())
+}
+
+/// The request log's line for a file body, once it ended: its URL without the query, the bytes
+/// that arrived and the time from the request to the last byte.
+fn log_body(url: &str, bytes: u64, started: std::time::Instant, complete: bool) {
+    tracing::debug!(
+        url = %redact_url(url),
+        bytes,
+        duration_ms = crate::hub::metrics::millis(started.elapsed()),
+        complete,
+        "body received"
+    );
 }
 
 /// Writing and hashing on a blocking thread, fed through a short queue: the async workers keep

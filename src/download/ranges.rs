@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     BlobFetch, DownloadError, FLUSH_EVERY, FetchStats, RangedPaths, WRITE_BUFFER, io_error,
-    open_body,
+    log_body, open_body,
 };
 use crate::hub::client::retry_delay;
 use crate::hub::{HubClient, HubError};
@@ -209,7 +209,7 @@ async fn fetch_range(shared: &Shared<'_>, index: usize, range: Range) -> Result<
         if range.start + done >= range.end {
             return Ok(());
         }
-        match stream_range(shared, index, range, &mut done).await {
+        match stream_range(shared, index, range, &mut done, attempt).await {
             Ok(()) => {}
             Err(RangedError::Failed(DownloadError::Hub(error)))
                 if error.is_retryable() && attempt < options.retries =>
@@ -217,6 +217,7 @@ async fn fetch_range(shared: &Shared<'_>, index: usize, range: Range) -> Result<
                 let delay = retry_delay(&error, attempt, options.retry_base);
                 attempt += 1;
                 shared.retries.fetch_add(1, Ordering::Relaxed);
+                shared.hub.metrics().count_retry();
                 shared.reporter.report(Event::Retrying {
                     label: shared.fetch.path.clone(),
                     attempt,
@@ -235,11 +236,14 @@ async fn stream_range(
     index: usize,
     range: Range,
     done: &mut u64,
+    attempt: u32,
 ) -> Result<(), RangedError> {
     let fetch = shared.fetch;
     let from = range.start + *done;
     let header = format!("bytes={from}-{}", range.end - 1);
-    let (response, url) = open_body(shared.hub, fetch, Some(header)).await?;
+    let started = std::time::Instant::now();
+    let received_before = *done;
+    let (response, url) = open_body(shared.hub, fetch, Some(header), attempt).await?;
     // A server that ignores the range, or answers another one, is not fit for ranges.
     if response.status() != StatusCode::PARTIAL_CONTENT
         || super::content_range_start(&response) != Some(from)
@@ -270,6 +274,7 @@ async fn stream_range(
             }
             Some(Ok(chunk)) => {
                 let received = chunk.len() as u64;
+                shared.hub.metrics().count_body_bytes(received);
                 shared.hub.throttle(received).await;
                 if range.start + *done + received > range.end {
                     break Err(DownloadError::SizeMismatch {
@@ -296,6 +301,7 @@ async fn stream_range(
             }
         }
     };
+    log_body(&url, *done - received_before, started, outcome.is_ok());
     // What reached the disk is kept and recorded, whatever ended the body; a failure to record
     // it matters less than the error that ended the body.
     if writer.flush().is_ok() {

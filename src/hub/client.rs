@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 use super::auth::Token;
 use super::error::HubError;
+use super::metrics::{HubMetrics, RequestKind};
 use super::types::{CommitInfo, Refs, RepoInfo, TreeEntry, WhoAmI};
 use crate::repo::{RepoId, RepoType};
 
@@ -53,6 +54,8 @@ pub struct HubOptions {
     pub retry_base: Duration,
     /// Bytes per second for all transfers of this client together (`--limit-rate`).
     pub limit_rate: Option<u64>,
+    /// Where requests are counted; clients that share it count together.
+    pub metrics: Arc<HubMetrics>,
 }
 
 impl HubOptions {
@@ -67,6 +70,7 @@ impl HubOptions {
             retries: 4,
             retry_base: Duration::from_millis(500),
             limit_rate: None,
+            metrics: Arc::default(),
         }
     }
 }
@@ -245,7 +249,7 @@ impl HubClient {
         let url = format!("{}/api/whoami-v2", self.options.endpoint);
         let mut attempt = 0;
         loop {
-            let result = match self.send(Method::GET, &url, None).await {
+            let result = match self.send_attempt(Method::GET, &url, None, attempt).await {
                 Ok(response) if response.status().is_success() => response
                     .json::<WhoAmI>()
                     .await
@@ -269,6 +273,8 @@ impl HubClient {
             match result {
                 Err(error) if error.is_retryable() && attempt < self.options.retries => {
                     let delay = retry_delay(&error, attempt, self.options.retry_base);
+                    self.options.metrics.count_retry();
+                    tracing::debug!(url = %redact_url(&url), attempt, ?delay, %error, "retrying");
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
@@ -422,10 +428,11 @@ impl HubClient {
     ) -> Result<(T, HeaderMap), HubError> {
         let mut attempt = 0;
         loop {
-            match self.get_json_once::<T>(url, ctx).await {
+            match self.get_json_once::<T>(url, ctx, attempt).await {
                 Err(error) if error.is_retryable() && attempt < self.options.retries => {
                     let delay = retry_delay(&error, attempt, self.options.retry_base);
-                    tracing::debug!(url, attempt, ?delay, %error, "retrying");
+                    self.options.metrics.count_retry();
+                    tracing::debug!(url = %redact_url(url), attempt, ?delay, %error, "retrying");
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
@@ -438,10 +445,13 @@ impl HubClient {
         &self,
         url: &str,
         ctx: &ErrorContext<'_>,
+        attempt: u32,
     ) -> Result<(T, HeaderMap), HubError> {
         let mut current = url.to_owned();
         for _ in 0..10 {
-            let response = self.send(Method::GET, &current, None).await?;
+            let response = self
+                .send_attempt(Method::GET, &current, None, attempt)
+                .await?;
             let status = response.status();
             if status.is_redirection() {
                 current = redirect_target(&current, response.headers())?;
@@ -482,6 +492,20 @@ impl HubClient {
         url: &str,
         range: Option<String>,
     ) -> Result<reqwest::Response, HubError> {
+        self.send_attempt(method, url, range, 0).await
+    }
+
+    /// [`send`](Self::send) as retry `attempt` (0 for the first try) of its caller's loop: the
+    /// one place a request leaves hfdl, so it is counted and logged here (at debug: method, URL
+    /// without its query, status, declared bytes, duration, attempt; never the token).
+    pub async fn send_attempt(
+        &self,
+        method: Method,
+        url: &str,
+        range: Option<String>,
+        attempt: u32,
+    ) -> Result<reqwest::Response, HubError> {
+        let kind = RequestKind::of(&method, url, &self.options.endpoint);
         let mut request = self.http()?.request(method.clone(), url);
         if let Some(token) = self.token_for(url) {
             request = request.bearer_auth(token.expose());
@@ -491,17 +515,40 @@ impl HubClient {
         }
         request = request.header(reqwest::header::ACCEPT_ENCODING, "identity");
         let started = std::time::Instant::now();
+        self.options.metrics.count_request(kind);
         let result = request.send().await;
+        let duration_ms = super::metrics::millis(started.elapsed());
+        let url = redact_url(url);
         match &result {
-            Ok(response) => {
-                tracing::debug!(%method, url, status = response.status().as_u16(), elapsed = ?started.elapsed(), "request");
-            }
-            Err(error) => tracing::debug!(%method, url, %error, "request failed"),
+            Ok(response) => tracing::debug!(
+                %method,
+                %url,
+                kind = kind.as_str(),
+                status = response.status().as_u16(),
+                bytes = response.content_length(),
+                duration_ms,
+                attempt,
+                "request"
+            ),
+            Err(error) => tracing::debug!(
+                %method,
+                %url,
+                kind = kind.as_str(),
+                duration_ms,
+                attempt,
+                error = %describe_reqwest_error(error),
+                "request failed"
+            ),
         }
         result.map_err(|e| HubError::Network {
-            url: url.to_owned(),
+            url,
             message: describe_reqwest_error(&e),
         })
+    }
+
+    /// The counters this client adds to.
+    pub fn metrics(&self) -> &HubMetrics {
+        &self.options.metrics
     }
 
     /// Turns an error response into a typed error (hub-protocol §2.3).
@@ -685,6 +732,23 @@ pub fn redirect_target(current: &str, headers: &HeaderMap) -> Result<String, Hub
         })
 }
 
+/// `url` fit for a log line: the query (where signed CDN URLs carry their signature and
+/// expiry) and any user:password are replaced, the rest kept so the line says what was fetched.
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        // Not a URL we could have sent; keep what precedes a query, if anything.
+        return url.split('?').next().unwrap_or_default().to_owned();
+    };
+    if parsed.query().is_some() {
+        parsed.set_query(Some("[redacted]"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        let _ = parsed.set_username("[redacted]");
+        let _ = parsed.set_password(None);
+    }
+    parsed.into()
+}
+
 /// Same scheme, host and port (defaults applied).
 pub fn same_origin(a: &str, b: &str) -> bool {
     match (url::Url::parse(a), url::Url::parse(b)) {
@@ -788,6 +852,22 @@ mod tests {
         );
         assert!(client.token_for("http://127.0.0.1:8001/cdn/x").is_none());
         assert!(client.token_for("http://localhost:8000/cdn/x").is_none());
+    }
+
+    #[test]
+    fn logged_urls_lose_their_query_and_credentials() {
+        assert_eq!(
+            redact_url("http://cdn.example:8001/cdn/ab12?Expires=1&Signature=s3cr3t&Key-Pair-Id=K"),
+            "http://cdn.example:8001/cdn/ab12?[redacted]"
+        );
+        assert_eq!(
+            redact_url("https://user:hf_secret@hub.example/api/models/a/b"),
+            "https://%5Bredacted%5D@hub.example/api/models/a/b"
+        );
+        assert_eq!(
+            redact_url("https://hub.example/a/b/resolve/main/x.json"),
+            "https://hub.example/a/b/resolve/main/x.json"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::plan::{BlobAction, BlobStep, Plan};
 use crate::download::{self, DownloadError, FetchStats};
 use crate::hub::HubClient;
+use crate::hub::metrics::RequestCounts;
 use crate::report::{Event, Reporter, TaskIds, TaskKind};
 use crate::store::VerifiedBlobs;
 use crate::store::fsops::{self, remove_empty_parents};
@@ -31,9 +32,16 @@ pub struct Summary {
     pub refs: usize,
     pub pruned: usize,
     pub dir_files: usize,
+    /// Retries of downloads (network errors, 5xx, a bad body) and of the command's API calls.
     pub retries: u32,
     #[serde(serialize_with = "serialize_secs")]
     pub elapsed: Duration,
+    /// Locked files whose blob and link were already correct: nothing to do.
+    pub files_in_place: usize,
+    /// Files whose bytes came from the store, not the network: in place, adopted or copied.
+    pub reused_files: usize,
+    /// Requests the command sent (its lock phase included), by kind.
+    pub requests: RequestCounts,
 }
 
 impl Summary {
@@ -104,12 +112,27 @@ pub async fn execute(
         futures_util::stream::iter(plan.blobs.iter())
             .map(|step| {
                 let ids = &ids;
-                async move {
-                    (
-                        step,
-                        run_blob_step(step, hub, &options.download, reporter, ids).await,
-                    )
-                }
+                // Log lines of a blob's download or verification name the entries and the
+                // file; a blob shared by several entries names them all.
+                let model = tracing::info_span!(
+                    "model",
+                    name = %step.models.join("+"),
+                    repo = %step.fetch.repo,
+                );
+                let file = tracing::info_span!(
+                    parent: &model,
+                    "file",
+                    path = %step.path,
+                    size = step.size,
+                    action = step.action.name(),
+                );
+                let run = async move {
+                    let started = Instant::now();
+                    let result = run_blob_step(step, hub, &options.download, reporter, ids).await;
+                    log_outcome(&result, started);
+                    (step, result)
+                };
+                tracing::Instrument::instrument(run, file)
             })
             .buffer_unordered(options.jobs.max(1))
             .collect()
@@ -125,7 +148,6 @@ pub async fn execute(
                         summary.downloaded_files += usize::from(!stats.already_present);
                         summary.downloaded_bytes += stats.downloaded;
                         summary.resumed_bytes += stats.resumed;
-                        summary.retries += stats.retries;
                     }
                     BlobOutcome::Adopted => summary.adopted_files += 1,
                     BlobOutcome::Copied => summary.copied_files += 1,
@@ -212,9 +234,37 @@ pub async fn execute(
         });
     }
     summary.elapsed = started.elapsed();
+    summary.files_in_place = plan.files_ready;
+    summary.reused_files = plan.files_ready + summary.adopted_files + summary.copied_files;
+    summary.requests = hub.metrics().snapshot();
+    // The client counted every retry of the command: its API calls' and its downloads'.
+    summary.retries = u32::try_from(hub.metrics().retries()).unwrap_or(u32::MAX);
     match first_error {
         Some(error) => Err(error),
         None => Ok(summary),
+    }
+}
+
+/// One debug line per blob when its step ends (inside its `file` span).
+fn log_outcome(result: &Result<BlobOutcome, DownloadError>, started: Instant) {
+    let duration_ms = crate::hub::metrics::millis(started.elapsed());
+    match result {
+        Ok(BlobOutcome::Downloaded(stats)) => tracing::debug!(
+            downloaded = stats.downloaded,
+            resumed = stats.resumed,
+            retries = stats.retries,
+            already_present = stats.already_present,
+            duration_ms,
+            "blob downloaded and verified"
+        ),
+        Ok(BlobOutcome::Adopted) => tracing::debug!(duration_ms, "blob verified and adopted"),
+        Ok(BlobOutcome::Copied) => tracing::debug!(duration_ms, "blob copied within the store"),
+        Err(error) => tracing::debug!(
+            code = error.error_code(),
+            %error,
+            duration_ms,
+            "blob step failed"
+        ),
     }
 }
 

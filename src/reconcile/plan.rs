@@ -25,6 +25,18 @@ pub enum BlobAction {
     Copy { from: PathBuf },
 }
 
+impl BlobAction {
+    /// The action's name, as `--dry-run --json` spells it (for logs).
+    pub fn name(&self) -> &'static str {
+        match self {
+            BlobAction::Download { .. } => "download",
+            BlobAction::Verify => "verify",
+            BlobAction::Replace { .. } => "replace",
+            BlobAction::Copy { .. } => "copy",
+        }
+    }
+}
+
 /// One blob step.
 #[derive(Debug, Clone, Serialize)]
 pub struct BlobStep {

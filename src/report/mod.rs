@@ -5,6 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub mod metrics;
 pub mod render;
 
 /// Identifies one transfer or verification for progress events.

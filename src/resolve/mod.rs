@@ -303,7 +303,14 @@ pub async fn resolve(
     let resolved_count = to_resolve.len();
     let results: Vec<Result<(LockedModel, Why), ResolveError>> =
         futures_util::stream::iter(to_resolve)
-            .map(|(spec, precise)| resolve_one(spec, precise, hub, now, reporter))
+            .map(|(spec, precise)| {
+                // Every log line of this entry's resolution (its requests, retries) names it.
+                let span = tracing::info_span!("model", name = %spec.name, repo = %spec.repo);
+                tracing::Instrument::instrument(
+                    resolve_one(spec, precise, hub, now, reporter),
+                    span,
+                )
+            })
             .buffered(8)
             .collect()
             .await;

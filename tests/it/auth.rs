@@ -381,6 +381,33 @@ fn the_token_never_appears_in_output_logs_files_or_cdn_requests() {
                 .unwrap(),
         );
     }
+    // JSON logs on stderr and in a log file (scanned below with every other file), and
+    // HFDL_LOG=trace on its own, which lets the HTTP libraries' own logs through.
+    let log_file = ctx.root.path().join("logs").join("hfdl.log");
+    for args in [&["sync"][..], &["sync", "--json"], &["whoami"]] {
+        outputs.push(
+            ctx.hfdl()
+                .args(["-vvv", "--log-format", "json", "--log-file"])
+                .arg(&log_file)
+                .args(args)
+                .output()
+                .unwrap(),
+        );
+    }
+    fs_err::remove_file(ctx.project.join("models.lock")).unwrap();
+    outputs.push(
+        ctx.hfdl()
+            .args(["--log-format", "json", "sync"])
+            .env("HFDL_LOG", "trace")
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        fs_err::read_to_string(&log_file)
+            .unwrap()
+            .contains("\"message\":\"request\""),
+        "the log file holds the requests"
+    );
     // Failures print the most context: an unknown repo and a refused token.
     ctx.write_manifest("[models.nope]\nrepo = \"acme/does-not-exist\"\n");
     outputs.push(

@@ -8,6 +8,7 @@ mod failures;
 mod gc;
 mod interop;
 mod lifecycle;
+mod observability;
 mod snapshots;
 mod support;
 mod sync;

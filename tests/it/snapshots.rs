@@ -39,7 +39,7 @@ fn add_then_status_then_path_output() {
     Fetching 2 files (39 B), verifying 0
     downloaded config.json (18 B, [TIME])
     downloaded tokenizer.json (21 B, [TIME])
-    Synced 1 model, 2 files: 2 files downloaded (39 B) in [TIME], [RATE]
+    Synced 1 model, 2 files: 2 files downloaded (39 B) in [TIME], [RATE]; 6 requests (2 api, 4 resolve)
     ");
     // The first model goes above [settings].
     insta::assert_snapshot!(ctx.read("models.toml"), @r#"
@@ -115,7 +115,7 @@ fn lock_and_sync_output() {
     downloaded config.json (18 B, [TIME])
     downloaded model.safetensors (292.97 KiB, [TIME])
     downloaded tokenizer.json (21 B, [TIME])
-    Synced 1 model, 3 files: 3 files downloaded (293.01 KiB) in [TIME], [RATE]
+    Synced 1 model, 3 files: 3 files downloaded (293.01 KiB) in [TIME], [RATE]; 6 requests (5 resolve, 1 cdn)
     ");
     insta::assert_snapshot!(ctx.render(&ctx.run(&["sync"])), @"
     exit: 0

@@ -1,0 +1,181 @@
+//! Logging set-up for the binary (CLI side, like [`report::render`](crate::report::render)):
+//! `tracing` to stderr and, with `--log-file`, to a file; text or JSON lines.
+//!
+//! The level: `-v`/`-vv`/`-vvv`, else `HFDL_LOG` (env-filter syntax), else `log-level` in the
+//! manifest's `[settings]`. Without any of them stderr shows warnings only, while a log file
+//! gets debug: a file is asked for to be read later (a CI artifact), so it should hold the
+//! requests and spans without making the console noisy. The format: `--log-format`, else
+//! `log-format` in `[settings]`, else text; it applies to both. Logs never go to stdout (data),
+//! and progress bars never reach the file (they are not log events).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::Registry;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::cli::{GlobalArgs, LogFormat};
+use crate::env::{self, Env};
+use crate::error::{Error, Result};
+use crate::manifest::ManifestSettings;
+
+/// What a log file holds when no level was chosen.
+const FILE_DEFAULT: &str = "warn,hfdl=debug";
+/// What stderr shows when no level was chosen.
+const STDERR_DEFAULT: &str = "warn";
+
+/// Where and how to log, decided from the flags, the environment and `[settings]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// The chosen filter (env-filter syntax), if any was chosen.
+    pub filter: Option<String>,
+    pub format: LogFormat,
+    pub file: Option<PathBuf>,
+}
+
+impl LogConfig {
+    /// `settings` is the manifest's `[settings]`, peeked at (a manifest that does not parse is
+    /// the command's error to report, not logging's).
+    pub fn new(global: &GlobalArgs, env: &Env, settings: &ManifestSettings) -> LogConfig {
+        let filter = match global.verbose {
+            0 => None,
+            1 => Some("hfdl=info".to_owned()),
+            2 => Some("hfdl=debug".to_owned()),
+            _ => Some("hfdl=trace".to_owned()),
+        }
+        .or_else(|| {
+            env.get(env::HFDL_LOG)
+                .filter(|filter| EnvFilter::try_new(filter).is_ok())
+                .map(str::to_owned)
+        })
+        .or_else(|| {
+            settings.log_level.as_deref().map(|level| {
+                if level == "off" {
+                    "off".to_owned()
+                } else {
+                    format!("hfdl={level}")
+                }
+            })
+        });
+        let format = global.log_format.unwrap_or_else(|| {
+            if settings.log_format.as_deref() == Some("json") {
+                LogFormat::Json
+            } else {
+                LogFormat::Text
+            }
+        });
+        LogConfig {
+            filter,
+            format,
+            file: global.log_file.clone(),
+        }
+    }
+
+    /// Installs the global subscriber. Fails (a usage error, exit 2) when the log file cannot
+    /// be opened for appending; nothing else can fail.
+    pub fn init(&self) -> Result<()> {
+        let stderr_filter = self.env_filter(STDERR_DEFAULT);
+        let mut layers = vec![self.layer(std::io::stderr, true, stderr_filter)];
+        if let Some(path) = &self.file {
+            let file = open_log_file(path)?;
+            layers.push(self.layer(Mutex::new(file), false, self.env_filter(FILE_DEFAULT)));
+        }
+        // Only fails when a subscriber is already set (tests that call this twice).
+        let _ = tracing_subscriber::registry().with(layers).try_init();
+        Ok(())
+    }
+
+    fn env_filter(&self, default: &str) -> EnvFilter {
+        self.filter
+            .as_deref()
+            .and_then(|filter| EnvFilter::try_new(filter).ok())
+            .unwrap_or_else(|| EnvFilter::new(default))
+    }
+
+    fn layer<W>(
+        &self,
+        writer: W,
+        ansi: bool,
+        filter: EnvFilter,
+    ) -> Box<dyn Layer<Registry> + Send + Sync>
+    where
+        W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+    {
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_target(false);
+        match self.format {
+            LogFormat::Text => layer.with_ansi(ansi).with_filter(filter).boxed(),
+            LogFormat::Json => layer
+                .json()
+                .with_current_span(true)
+                .with_span_list(true)
+                .with_filter(filter)
+                .boxed(),
+        }
+    }
+}
+
+/// Opens `path` for appending, creating it and its directory.
+fn open_log_file(path: &Path) -> Result<fs_err::File> {
+    let fail = |error: std::io::Error| Error::Usage {
+        message: format!("cannot open the log file {}: {error}", path.display()),
+        help: "pass --log-file a path to a file in a writable directory".into(),
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs_err::create_dir_all(parent).map_err(fail)?;
+    }
+    fs_err::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verbosity_beats_hfdl_log_beats_the_manifest_and_the_flag_beats_its_format() {
+        let env = Env::from_pairs([(env::HFDL_LOG, "hfdl=trace,reqwest=debug")], None);
+        let settings = ManifestSettings {
+            log_level: Some("info".into()),
+            log_format: Some("json".into()),
+            ..Default::default()
+        };
+        let global = GlobalArgs::default();
+        let config = LogConfig::new(&global, &env, &settings);
+        assert_eq!(config.filter.as_deref(), Some("hfdl=trace,reqwest=debug"));
+        assert_eq!(config.format, LogFormat::Json);
+
+        let global = GlobalArgs {
+            verbose: 2,
+            log_format: Some(LogFormat::Text),
+            ..Default::default()
+        };
+        let config = LogConfig::new(&global, &env, &settings);
+        assert_eq!(config.filter.as_deref(), Some("hfdl=debug"));
+        assert_eq!(config.format, LogFormat::Text);
+
+        let bare = Env::from_pairs([], None);
+        let config = LogConfig::new(&GlobalArgs::default(), &bare, &settings);
+        assert_eq!(config.filter.as_deref(), Some("hfdl=info"));
+        let config = LogConfig::new(&GlobalArgs::default(), &bare, &ManifestSettings::default());
+        assert_eq!(config.filter, None);
+        assert_eq!(config.format, LogFormat::Text);
+    }
+
+    #[test]
+    fn a_log_file_that_cannot_be_created_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("not-a-dir");
+        fs_err::write(&blocker, "").unwrap();
+        let error = open_log_file(&blocker.join("hfdl.log")).unwrap_err();
+        assert_eq!(error.exit_code(), crate::error::EXIT_USAGE);
+        assert!(error.to_string().contains("not-a-dir"), "{error}");
+    }
+}
