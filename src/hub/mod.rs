@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod keyring;
+pub mod probe;
 pub mod types;
 
 pub use auth::{Token, TokenSource};
