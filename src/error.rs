@@ -63,7 +63,7 @@ pub enum Error {
     ))]
     OfflineMissing { missing: Vec<String> },
 
-    #[error("not enough free disk space in {}: the sync needs {needed} bytes, {available} are available", path.display())]
+    #[error("not enough free disk space in {}: the sync needs {needed} bytes and leaves {reserve} free for other programs, {available} are available", path.display())]
     #[diagnostic(help(
         "free some space (`hfdl gc` removes what no lock uses), or point --store / HF_HUB_CACHE at a larger disk"
     ))]
@@ -71,6 +71,8 @@ pub enum Error {
         path: PathBuf,
         needed: u64,
         available: u64,
+        /// What a sync keeps free on the disk (`store::disk::reserve_for`).
+        reserve: u64,
     },
 
     #[error("no entry named `{name}` in {}", manifest.display())]

@@ -36,6 +36,7 @@ pub mod download;
 pub mod env;
 pub mod error;
 pub mod hash;
+pub mod health;
 pub mod hub;
 pub mod lock;
 pub mod logging;

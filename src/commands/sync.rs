@@ -19,7 +19,7 @@ use crate::reconcile::plan::{BlobAction, Plan};
 use crate::reconcile::{ExecuteOptions, PlanOptions, Summary, execute, plan};
 use crate::report::metrics::{Metrics, MetricsError};
 use crate::resolve::{Change, Upgrade};
-use crate::store::{Store, VerifiedBlobs, scan};
+use crate::store::{Store, VerifiedBlobs, disk, scan};
 
 pub async fn run(ctx: &Context, manifest: Option<&Manifest>, args: &SyncArgs) -> Result<()> {
     if let Some(path) = args.metrics_file.as_ref().filter(|path| path.is_dir()) {
@@ -113,7 +113,7 @@ async fn sync(
     if plan.needs_network() && ctx.settings.offline {
         return Err(offline_missing(&plan));
     }
-    check_free_space(&ctx.settings.store, plan.disk_bytes())?;
+    let min_free = check_free_space(&ctx.settings.store, plan.disk_bytes())?;
     if store_lock.is_none() {
         store_lock = Some(share_store(ctx, &store)?);
     }
@@ -136,6 +136,7 @@ async fn sync(
                     .connections
                     .map_or(ctx.settings.connections, |c| c as usize),
                 partials_dir: Some(ctx.settings.partials_dir()),
+                min_free,
             },
         },
     )
@@ -145,26 +146,27 @@ async fn sync(
     Ok(Some(summary))
 }
 
-/// Refuses to start a sync that cannot fit: better a clear error before the first byte than a
-/// full disk half-way (a disk filled by someone else meanwhile still fails cleanly, keeping the
-/// partial file for a resume).
-fn check_free_space(store: &std::path::Path, needed: u64) -> Result<()> {
+/// Refuses to start a sync that cannot fit, with the reserve it keeps free: better a clear
+/// error before the first byte than a full disk half-way. Returns that reserve, which the
+/// downloads then watch (a disk filled by someone else meanwhile stops them cleanly, keeping
+/// the partial files for a resume).
+fn check_free_space(store: &std::path::Path, needed: u64) -> Result<u64> {
     if needed == 0 {
-        return Ok(());
+        return Ok(0);
     }
-    let Some(existing) = store.ancestors().find(|p| p.exists()) else {
-        return Ok(());
-    };
-    match fs4::available_space(existing) {
-        Ok(available) if available < needed => Err(Error::DiskFull {
-            path: store.to_path_buf(),
-            needed,
-            available,
-        }),
-        Ok(_) => Ok(()),
+    match disk::usage(store) {
+        Ok(usage) if usage.available < needed.saturating_add(usage.reserve()) => {
+            Err(Error::DiskFull {
+                path: store.to_path_buf(),
+                needed,
+                available: usage.available,
+                reserve: usage.reserve(),
+            })
+        }
+        Ok(usage) => Ok(usage.reserve()),
         Err(error) => {
-            tracing::debug!(%error, path = %existing.display(), "free space unknown");
-            Ok(())
+            tracing::debug!(%error, path = %store.display(), "free space unknown");
+            Ok(0)
         }
     }
 }

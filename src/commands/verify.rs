@@ -175,6 +175,9 @@ async fn repair(
             download: DownloadOptions {
                 connections: ctx.settings.connections,
                 partials_dir: Some(ctx.settings.partials_dir()),
+                // A repair, like a sync, stops before the disk fills.
+                min_free: crate::store::disk::usage(store.root())
+                    .map_or(0, |usage| usage.reserve()),
             },
         },
     )

@@ -17,6 +17,7 @@ use crate::hub::client::{ErrorContext, redact_url, redirect_target, retry_delay}
 use crate::hub::{HubClient, HubError};
 use crate::repo::{RepoId, RepoType};
 use crate::report::{Event, Reporter, TaskId, TaskKind};
+use crate::store::disk::{BelowReserve, FreeSpaceGuard};
 use crate::store::fsops::FileLock;
 
 mod ranges;
@@ -38,6 +39,9 @@ pub struct DownloadOptions {
     /// Where range maps of partial multi-connection downloads live (hfdl's state directory);
     /// without it, files always use one connection.
     pub partials_dir: Option<PathBuf>,
+    /// Bytes to keep free on the store's disk: writing stops with [`DownloadError::LowDisk`]
+    /// (the partial file kept) before free space drops below it. 0 does not watch.
+    pub min_free: u64,
 }
 
 impl DownloadOptions {
@@ -144,6 +148,20 @@ pub enum DownloadError {
         path: PathBuf,
         source: std::io::Error,
     },
+
+    #[error(
+        "stopped before the disk fills: {} free on the disk of {}, and hfdl keeps {} free",
+        indicatif::HumanBytes(*available), path.display(), indicatif::HumanBytes(*reserve)
+    )]
+    #[diagnostic(help(
+        "free some space (`hfdl gc` removes what no lock uses) or point --store / HF_HUB_CACHE at a larger disk, then run `hfdl sync` again: it resumes the partial download"
+    ))]
+    LowDisk {
+        /// The partial file that was being written (kept for a resume).
+        path: PathBuf,
+        available: u64,
+        reserve: u64,
+    },
 }
 
 impl DownloadError {
@@ -155,6 +173,7 @@ impl DownloadError {
             }
             DownloadError::Io { source, .. } if is_disk_full(source) => "disk-full",
             DownloadError::Io { .. } => "io-error",
+            DownloadError::LowDisk { .. } => "disk-full",
         }
     }
 
@@ -243,19 +262,10 @@ async fn download_verified(
                 map: &map,
                 partial: &partial,
             };
-            download_in_ranges(
-                hub,
-                fetch,
-                options.connections,
-                ranged,
-                reporter,
-                id,
-                &mut stats,
-            )
-            .await?
+            download_in_ranges(hub, fetch, options, ranged, reporter, id, &mut stats).await?
         } else {
             discard_ranged(options, fetch);
-            download_to_incomplete(hub, fetch, reporter, id, &mut stats).await?
+            download_to_incomplete(hub, fetch, options.min_free, reporter, id, &mut stats).await?
         };
         if actual == fetch.hash {
             break;
@@ -302,13 +312,13 @@ pub(crate) struct RangedPaths<'a> {
 async fn download_in_ranges(
     hub: &HubClient,
     fetch: &BlobFetch,
-    connections: usize,
+    options: &DownloadOptions,
     paths: RangedPaths<'_>,
     reporter: &dyn Reporter,
     id: TaskId,
     stats: &mut FetchStats,
 ) -> Result<ContentHash, DownloadError> {
-    match ranges::download(hub, fetch, reporter, id, stats, connections, paths).await {
+    match ranges::download(hub, fetch, reporter, id, stats, options, paths).await {
         Ok(()) => {
             fs_err::rename(paths.partial, &fetch.incomplete)
                 .map_err(io_error(&fetch.incomplete))?;
@@ -323,16 +333,18 @@ async fn download_in_ranges(
             let _ = fs_err::remove_file(paths.map);
             let _ = fs_err::remove_file(paths.partial);
             stats.resumed = 0;
-            download_to_incomplete(hub, fetch, reporter, id, stats).await
+            download_to_incomplete(hub, fetch, options.min_free, reporter, id, stats).await
         }
         Err(ranges::RangedError::Failed(error)) => Err(error),
     }
 }
 
 /// Downloads (or resumes) into `.incomplete` until it holds `size` bytes; returns their digest.
+/// Stops before free space on the disk drops below `min_free`.
 async fn download_to_incomplete(
     hub: &HubClient,
     fetch: &BlobFetch,
+    min_free: u64,
     reporter: &dyn Reporter,
     id: TaskId,
     stats: &mut FetchStats,
@@ -354,7 +366,12 @@ async fn download_to_incomplete(
         if offset == fetch.size {
             break Ok(hasher.clone().finish());
         }
-        match stream_once(hub, fetch, reporter, id, &mut hasher, &mut offset, stats).await {
+        let target = Target {
+            min_free,
+            reporter,
+            id,
+        };
+        match stream_once(hub, fetch, target, &mut hasher, &mut offset, stats).await {
             Ok(()) => {}
             Err(DownloadError::Hub(error)) if error.is_retryable() && attempt < options.retries => {
                 let delay = retry_delay(&error, attempt, options.retry_base);
@@ -468,12 +485,16 @@ fn content_range_start(response: &reqwest::Response) -> Option<u64> {
 async fn stream_once(
     hub: &HubClient,
     fetch: &BlobFetch,
-    reporter: &dyn Reporter,
-    id: TaskId,
+    target: Target<'_>,
     hasher: &mut ContentHasher,
     offset: &mut u64,
     stats: &mut FetchStats,
 ) -> Result<(), DownloadError> {
+    let Target {
+        min_free,
+        reporter,
+        id,
+    } = target;
     let range = (*offset > 0).then(|| format!("bytes={offset}-"));
     let started = std::time::Instant::now();
     let (response, url) = open_body(hub, fetch, range, stats.retries).await?;
@@ -516,11 +537,16 @@ async fn stream_once(
     file.seek(SeekFrom::Start(*offset))
         .map_err(io_error(&fetch.incomplete))?;
     let complete_at = fetch.size;
+    let guard = fetch
+        .incomplete
+        .parent()
+        .map(|dir| FreeSpaceGuard::new(dir, min_free));
     let writer = DiskWriter::start(
         file,
         std::mem::replace(hasher, ContentHasher::new(fetch.hash.kind(), 0)),
         *offset,
         complete_at,
+        guard,
     );
     let mut body = response.bytes_stream();
     let mut received_total = *offset;
@@ -561,7 +587,7 @@ async fn stream_once(
     log_body(&url, received_total - *offset, started, outcome.is_ok());
     *hasher = returned;
     *offset = written;
-    written_result.map_err(io_error(&fetch.incomplete))?;
+    written_result.map_err(|stop| stop.into_error(&fetch.incomplete))?;
     outcome?;
     if *offset < fetch.size {
         return Err(HubError::Network {
@@ -590,7 +616,40 @@ fn log_body(url: &str, bytes: u64, started: std::time::Instant, complete: bool) 
 /// or the CPU hashes, and a slow disk pushes back on the network instead of filling memory.
 struct DiskWriter {
     sender: tokio::sync::mpsc::Sender<bytes::Bytes>,
-    task: tokio::task::JoinHandle<(ContentHasher, u64, std::io::Result<()>)>,
+    task: tokio::task::JoinHandle<(ContentHasher, u64, Result<(), WriteStop>)>,
+}
+
+/// Where one GET's bytes go and who hears about them.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    /// Bytes to keep free on the disk ([`DownloadOptions::min_free`]).
+    min_free: u64,
+    reporter: &'a dyn Reporter,
+    id: TaskId,
+}
+
+/// Why the disk writer stopped early.
+enum WriteStop {
+    Io(std::io::Error),
+    /// Free space would have dropped below the reserve (nothing failed; the bytes written so
+    /// far are on disk, flushed, and resumable).
+    BelowReserve(BelowReserve),
+}
+
+impl WriteStop {
+    fn into_error(self, path: &std::path::Path) -> DownloadError {
+        match self {
+            WriteStop::Io(source) => DownloadError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+            WriteStop::BelowReserve(stop) => DownloadError::LowDisk {
+                path: path.to_path_buf(),
+                available: stop.available,
+                reserve: stop.reserve,
+            },
+        }
+    }
 }
 
 impl DiskWriter {
@@ -599,12 +658,14 @@ impl DiskWriter {
     const QUEUE: usize = 8;
 
     /// Appends to `file` (positioned at `offset`) and to `hasher`; once `complete_at` bytes are
-    /// written the file is fsynced, off the async threads.
+    /// written the file is fsynced, off the async threads. With a `guard`, it stops before a
+    /// write would take free space on the disk below the reserve.
     fn start(
         file: fs_err::File,
         mut hasher: ContentHasher,
         offset: u64,
         complete_at: u64,
+        mut guard: Option<FreeSpaceGuard>,
     ) -> DiskWriter {
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<bytes::Bytes>(Self::QUEUE);
         let task = tokio::task::spawn_blocking(move || {
@@ -613,8 +674,14 @@ impl DiskWriter {
             let mut last_flush = std::time::Instant::now();
             let mut result = Ok(());
             while let Some(chunk) = receiver.blocking_recv() {
+                if let Some(guard) = guard.as_mut()
+                    && let Err(stop) = guard.check(chunk.len() as u64, writer.buffer().len() as u64)
+                {
+                    result = Err(WriteStop::BelowReserve(stop));
+                    break;
+                }
                 if let Err(error) = writer.write_all(&chunk) {
-                    result = Err(error);
+                    result = Err(WriteStop::Io(error));
                     break;
                 }
                 hasher.update(&chunk);
@@ -622,21 +689,23 @@ impl DiskWriter {
                 // On a slow link, flush now and then so that a kill loses little.
                 if last_flush.elapsed() >= FLUSH_EVERY {
                     if let Err(error) = writer.flush() {
-                        result = Err(error);
+                        result = Err(WriteStop::Io(error));
                         break;
                     }
                     last_flush = std::time::Instant::now();
                 }
             }
-            let result = result.and_then(|()| {
-                let file = writer
-                    .into_inner()
-                    .map_err(std::io::IntoInnerError::into_error)?;
-                if written == complete_at {
-                    file.sync_all()?;
+            // Flushed in every case: bytes written before a stop stay resumable.
+            let flushed = writer
+                .into_inner()
+                .map_err(|e| WriteStop::Io(e.into_error()));
+            let result = match (result, flushed) {
+                (Err(stop), _) | (Ok(()), Err(stop)) => Err(stop),
+                (Ok(()), Ok(file)) if written == complete_at => {
+                    file.sync_all().map_err(WriteStop::Io)
                 }
-                Ok(())
-            });
+                (Ok(()), Ok(_)) => Ok(()),
+            };
             (hasher, written, result)
         });
         DiskWriter { sender, task }
@@ -648,14 +717,14 @@ impl DiskWriter {
     }
 
     /// Waits for the queue to drain: the hasher, the bytes written and hashed, and any error.
-    async fn finish(self) -> (ContentHasher, u64, std::io::Result<()>) {
+    async fn finish(self) -> (ContentHasher, u64, Result<(), WriteStop>) {
         drop(self.sender);
         match self.task.await {
             Ok(done) => done,
             Err(error) => (
                 ContentHasher::new(crate::hash::HashKind::Sha256, 0),
                 0,
-                Err(std::io::Error::other(error)),
+                Err(WriteStop::Io(std::io::Error::other(error))),
             ),
         }
     }

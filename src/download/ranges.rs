@@ -18,12 +18,13 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BlobFetch, DownloadError, FLUSH_EVERY, FetchStats, RangedPaths, WRITE_BUFFER, io_error,
-    log_body, open_body,
+    BlobFetch, DownloadError, DownloadOptions, FLUSH_EVERY, FetchStats, RangedPaths, WRITE_BUFFER,
+    io_error, log_body, open_body,
 };
 use crate::hub::client::retry_delay;
 use crate::hub::{HubClient, HubError};
 use crate::report::{Event, Reporter, TaskId, TaskKind};
+use crate::store::disk::FreeSpaceGuard;
 
 /// Ranges are never smaller than this: below it a second connection costs more than it gains.
 pub const MIN_RANGE: u64 = 8 << 20;
@@ -122,6 +123,8 @@ struct Shared<'a> {
     map_path: PathBuf,
     downloaded: AtomicU64,
     retries: AtomicU32,
+    /// Bytes to keep free on the disk ([`DownloadOptions::min_free`]).
+    min_free: u64,
 }
 
 impl Shared<'_> {
@@ -141,9 +144,10 @@ pub async fn download(
     reporter: &dyn Reporter,
     id: TaskId,
     stats: &mut FetchStats,
-    connections: usize,
+    options: &DownloadOptions,
     paths: RangedPaths<'_>,
 ) -> Result<(), RangedError> {
+    let connections = options.connections;
     let (map_path, partial) = (paths.map, paths.partial);
     let partial_len = fs_err::metadata(partial).map_or(0, |m| m.len());
     let map = match RangeMap::load(map_path, fetch.size, partial_len) {
@@ -182,6 +186,7 @@ pub async fn download(
         map_path: map_path.to_path_buf(),
         downloaded: AtomicU64::new(0),
         retries: AtomicU32::new(0),
+        min_free: options.min_free,
     };
     let outcome = futures_util::future::try_join_all(
         pending
@@ -259,6 +264,9 @@ async fn stream_range(
     file.seek(SeekFrom::Start(from))
         .map_err(io_error(partial))?;
     let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut guard = partial
+        .parent()
+        .map(|dir| FreeSpaceGuard::new(dir, shared.min_free));
     let mut flushed = *done;
     let mut last_flush = std::time::Instant::now();
     let mut body = response.bytes_stream();
@@ -282,6 +290,16 @@ async fn stream_range(
                         path: fetch.path.clone(),
                         expected: range.end - range.start,
                         actual: *done + received,
+                    }
+                    .into());
+                }
+                if let Some(guard) = guard.as_mut()
+                    && let Err(stop) = guard.check(received, writer.buffer().len() as u64)
+                {
+                    break Err(DownloadError::LowDisk {
+                        path: partial.to_path_buf(),
+                        available: stop.available,
+                        reserve: stop.reserve,
                     }
                     .into());
                 }

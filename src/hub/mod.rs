@@ -6,6 +6,7 @@ pub mod client;
 pub mod error;
 pub mod keyring;
 pub mod metrics;
+pub mod probe;
 pub mod types;
 
 pub use auth::{Token, TokenSource};

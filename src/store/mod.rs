@@ -3,6 +3,7 @@
 //! known lockfiles and garbage collection.
 
 pub mod atomic;
+pub mod disk;
 pub mod fsops;
 pub mod gc;
 pub mod inventory;

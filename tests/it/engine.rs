@@ -2,13 +2,11 @@
 //! with `Retry-After`, a stalled body, the parallelism limit, and a disk too small before or
 //! during the download (a real tmpfs, where the machine lets us mount one).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hfdl_mock_hub::{Fault, FaultRule, FileChange, RepoOptions, RepoType};
 
-use crate::support::{TestContext, json_error_code};
+use crate::support::{TestContext, Tmpfs, json_error_code};
 
 /// Adds `acme/big` with `count` LFS files of `size` bytes each; returns the manifest.
 fn big_repo(ctx: &TestContext, count: usize, size: u64) -> String {
@@ -161,40 +159,6 @@ fn parallel_downloads_never_exceed_jobs() {
         (2..=3).contains(&counters.max_concurrent_bodies),
         "{counters:?}"
     );
-}
-
-/// A tmpfs mounted for one test, unmounted when dropped.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    /// `None` (with a note) where mounting is not allowed, e.g. without root.
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
-        fs_err::create_dir_all(dir).unwrap();
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if mounted {
-            return Some(Tmpfs(dir.to_path_buf()));
-        }
-        #[allow(clippy::disallowed_methods)] // test harness configuration
-        let ci = std::env::var_os("CI").is_some();
-        assert!(!ci, "CI runs as root and must be able to mount a tmpfs");
-        #[allow(clippy::print_stderr)] // a skipped test must say so in the output
-        {
-            eprintln!(
-                "SKIPPED: cannot mount a tmpfs here (needs root); the disk-full tests need one"
-            );
-        }
-        None
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod auth;
 mod concurrency;
 mod cooldown;
+mod doctor;
 mod engine;
 mod failures;
 mod gc;

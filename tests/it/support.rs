@@ -238,3 +238,42 @@ pub fn tree(dir: &Path) -> String {
     lines.sort();
     lines.join("\n")
 }
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+pub struct Tmpfs(pub PathBuf);
+
+impl Tmpfs {
+    /// `None` (with a note) where mounting is not allowed, e.g. without root.
+    pub fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        Tmpfs::mount_with(dir, &format!("size={size}"))
+    }
+
+    /// Mounts with these `-o` options (e.g. `ro,size=1m`, `size=1m,nr_inodes=16`).
+    pub fn mount_with(dir: &Path, options: &str) -> Option<Tmpfs> {
+        fs_err::create_dir_all(dir).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(dir)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if mounted {
+            return Some(Tmpfs(dir.to_path_buf()));
+        }
+        #[allow(clippy::disallowed_methods)] // test harness configuration
+        let ci = std::env::var_os("CI").is_some();
+        assert!(!ci, "CI runs as root and must be able to mount a tmpfs");
+        #[allow(clippy::print_stderr)] // a skipped test must say so in the output
+        {
+            eprintln!(
+                "SKIPPED: cannot mount a tmpfs here (needs root); the disk-full tests need one"
+            );
+        }
+        None
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}

@@ -81,6 +81,9 @@ pub enum Fault {
     IgnoreRange,
     /// Throttle the body to this rate.
     Slow { bytes_per_sec: u64 },
+    /// Answer normally, with a `Date` header this many seconds off the real time (a server, or
+    /// a client, whose clock is wrong).
+    ClockSkew { secs: i64 },
 }
 
 /// Applies `fault` to requests whose path contains `path_contains`, `times` times (or always).

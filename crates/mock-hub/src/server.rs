@@ -296,6 +296,10 @@ async fn hub_route(
     if let Some(response) = status_fault(fault.as_ref(), kind, head) {
         return response;
     }
+    let (fault, skew) = match fault {
+        Some(Fault::ClockSkew { secs }) => (None, Some(secs)),
+        other => (other, None),
+    };
     let user = match parts.headers.get(header::AUTHORIZATION) {
         None => None,
         Some(value) => {
@@ -334,7 +338,20 @@ async fn hub_route(
             format!("no route for {path}"),
         ))
     };
-    outcome.unwrap_or_else(|error| error.into_response(head))
+    let mut response = outcome.unwrap_or_else(|error| error.into_response(head));
+    if let Some(secs) = skew {
+        let now = std::time::SystemTime::now();
+        let skewed = if secs >= 0 {
+            now + std::time::Duration::from_secs(secs.unsigned_abs())
+        } else {
+            now - std::time::Duration::from_secs(secs.unsigned_abs())
+        };
+        if let Ok(value) = header::HeaderValue::from_str(&httpdate::fmt_http_date(skewed)) {
+            // hyper adds `Date` only to a response that has none.
+            response.headers_mut().insert(header::DATE, value);
+        }
+    }
+    response
 }
 
 /// `Fault::Status` and `Fault::RateLimit` replace the answer entirely.
