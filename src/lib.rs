@@ -23,11 +23,13 @@
 //! | `$HF_HOME/token` | [`hub::auth`] (token sources, precedence, the token file) |
 //! | OS keyring entry `hfdl` / endpoint | [`hub::keyring`] (Secret Service, kernel keyring) |
 //! | environment variables | [`env`] (the only reader), [`settings`] (precedence) |
+//! | `~/.config/hfdl/config.toml` | [`config`] (validation shared with `[settings]`, `toml_edit` edits) |
 //!
 //! The CLI (`main.rs`, [`cli`], [`commands`], [`report::render`]) is a thin layer over these.
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod download;
 pub mod env;
 pub mod error;

@@ -116,13 +116,11 @@ fn error_chain(error: &Error) -> String {
 }
 
 /// Logging on stderr. The level: `-v`/`-vv`/`-vvv`, else `HFDL_LOG` (env-filter syntax), else
-/// `log-level` in the manifest's `[settings]`, else warnings only; `log-format = "json"` there
-/// gives one JSON object per line. The manifest is only peeked at: a manifest that does not
-/// parse is the command's error to report, not logging's.
+/// the `log-level` setting (`HFDL_LOG_LEVEL`, `[settings]`, config.toml), else warnings only;
+/// `log-format = "json"` gives one JSON object per line. The files are only peeked at: one that
+/// does not parse is the command's error to report, not logging's.
 fn init_tracing(cli: &Cli, env: &Env) {
-    let settings = hfdl::manifest::load(&hfdl::settings::Settings::manifest_path(&cli.global))
-        .map(|manifest| manifest.settings)
-        .unwrap_or_default();
+    let settings = hfdl::settings::log_settings(&cli.global, env);
     let level = match cli.global.verbose {
         0 => None,
         1 => Some("hfdl=info".to_owned()),
