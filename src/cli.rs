@@ -106,6 +106,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Delete blobs, snapshots and partial files that no lockfile known to hfdl references
     Gc(GcArgs),
+    /// Show and edit settings: config.toml, with HFDL_* variables and [settings] on top
+    Config(ConfigArgs),
 }
 
 #[derive(Debug, Args)]
@@ -269,4 +271,36 @@ pub struct GcArgs {
     /// How long to wait for running syncs on the store to finish before giving up
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub wait: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Every setting: its effective value and where it comes from
+    List,
+    /// Print the effective value of a setting
+    Get {
+        /// A setting: store, endpoint, jobs, connections, limit-rate, timeout, retries,
+        /// progress, log-level, log-format, exclude-newer
+        key: String,
+    },
+    /// Validate a value and write it into config.toml (comments are kept)
+    Set {
+        /// The setting
+        key: String,
+        /// Its value, e.g. `8`, `50M`, `30s`, `true`
+        value: String,
+    },
+    /// Remove a setting from config.toml
+    Unset {
+        /// The setting
+        key: String,
+    },
+    /// Print the path of config.toml (HFDL_CONFIG, else the platform config dir)
+    Path,
 }

@@ -47,6 +47,75 @@ pub const CI: &str = "CI";
 /// Disables colour (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 
+/// The user configuration file (default `$XDG_CONFIG_HOME/hfdl/config.toml`, else
+/// `~/.config/hfdl/config.toml`).
+pub const HFDL_CONFIG: &str = "HFDL_CONFIG";
+/// Consulted for the default location of `config.toml`.
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+
+// One `HFDL_*` variable per settings key (design.md, `config.toml`). They sit above
+// `[settings]` in models.toml and config.toml, below flags; see [`crate::settings`].
+
+/// The `store` setting: the Hugging Face cache to sync into.
+pub const HFDL_STORE: &str = "HFDL_STORE";
+/// The `endpoint` setting: the Hub URL.
+pub const HFDL_ENDPOINT: &str = "HFDL_ENDPOINT";
+/// The `jobs` setting: files downloaded in parallel.
+pub const HFDL_JOBS: &str = "HFDL_JOBS";
+/// The `connections` setting: connections per large file.
+pub const HFDL_CONNECTIONS: &str = "HFDL_CONNECTIONS";
+/// The `limit-rate` setting: bytes per second for all downloads together (`50M`).
+pub const HFDL_LIMIT_RATE: &str = "HFDL_LIMIT_RATE";
+/// The `timeout` setting: connect and stall timeout (`30s`).
+pub const HFDL_TIMEOUT: &str = "HFDL_TIMEOUT";
+/// The `retries` setting.
+pub const HFDL_RETRIES: &str = "HFDL_RETRIES";
+/// The `progress` setting (`true`/`false`, also `1`/`0`, `yes`/`no`, `on`/`off`).
+pub const HFDL_PROGRESS: &str = "HFDL_PROGRESS";
+/// The `log-level` setting.
+pub const HFDL_LOG_LEVEL: &str = "HFDL_LOG_LEVEL";
+/// The `log-format` setting.
+pub const HFDL_LOG_FORMAT: &str = "HFDL_LOG_FORMAT";
+/// The `exclude-newer` setting: the cooldown of entries without their own.
+pub const HFDL_EXCLUDE_NEWER: &str = "HFDL_EXCLUDE_NEWER";
+
+/// Each settings key and its `HFDL_*` variable, in the order `hfdl config list` shows them.
+pub const SETTINGS_VARS: &[(&str, &str)] = &[
+    ("store", HFDL_STORE),
+    ("endpoint", HFDL_ENDPOINT),
+    ("jobs", HFDL_JOBS),
+    ("connections", HFDL_CONNECTIONS),
+    ("limit-rate", HFDL_LIMIT_RATE),
+    ("timeout", HFDL_TIMEOUT),
+    ("retries", HFDL_RETRIES),
+    ("progress", HFDL_PROGRESS),
+    ("log-level", HFDL_LOG_LEVEL),
+    ("log-format", HFDL_LOG_FORMAT),
+    ("exclude-newer", HFDL_EXCLUDE_NEWER),
+];
+
+/// Seconds (integer) before a metadata request times out, as in `huggingface_hub`; `0` means
+/// the default. hfdl has one timeout for connecting and for each read, so it takes the larger
+/// of this and [`HF_HUB_DOWNLOAD_TIMEOUT`]: neither kind of request gives up sooner than asked.
+pub const HF_HUB_ETAG_TIMEOUT: &str = "HF_HUB_ETAG_TIMEOUT";
+/// Seconds (integer) a download may go without receiving a byte; `0` means the default.
+pub const HF_HUB_DOWNLOAD_TIMEOUT: &str = "HF_HUB_DOWNLOAD_TIMEOUT";
+
+/// Proxy for `http://` URLs (the lower-case spelling wins, as in curl and Python).
+pub const HTTP_PROXY: &str = "HTTP_PROXY";
+/// Proxy for `https://` URLs (the Hub and its CDN), tunnelled with `CONNECT`.
+pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+/// Proxy for both schemes when the scheme's own variable is unset.
+pub const ALL_PROXY: &str = "ALL_PROXY";
+/// Comma-separated hosts, domains (`.corp`), IPs or CIDR ranges reached without a proxy; `*`
+/// for all.
+pub const NO_PROXY: &str = "NO_PROXY";
+/// A PEM bundle of CA certificates trusted in addition to the built-in roots (corporate TLS
+/// interception).
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+/// The `requests` spelling of [`SSL_CERT_FILE`], used when that is unset.
+pub const REQUESTS_CA_BUNDLE: &str = "REQUESTS_CA_BUNDLE";
+
 /// A snapshot of the environment variables hfdl cares about.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
@@ -144,6 +213,38 @@ impl Env {
             .unwrap_or_else(|| PathBuf::from("."))
             .join(".cache")
             .join("hfdl")
+    }
+
+    /// The user configuration file: `HFDL_CONFIG`, else `$XDG_CONFIG_HOME/hfdl/config.toml`,
+    /// else `~/.config/hfdl/config.toml` (the XDG layout on every platform, as uv does).
+    pub fn hfdl_config_file(&self) -> PathBuf {
+        if let Some(path) = self.path(HFDL_CONFIG) {
+            return path;
+        }
+        let dir = self.path(XDG_CONFIG_HOME).unwrap_or_else(|| {
+            self.home
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join(".config")
+        });
+        dir.join("hfdl").join("config.toml")
+    }
+
+    /// A proxy variable: the lower-case spelling first (curl and Python prefer it), then the
+    /// upper-case one, with the variable that was used.
+    pub fn proxy_var(&self, upper: &'static str) -> Option<(String, &str)> {
+        let lower = upper.to_ascii_lowercase();
+        if let Some(value) = self.get(&lower) {
+            return Some((lower, value));
+        }
+        self.get(upper).map(|value| (upper.to_owned(), value))
+    }
+
+    /// The CA bundle to trust in addition to the built-in roots, and the variable naming it.
+    pub fn ca_bundle(&self) -> Option<(&'static str, PathBuf)> {
+        [SSL_CERT_FILE, REQUESTS_CA_BUNDLE]
+            .into_iter()
+            .find_map(|name| self.path(name).map(|path| (name, path)))
     }
 
     /// True when offline mode is requested through the environment.

@@ -152,6 +152,10 @@ pub enum Error {
         "run the command again once the other hfdl process (a sync, or gc) has finished; `hfdl gc --wait SECONDS` waits longer"
     ))]
     StoreBusy { store: PathBuf, waited_secs: u64 },
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 impl Error {
@@ -181,6 +185,7 @@ impl Error {
             Error::RegistryUnreadable { .. } => "registry-unreadable",
             Error::GcLockUnreadable { .. } => "gc-lock-unreadable",
             Error::StoreBusy { .. } => "store-busy",
+            Error::Config(e) => e.error_code(),
         }
     }
 
@@ -201,7 +206,8 @@ impl Error {
             | Error::Lock(_)
             | Error::UnknownModel { .. }
             | Error::Usage { .. }
-            | Error::AlreadyExists { .. } => EXIT_USAGE,
+            | Error::AlreadyExists { .. }
+            | Error::Config(_) => EXIT_USAGE,
             Error::Resolve(e) => e.exit_code(),
             Error::Hub(e) => e.exit_code(),
             Error::Download(e) => e.exit_code(),

@@ -27,11 +27,13 @@
 //! | OS keyring entry `hfdl` / endpoint | [`hub::keyring`] (Secret Service, kernel keyring) |
 //! | environment variables | [`env`] (the only reader), [`settings`] (precedence) |
 //! | `--log-file PATH`, `--metrics-file PATH` | [`logging`], [`report::metrics`] |
+//! | `~/.config/hfdl/config.toml` | [`config`] (validation shared with `[settings]`, `toml_edit` edits) |
 //!
 //! The CLI (`main.rs`, [`cli`], [`commands`], [`report::render`]) is a thin layer over these.
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod download;
 pub mod env;
 pub mod error;

@@ -20,7 +20,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use crate::cli::{GlobalArgs, LogFormat};
 use crate::env::{self, Env};
 use crate::error::{Error, Result};
-use crate::manifest::ManifestSettings;
+use crate::settings::LogSettings;
 
 /// What a log file holds when no level was chosen.
 const FILE_DEFAULT: &str = "warn,hfdl=debug";
@@ -39,7 +39,7 @@ pub struct LogConfig {
 impl LogConfig {
     /// `settings` is the manifest's `[settings]`, peeked at (a manifest that does not parse is
     /// the command's error to report, not logging's).
-    pub fn new(global: &GlobalArgs, env: &Env, settings: &ManifestSettings) -> LogConfig {
+    pub fn new(global: &GlobalArgs, env: &Env, settings: &LogSettings) -> LogConfig {
         let filter = match global.verbose {
             0 => None,
             1 => Some("hfdl=info".to_owned()),
@@ -142,10 +142,9 @@ mod tests {
     #[test]
     fn verbosity_beats_hfdl_log_beats_the_manifest_and_the_flag_beats_its_format() {
         let env = Env::from_pairs([(env::HFDL_LOG, "hfdl=trace,reqwest=debug")], None);
-        let settings = ManifestSettings {
+        let settings = LogSettings {
             log_level: Some("info".into()),
             log_format: Some("json".into()),
-            ..Default::default()
         };
         let global = GlobalArgs::default();
         let config = LogConfig::new(&global, &env, &settings);
@@ -164,7 +163,7 @@ mod tests {
         let bare = Env::from_pairs([], None);
         let config = LogConfig::new(&GlobalArgs::default(), &bare, &settings);
         assert_eq!(config.filter.as_deref(), Some("hfdl=info"));
-        let config = LogConfig::new(&GlobalArgs::default(), &bare, &ManifestSettings::default());
+        let config = LogConfig::new(&GlobalArgs::default(), &bare, &LogSettings::default());
         assert_eq!(config.filter, None);
         assert_eq!(config.format, LogFormat::Text);
     }

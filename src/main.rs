@@ -118,11 +118,10 @@ fn error_chain(error: &Error) -> String {
     message
 }
 
-/// Logging (see [`hfdl::logging`]). The manifest is only peeked at for `[settings]`: a
-/// manifest that does not parse is the command's error to report, not logging's.
+/// Logging (see [`hfdl::logging`]). `log-level`/`log-format` resolve like every setting
+/// (`HFDL_*`, `[settings]`, config.toml); files that do not parse are the command's error to
+/// report, not logging's.
 fn init_tracing(cli: &Cli, env: &Env) -> Result<(), Error> {
-    let settings = hfdl::manifest::load(&hfdl::settings::Settings::manifest_path(&cli.global))
-        .map(|manifest| manifest.settings)
-        .unwrap_or_default();
+    let settings = hfdl::settings::log_settings(&cli.global, env);
     hfdl::logging::LogConfig::new(&cli.global, env, &settings).init()
 }

@@ -1,21 +1,87 @@
-//! Flags + environment + the manifest's `[settings]` → one typed [`Settings`].
+//! Flags + environment + the manifest's `[settings]` + `config.toml` → one typed [`Settings`].
 //!
-//! Precedence (design.md): flag > environment > `[settings]` in `models.toml` > defaults.
+//! This is the one place where precedence is decided (design.md, `config.toml`):
+//!
+//! 1. a flag (`--store`, `--no-progress`; `sync --jobs` and friends are applied by the command);
+//! 2. the environment: `HFDL_*` first (one variable per key, see [`env::SETTINGS_VARS`]), then
+//!    the Hugging Face variables users already set (`HF_ENDPOINT`; `HF_HUB_CACHE`,
+//!    `HUGGINGFACE_HUB_CACHE`, `HF_HOME` for the store; `HF_HUB_ETAG_TIMEOUT`/
+//!    `HF_HUB_DOWNLOAD_TIMEOUT` for the timeout; `HF_HUB_DISABLE_PROGRESS_BARS`). They are
+//!    environment variables, so they beat both files, as they always have;
+//! 3. `[settings]` in `models.toml` (the project);
+//! 4. `config.toml` (the user);
+//! 5. the defaults.
+//!
+//! Every value is validated by the same code whichever source it comes from, before anything
+//! runs, so an invalid configuration never half-applies.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::GlobalArgs;
+use crate::config::{self, ConfigError, ConfigFile};
 use crate::env::{self, Env};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hub::auth::{Token, TokenSource, TokenUse, discover_token};
-use crate::hub::client::TokenLoader;
+use crate::hub::client::{ProxyConfig, TokenLoader};
 use crate::hub::{HubClient, HubOptions};
 use crate::lock::LOCK_FILE;
 use crate::manifest::{MANIFEST_FILE, ManifestSettings};
+use crate::resolve::cooldown::ExcludeNewer;
 
 /// The default Hub.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+/// Files downloaded in parallel, by default.
+pub const DEFAULT_JOBS: u32 = 8;
+/// Connections per large file, by default.
+pub const DEFAULT_CONNECTIONS: u32 = 1;
+/// Connect and stall timeout, by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Retries of a failed request, by default.
+pub const DEFAULT_RETRIES: u32 = 4;
+
+/// Where an effective setting came from (`hfdl config list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A command-line flag, e.g. `--store`.
+    Flag(&'static str),
+    /// An environment variable, e.g. `HFDL_JOBS` or `HF_HUB_CACHE`.
+    Env(&'static str),
+    /// `[settings]` in models.toml.
+    Manifest,
+    /// The user's config.toml.
+    Config,
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+            Origin::Env(var) => write!(f, "env {var}"),
+            Origin::Manifest => f.write_str("models.toml [settings]"),
+            Origin::Config => f.write_str("config.toml"),
+            Origin::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// One key's effective value and its origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effective {
+    pub key: &'static str,
+    /// As it is used (the store as an absolute path), or `None` when unset.
+    pub value: Option<String>,
+    pub origin: Origin,
+}
+
+/// The log level and format, resolved like every other setting (see [`log_settings`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogSettings {
+    pub log_level: Option<String>,
+    pub log_format: Option<String>,
+}
 
 /// Everything a command needs to know about its environment.
 #[derive(Debug, Clone)]
@@ -43,6 +109,22 @@ pub struct Settings {
     pub user_agent: String,
     /// Shared by every Hub client of the command, so its summary counts all its requests.
     pub hub_metrics: std::sync::Arc<crate::hub::metrics::HubMetrics>,
+    /// `log-level` (`off`, `error`, …, `trace`), when set.
+    pub log_level: Option<String>,
+    /// `log-format` (`text` or `json`), when set.
+    pub log_format: Option<String>,
+    /// The cooldown of manifest entries without their own `exclude-newer`.
+    pub exclude_newer: Option<ExcludeNewer>,
+    /// The user configuration file (it may not exist).
+    pub config_path: PathBuf,
+    /// Every settings key with its effective value and origin, in [`env::SETTINGS_VARS`] order.
+    pub effective: Vec<Effective>,
+}
+
+/// One source of settings values.
+struct Layer {
+    origin: Origin,
+    values: ManifestSettings,
 }
 
 impl Settings {
@@ -54,64 +136,130 @@ impl Settings {
             .unwrap_or_else(|| PathBuf::from(MANIFEST_FILE))
     }
 
-    /// Builds the settings; `manifest` is the `[settings]` table when a manifest was read.
+    /// Builds the settings; `manifest` is the `[settings]` table when a manifest was read. Reads
+    /// the user's config.toml (an invalid one is an error, whatever the command).
     pub fn new(
         global: &GlobalArgs,
         env: &Env,
         manifest: Option<&ManifestSettings>,
         is_terminal: bool,
     ) -> Result<Settings> {
-        let defaults = ManifestSettings::default();
-        let manifest = manifest.unwrap_or(&defaults);
+        let config = config::load(&env.hfdl_config_file())?;
+        Settings::resolve(global, env, manifest, &config, is_terminal)
+    }
+
+    /// Builds the settings from values already read: the one place precedence is decided.
+    pub fn resolve(
+        global: &GlobalArgs,
+        env: &Env,
+        manifest: Option<&ManifestSettings>,
+        config: &ConfigFile,
+        is_terminal: bool,
+    ) -> Result<Settings> {
         let manifest_path = Self::manifest_path(global);
         let lock_path = manifest_path.with_file_name(LOCK_FILE);
         let project_dir = manifest_path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-
-        let store = if let Some(store) = &global.store {
-            store.clone()
-        } else if env.get(env::HF_HUB_CACHE).is_some()
-            || env.get(env::HUGGINGFACE_HUB_CACHE).is_some()
-            || env.get(env::HF_HOME).is_some()
-        {
-            env.hf_hub_cache()
-        } else if let Some(store) = &manifest.store {
-            let path = expand_home(store, env);
-            if path.is_relative() {
-                project_dir.join(path)
-            } else {
-                path
-            }
-        } else {
-            env.hf_hub_cache()
+        let layers = layers(global, env, manifest, config)?;
+        let mut effective = Vec::new();
+        let mut note = |key: &'static str, value: Option<String>, origin: Option<&Origin>| {
+            effective.push(Effective {
+                key,
+                value,
+                origin: origin.cloned().unwrap_or(Origin::Default),
+            });
         };
-        let endpoint = env
-            .get(env::HF_ENDPOINT)
-            .map(str::to_owned)
-            .or_else(|| manifest.endpoint.clone())
-            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned())
+
+        let store = if let Some((text, origin)) = pick(&layers, |s| s.store.clone()) {
+            let path = match origin {
+                Origin::Flag(_) => PathBuf::from(text),
+                Origin::Env(_) => expand_home(&text, env),
+                Origin::Manifest => project_dir.join(expand_home(&text, env)),
+                Origin::Config | Origin::Default => {
+                    config::store_path(&text, &config.path, env.home().map(PathBuf::as_path))
+                }
+            };
+            note("store", Some(path.display().to_string()), Some(origin));
+            path
+        } else {
+            let path = env.hf_hub_cache();
+            note("store", Some(path.display().to_string()), None);
+            path
+        };
+        let endpoint = pick(&layers, |s| s.endpoint.clone());
+        let endpoint = endpoint
+            .as_ref()
+            .map_or(DEFAULT_ENDPOINT, |(text, _)| text.as_str())
             .trim_end_matches('/')
             .to_owned();
-        if url::Url::parse(&endpoint).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
-            return Err(Error::Usage {
-                message: format!("the endpoint `{endpoint}` is not an http(s) URL"),
-                help: "set HF_ENDPOINT (or `endpoint` in [settings]) to a URL like https://huggingface.co".into(),
-            });
-        }
-        let timeout = match &manifest.timeout {
-            Some(text) => parse_duration(text).ok_or_else(|| Error::Usage {
-                message: format!("`timeout = \"{text}\"` in [settings] is not a duration"),
-                help: "use a number of seconds or a value like `30s`, `2m`, `500ms`".into(),
-            })?,
-            None => Duration::from_secs(30),
-        };
-        let progress_off = global.no_progress
-            || global.quiet
-            || global.json
-            || env.flag(env::HF_HUB_DISABLE_PROGRESS_BARS)
-            || manifest.progress == Some(false);
+        note(
+            "endpoint",
+            Some(endpoint.clone()),
+            pick(&layers, |s| s.endpoint.clone()).map(|(_, o)| o),
+        );
+        let (jobs, origin) = number(&layers, |s| s.jobs, DEFAULT_JOBS);
+        note("jobs", Some(jobs.to_string()), origin);
+        let (connections, origin) = number(&layers, |s| s.connections, DEFAULT_CONNECTIONS);
+        note("connections", Some(connections.to_string()), origin);
+        let limit_rate = pick(&layers, |s| s.limit_rate.clone());
+        note(
+            "limit-rate",
+            limit_rate.as_ref().map(|(text, _)| text.clone()),
+            limit_rate.as_ref().map(|(_, o)| *o),
+        );
+        // Validated when read, whatever the source.
+        let limit_rate = limit_rate.and_then(|(text, _)| crate::manifest::parse_rate(&text));
+        let timeout = pick(&layers, |s| s.timeout.clone());
+        note(
+            "timeout",
+            Some(
+                timeout
+                    .as_ref()
+                    .map_or_else(|| "30s".to_owned(), |(text, _)| text.clone()),
+            ),
+            timeout.as_ref().map(|(_, o)| *o),
+        );
+        let timeout = timeout
+            .and_then(|(text, _)| parse_duration(&text))
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let (retries, origin) = number(&layers, |s| s.retries, DEFAULT_RETRIES);
+        note("retries", Some(retries.to_string()), origin);
+        let progress = pick(&layers, |s| s.progress);
+        note(
+            "progress",
+            Some(progress.is_none_or(|(p, _)| p).to_string()),
+            progress.map(|(_, o)| o),
+        );
+        let progress = progress.is_none_or(|(p, _)| p);
+        let log_level = pick(&layers, |s| s.log_level.clone());
+        note(
+            "log-level",
+            Some(
+                log_level
+                    .as_ref()
+                    .map_or_else(|| "warn".to_owned(), |(l, _)| l.clone()),
+            ),
+            log_level.as_ref().map(|(_, o)| *o),
+        );
+        let log_format = pick(&layers, |s| s.log_format.clone());
+        note(
+            "log-format",
+            Some(
+                log_format
+                    .as_ref()
+                    .map_or_else(|| "text".to_owned(), |(f, _)| f.clone()),
+            ),
+            log_format.as_ref().map(|(_, o)| *o),
+        );
+        let exclude_newer = pick(&layers, |s| s.exclude_newer.clone());
+        note(
+            "exclude-newer",
+            exclude_newer.as_ref().map(|(e, _)| e.to_string()),
+            exclude_newer.as_ref().map(|(_, o)| *o),
+        );
+
         let mut user_agent = format!("hfdl/{}", env!("CARGO_PKG_VERSION"));
         if let Some(origin) = env.get(env::HF_HUB_USER_AGENT_ORIGIN) {
             user_agent.push_str("; origin/");
@@ -125,20 +273,21 @@ impl Settings {
             endpoint,
             offline: global.offline || env.offline(),
             env: env.clone(),
-            jobs: manifest.jobs.map_or(8, |j| j as usize),
-            connections: manifest.connections.map_or(1, |c| c as usize),
-            // Validated when the manifest was read.
-            limit_rate: manifest
-                .limit_rate
-                .as_deref()
-                .and_then(crate::manifest::parse_rate),
+            jobs: jobs as usize,
+            connections: connections as usize,
+            limit_rate,
             timeout,
-            retries: manifest.retries.unwrap_or(4),
+            retries,
             json: global.json,
             quiet: global.quiet,
-            progress: is_terminal && !progress_off,
+            progress: is_terminal && progress && !global.quiet && !global.json,
             user_agent,
             hub_metrics: std::sync::Arc::default(),
+            log_level: log_level.map(|(l, _)| l),
+            log_format: log_format.map(|(f, _)| f),
+            exclude_newer: exclude_newer.map(|(e, _)| e),
+            config_path: config.path.clone(),
+            effective,
         })
     }
 
@@ -175,6 +324,11 @@ impl Settings {
         options.retries = self.retries;
         options.limit_rate = self.limit_rate;
         options.metrics = self.hub_metrics.clone();
+        options.proxies = proxies(&self.env);
+        options.ca_bundle = self
+            .env
+            .ca_bundle()
+            .map(|(var, path)| (var.to_owned(), path));
         options
     }
 
@@ -187,6 +341,152 @@ impl Settings {
     pub fn verified_blobs_file(&self) -> PathBuf {
         self.state_dir.join("verified-blobs.json")
     }
+}
+
+/// The sources of settings, highest precedence first, every value validated.
+fn layers(
+    global: &GlobalArgs,
+    env: &Env,
+    manifest: Option<&ManifestSettings>,
+    config: &ConfigFile,
+) -> Result<Vec<Layer>, ConfigError> {
+    let mut layers = Vec::new();
+    if let Some(store) = &global.store {
+        layers.push(Layer {
+            origin: Origin::Flag("--store"),
+            values: ManifestSettings {
+                store: Some(store.display().to_string()),
+                ..ManifestSettings::default()
+            },
+        });
+    }
+    if global.no_progress {
+        layers.push(Layer {
+            origin: Origin::Flag("--no-progress"),
+            values: ManifestSettings {
+                progress: Some(false),
+                ..ManifestSettings::default()
+            },
+        });
+    }
+    for (key, var) in env::SETTINGS_VARS {
+        if let Some(value) = env.get(var) {
+            layers.push(Layer {
+                origin: Origin::Env(var),
+                values: config::from_env(var, key, value)?,
+            });
+        }
+    }
+    // The Hugging Face variables, with huggingface_hub's meaning.
+    if let Some(value) = env.get(env::HF_ENDPOINT) {
+        layers.push(Layer {
+            origin: Origin::Env(env::HF_ENDPOINT),
+            values: config::from_env(env::HF_ENDPOINT, "endpoint", value)?,
+        });
+    }
+    if let Some(var) = [env::HF_HUB_CACHE, env::HUGGINGFACE_HUB_CACHE, env::HF_HOME]
+        .into_iter()
+        .find(|var| env.get(var).is_some())
+    {
+        layers.push(Layer {
+            origin: Origin::Env(var),
+            values: ManifestSettings {
+                store: Some(env.hf_hub_cache().display().to_string()),
+                ..ManifestSettings::default()
+            },
+        });
+    }
+    let mut hf_timeout: Option<(u64, &'static str)> = None;
+    for var in [env::HF_HUB_ETAG_TIMEOUT, env::HF_HUB_DOWNLOAD_TIMEOUT] {
+        let Some(value) = env.get(var) else { continue };
+        let seconds: u64 = value.trim().parse().map_err(|_| ConfigError::Env {
+            var: var.to_owned(),
+            value: value.to_owned(),
+            problem: "not a whole number of seconds".to_owned(),
+            help: format!("set {var} to a number of seconds, e.g. 30, or unset it"),
+        })?;
+        // As in huggingface_hub, 0 means the default.
+        if seconds > 0 && hf_timeout.is_none_or(|(max, _)| seconds > max) {
+            hf_timeout = Some((seconds, var));
+        }
+    }
+    if let Some((seconds, var)) = hf_timeout {
+        layers.push(Layer {
+            origin: Origin::Env(var),
+            values: ManifestSettings {
+                timeout: Some(seconds.to_string()),
+                ..ManifestSettings::default()
+            },
+        });
+    }
+    // Set to a true value: bars off; set to anything else: bars on (huggingface_hub forces them).
+    if env.get(env::HF_HUB_DISABLE_PROGRESS_BARS).is_some() {
+        layers.push(Layer {
+            origin: Origin::Env(env::HF_HUB_DISABLE_PROGRESS_BARS),
+            values: ManifestSettings {
+                progress: Some(!env.flag(env::HF_HUB_DISABLE_PROGRESS_BARS)),
+                ..ManifestSettings::default()
+            },
+        });
+    }
+    if let Some(manifest) = manifest {
+        layers.push(Layer {
+            origin: Origin::Manifest,
+            values: manifest.clone(),
+        });
+    }
+    layers.push(Layer {
+        origin: Origin::Config,
+        values: config.settings.clone(),
+    });
+    Ok(layers)
+}
+
+/// The first layer that sets a value, and its origin.
+fn pick<T>(layers: &[Layer], get: impl Fn(&ManifestSettings) -> Option<T>) -> Option<(T, &Origin)> {
+    layers
+        .iter()
+        .find_map(|layer| get(&layer.values).map(|value| (value, &layer.origin)))
+}
+
+fn number(
+    layers: &[Layer],
+    get: impl Fn(&ManifestSettings) -> Option<u32>,
+    default: u32,
+) -> (u32, Option<&Origin>) {
+    match pick(layers, get) {
+        Some((value, origin)) => (value, Some(origin)),
+        None => (default, None),
+    }
+}
+
+/// The proxies the environment sets.
+fn proxies(env: &Env) -> ProxyConfig {
+    let owned = |found: Option<(String, &str)>| found.map(|(var, url)| (var, url.to_owned()));
+    ProxyConfig {
+        http: owned(env.proxy_var(env::HTTP_PROXY)),
+        https: owned(env.proxy_var(env::HTTPS_PROXY)),
+        all: owned(env.proxy_var(env::ALL_PROXY)),
+        no_proxy: env
+            .proxy_var(env::NO_PROXY)
+            .map(|(_, list)| list.to_owned()),
+    }
+}
+
+/// The log level and format for `main.rs`'s tracing set-up, resolved like every other setting
+/// (flags aside). Cheap: it reads the manifest and config.toml, without reporting their errors,
+/// which are the command's to report.
+pub fn log_settings(global: &GlobalArgs, env: &Env) -> LogSettings {
+    let manifest = crate::manifest::load(&Settings::manifest_path(global))
+        .map(|manifest| manifest.settings)
+        .ok();
+    let config = config::load(&env.hfdl_config_file()).unwrap_or_default();
+    Settings::resolve(global, env, manifest.as_ref(), &config, false)
+        .map(|settings| LogSettings {
+            log_level: settings.log_level,
+            log_format: settings.log_format,
+        })
+        .unwrap_or_default()
 }
 
 fn expand_home(path: &str, env: &Env) -> PathBuf {
@@ -257,5 +557,80 @@ mod tests {
             Settings::new(&GlobalArgs::default(), &bare, Some(&manifest), false).unwrap();
         assert_eq!(settings.store, PathBuf::from("/manifest-cache"));
         assert_eq!(settings.endpoint, "http://m:2");
+    }
+
+    fn origin_of<'a>(settings: &'a Settings, key: &str) -> (&'a Option<String>, String) {
+        let e = settings.effective.iter().find(|e| e.key == key).unwrap();
+        (&e.value, e.origin.to_string())
+    }
+
+    #[test]
+    fn huggingface_variables_sit_below_hfdl_ones_and_above_both_files() {
+        let config = ConfigFile {
+            path: PathBuf::from("/cfg/config.toml"),
+            settings: ManifestSettings {
+                timeout: Some("5s".into()),
+                store: Some("relative/hub".into()),
+                progress: Some(true),
+                ..Default::default()
+            },
+        };
+        let resolve = |pairs: &[(&str, &str)], manifest: Option<&ManifestSettings>| {
+            let env = Env::from_pairs(pairs.iter().copied(), Some(PathBuf::from("/home/u")));
+            Settings::resolve(&GlobalArgs::default(), &env, manifest, &config, true).unwrap()
+        };
+        // config.toml: a relative store is relative to the file.
+        let settings = resolve(&[], None);
+        assert_eq!(settings.store, PathBuf::from("/cfg/relative/hub"));
+        assert_eq!(settings.timeout, Duration::from_secs(5));
+        // The larger of the two Hugging Face timeouts; 0 means "the default" and is skipped.
+        let settings = resolve(
+            &[
+                (env::HF_HUB_ETAG_TIMEOUT, "45"),
+                (env::HF_HUB_DOWNLOAD_TIMEOUT, "0"),
+            ],
+            None,
+        );
+        assert_eq!(settings.timeout, Duration::from_secs(45));
+        assert_eq!(origin_of(&settings, "timeout").1, "env HF_HUB_ETAG_TIMEOUT");
+        let settings = resolve(
+            &[
+                (env::HF_HUB_DOWNLOAD_TIMEOUT, "45"),
+                (env::HFDL_TIMEOUT, "2m"),
+            ],
+            None,
+        );
+        assert_eq!(settings.timeout, Duration::from_mins(2));
+        // HF_HUB_DISABLE_PROGRESS_BARS: true turns bars off, any other value forces them on.
+        let off = ManifestSettings {
+            progress: Some(false),
+            ..Default::default()
+        };
+        assert!(!resolve(&[(env::HF_HUB_DISABLE_PROGRESS_BARS, "1")], None).progress);
+        assert!(resolve(&[(env::HF_HUB_DISABLE_PROGRESS_BARS, "0")], Some(&off)).progress);
+        assert!(!resolve(&[], Some(&off)).progress);
+        assert!(!resolve(&[(env::HFDL_PROGRESS, "off")], None).progress);
+        // HF_HOME decides the store over the files, as it did before config.toml.
+        let settings = resolve(&[(env::HF_HOME, "/hf")], None);
+        assert_eq!(settings.store, PathBuf::from("/hf/hub"));
+        assert_eq!(origin_of(&settings, "store").1, "env HF_HOME");
+    }
+
+    #[test]
+    fn an_invalid_environment_value_is_an_error_naming_the_variable() {
+        let env = Env::from_pairs([(env::HFDL_CONNECTIONS, "0")], None);
+        let error = Settings::resolve(
+            &GlobalArgs::default(),
+            &env,
+            None,
+            &ConfigFile::default(),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(error.error_code(), "env-invalid");
+        assert!(
+            error.to_string().contains("HFDL_CONNECTIONS=\"0\""),
+            "{error}"
+        );
     }
 }

@@ -38,8 +38,8 @@ pub async fn run(global: &GlobalArgs, env: &Env, is_terminal: bool, args: &AddAr
             manifest_path.display()
         ),
     })?;
-    let manifest = manifest::parse(&manifest_path, &new_text)?;
-    let settings = Settings::new(global, env, Some(&manifest.settings), is_terminal)?;
+    let mut manifest = manifest::parse(&manifest_path, &new_text)?;
+    let settings = super::settings_for(global, env, &mut manifest, is_terminal)?;
     let ctx = Context::with_settings(global, settings);
 
     // Resolve before writing anything: a typo in the repo id leaves both files untouched.

@@ -16,6 +16,7 @@ use crate::report::render;
 use crate::settings::Settings;
 
 pub mod add;
+pub mod config;
 pub mod doctor;
 pub mod gc;
 pub mod init;
@@ -50,8 +51,8 @@ impl Context {
         env: &Env,
         is_terminal: bool,
     ) -> Result<(Context, Manifest)> {
-        let manifest = manifest::load(&Settings::manifest_path(global))?;
-        let settings = Settings::new(global, env, Some(&manifest.settings), is_terminal)?;
+        let mut manifest = manifest::load(&Settings::manifest_path(global))?;
+        let settings = settings_for(global, env, &mut manifest, is_terminal)?;
         Ok((Context::with_settings(global, settings), manifest))
     }
 
@@ -63,8 +64,8 @@ impl Context {
         is_terminal: bool,
     ) -> Result<Context> {
         match manifest::load(&Settings::manifest_path(global)) {
-            Ok(manifest) => {
-                let settings = Settings::new(global, env, Some(&manifest.settings), is_terminal)?;
+            Ok(mut manifest) => {
+                let settings = settings_for(global, env, &mut manifest, is_terminal)?;
                 Ok(Context::with_settings(global, settings))
             }
             Err(error) if error.error_code() == "manifest-not-found" => {
@@ -72,6 +73,17 @@ impl Context {
             }
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Builds settings without reading config.toml: for `hfdl config path/set/unset`, which
+    /// must work to repair an invalid one.
+    fn without_config_file(global: &GlobalArgs, env: &Env, is_terminal: bool) -> Result<Context> {
+        let config = crate::config::ConfigFile {
+            path: env.hfdl_config_file(),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(global, env, None, &config, is_terminal)?;
+        Ok(Context::with_settings(global, settings))
     }
 
     fn with_settings(global: &GlobalArgs, settings: Settings) -> Context {
@@ -111,6 +123,18 @@ impl Context {
             render::status_line(text);
         }
     }
+}
+
+/// Settings for a project, and the cooldown they decide on given to the manifest's entries.
+pub(crate) fn settings_for(
+    global: &GlobalArgs,
+    env: &Env,
+    manifest: &mut Manifest,
+    is_terminal: bool,
+) -> Result<Settings> {
+    let settings = Settings::new(global, env, Some(&manifest.settings), is_terminal)?;
+    manifest.set_default_cooldown(settings.exclude_newer.as_ref());
+    Ok(settings)
 }
 
 /// Runs the parsed command line.
@@ -176,9 +200,8 @@ async fn dispatch(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
             let (ctx, manifest) = if args.frozen {
                 // --frozen needs only the lock; the manifest (for `dir` and [settings]) is optional.
                 match manifest::load(&Settings::manifest_path(global)) {
-                    Ok(manifest) => {
-                        let settings =
-                            Settings::new(global, env, Some(&manifest.settings), is_terminal)?;
+                    Ok(mut manifest) => {
+                        let settings = settings_for(global, env, &mut manifest, is_terminal)?;
                         (Context::with_settings(global, settings), Some(manifest))
                     }
                     Err(error) if error.error_code() == "manifest-not-found" => {
@@ -228,5 +251,6 @@ async fn dispatch(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
             let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
             gc::run(&ctx, &args)
         }
+        Command::Config(args) => config::dispatch(global, env, is_terminal, &args),
     }
 }

@@ -29,6 +29,58 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// Python's `quote(path)`: like [`SEGMENT`] but `/` stays literal (hub-protocol §1.6).
 const PATH: &AsciiSet = &SEGMENT.remove(b'/');
 
+/// Builds a reqwest proxy for one scheme (or all) from a URL.
+type MakeProxy = fn(&str) -> reqwest::Result<reqwest::Proxy>;
+
+/// reqwest proxies for `config`: the scheme's own proxy first, then `ALL_PROXY`.
+fn proxies(config: &ProxyConfig) -> Result<Vec<reqwest::Proxy>, HubError> {
+    let no_proxy = config
+        .no_proxy
+        .as_deref()
+        .and_then(reqwest::NoProxy::from_string);
+    let mut proxies = Vec::new();
+    let kinds: [(&Option<(String, String)>, MakeProxy); 3] = [
+        (&config.https, |url| reqwest::Proxy::https(url)),
+        (&config.http, |url| reqwest::Proxy::http(url)),
+        (&config.all, |url| reqwest::Proxy::all(url)),
+    ];
+    for (setting, make) in kinds {
+        let Some((var, url)) = setting else { continue };
+        let proxy = make(url).map_err(|e| HubError::ClientSetup {
+            message: format!("{var}={url} is not a proxy URL: {e}"),
+            help: format!("set {var} to a URL like http://proxy.example:3128, or unset it"),
+        })?;
+        proxies.push(proxy.no_proxy(no_proxy.clone()));
+    }
+    Ok(proxies)
+}
+
+/// The certificates of the PEM bundle at `path` (named by the variable `var`).
+fn ca_bundle(var: &str, path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, HubError> {
+    let help = format!(
+        "point {var} at a readable PEM file of CA certificates (as for curl or Python), or unset it"
+    );
+    let bytes = fs_err::read(path).map_err(|e| HubError::ClientSetup {
+        message: format!("{var}={}: cannot read the CA bundle: {e}", path.display()),
+        help: help.clone(),
+    })?;
+    let certificates =
+        reqwest::Certificate::from_pem_bundle(&bytes).map_err(|e| HubError::ClientSetup {
+            message: format!("{var}={}: not a PEM bundle: {e}", path.display()),
+            help: help.clone(),
+        })?;
+    if certificates.is_empty() {
+        return Err(HubError::ClientSetup {
+            message: format!(
+                "{var}={}: the file holds no PEM certificate",
+                path.display()
+            ),
+            help,
+        });
+    }
+    Ok(certificates)
+}
+
 /// The most tree pages followed for one listing: a guard against a server looping on `next`.
 const MAX_TREE_PAGES: usize = 10_000;
 
@@ -56,6 +108,22 @@ pub struct HubOptions {
     pub limit_rate: Option<u64>,
     /// Where requests are counted; clients that share it count together.
     pub metrics: Arc<HubMetrics>,
+    /// Proxies, as the environment set them (`HTTPS_PROXY`, …).
+    pub proxies: ProxyConfig,
+    /// A PEM bundle of extra trusted CA certificates and the variable that named it.
+    pub ca_bundle: Option<(String, std::path::PathBuf)>,
+}
+
+/// Proxies for the client. They come from [`crate::env`] rather than being read by reqwest
+/// itself, so that the library never reads the process environment and tests can set them.
+/// Each is `(variable, URL)`, so that a bad URL is reported under the name the user set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyConfig {
+    pub http: Option<(String, String)>,
+    pub https: Option<(String, String)>,
+    pub all: Option<(String, String)>,
+    /// `NO_PROXY`'s list: hosts, `.domains`, IPs, CIDR ranges, or `*`.
+    pub no_proxy: Option<String>,
 }
 
 impl HubOptions {
@@ -71,6 +139,8 @@ impl HubOptions {
             retry_base: Duration::from_millis(500),
             limit_rate: None,
             metrics: Arc::default(),
+            proxies: ProxyConfig::default(),
+            ca_bundle: None,
         }
     }
 }
@@ -202,17 +272,27 @@ impl HubClient {
         if let Some(client) = self.http.get() {
             return Ok(client);
         }
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(&self.options.user_agent)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.options.timeout)
             .read_timeout(self.options.timeout)
             .pool_max_idle_per_host(32)
-            .build()
-            .map_err(|e| HubError::Network {
-                url: self.options.endpoint.clone(),
-                message: e.to_string(),
-            })?;
+            // Only the proxies of `options` (from hfdl's Env), never a second look at the
+            // process environment.
+            .no_proxy();
+        for proxy in proxies(&self.options.proxies)? {
+            builder = builder.proxy(proxy);
+        }
+        if let Some((var, path)) = &self.options.ca_bundle {
+            for certificate in ca_bundle(var, path)? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let client = builder.build().map_err(|e| HubError::Network {
+            url: self.options.endpoint.clone(),
+            message: e.to_string(),
+        })?;
         Ok(self.http.get_or_init(|| client))
     }
 

@@ -90,6 +90,11 @@ pub enum HubError {
         "run without --offline / HF_HUB_OFFLINE, or run `hfdl sync --frozen` with a complete store"
     ))]
     Offline { needed: String },
+
+    /// The HTTP client cannot be set up as the environment asks (a CA bundle or proxy URL).
+    #[error("{message}")]
+    #[diagnostic(help("{help}"))]
+    ClientSetup { message: String, help: String },
 }
 
 impl HubError {
@@ -115,6 +120,7 @@ impl HubError {
             HubError::Network { .. } => "network-error",
             HubError::Protocol { .. } => "protocol-error",
             HubError::Offline { .. } => "offline",
+            HubError::ClientSetup { .. } => "client-setup",
         }
     }
 
@@ -140,6 +146,7 @@ impl HubError {
             | HubError::RevisionNotFound { .. }
             | HubError::EntryNotFound { .. }
             | HubError::Offline { .. } => 1,
+            HubError::ClientSetup { .. } => crate::error::EXIT_USAGE,
         }
     }
 

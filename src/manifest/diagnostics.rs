@@ -134,6 +134,18 @@ impl ManifestError {
         }
     }
 
+    /// What is wrong, without the file and table: for a value that came from somewhere else
+    /// than a file (an environment variable), whose error names that place instead.
+    pub fn problem(&self) -> String {
+        match self {
+            ManifestError::InvalidValue { reason, .. } => reason.clone(),
+            ManifestError::WrongType {
+                expected, found, ..
+            } => format!("must be {expected}, not {found}"),
+            other => other.to_string(),
+        }
+    }
+
     /// The labelled byte range in the file, for errors that have one.
     pub fn span(&self) -> Option<Range<usize>> {
         match self {

@@ -6,7 +6,7 @@
 //! exclude patterns are checked one by one. The format is described in design.md (Files) and in
 //! `models.example.toml` at the repository root.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 
@@ -73,6 +73,20 @@ pub struct Manifest {
     pub models: BTreeMap<String, ModelSpec>,
     /// The optional `[settings]` table.
     pub settings: ManifestSettings,
+    /// The entries that set their own `exclude-newer`: the others take the project's.
+    pub own_cooldown: BTreeSet<String>,
+}
+
+impl Manifest {
+    /// Gives every entry without its own `exclude-newer` the cooldown the settings decided on
+    /// (`[settings]`, or `HFDL_EXCLUDE_NEWER`/config.toml; see [`crate::settings`]).
+    pub fn set_default_cooldown(&mut self, cooldown: Option<&ExcludeNewer>) {
+        for (name, spec) in &mut self.models {
+            if !self.own_cooldown.contains(name) {
+                spec.exclude_newer = cooldown.cloned();
+            }
+        }
+    }
 }
 
 /// One `[models.NAME]` entry.
@@ -193,18 +207,19 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
         }
     }
     check_dirs(&src, &dirs)?;
-    if let Some(project_cooldown) = &settings.exclude_newer {
-        for spec in models.values_mut() {
-            if spec.exclude_newer.is_none() {
-                spec.exclude_newer = Some(project_cooldown.clone());
-            }
-        }
-    }
-    Ok(Manifest {
+    let own_cooldown = models
+        .iter()
+        .filter(|(_, spec)| spec.exclude_newer.is_some())
+        .map(|(name, _)| name.clone())
+        .collect();
+    let mut manifest = Manifest {
         path: path.to_path_buf(),
         models,
         settings,
-    })
+        own_cooldown,
+    };
+    manifest.set_default_cooldown(manifest.settings.exclude_newer.clone().as_ref());
+    Ok(manifest)
 }
 
 /// Reads and parses the manifest at `path`.
@@ -425,85 +440,107 @@ fn parse_settings(
             "write settings as a [settings] table",
         )
     })?;
+    settings_table(src, table_name, table)
+}
+
+/// Validates the keys of a settings table (`[settings]`, or the top level of `config.toml`):
+/// one implementation, so both files accept exactly the same keys and values.
+pub(crate) fn settings_table(
+    src: &Source<'_>,
+    table_name: &str,
+    table: &dyn TableLike,
+) -> Result<ManifestSettings, ManifestError> {
     let mut settings = ManifestSettings::default();
     for (key, value) in table.iter() {
         let key_span = table.key(key).and_then(Key::span);
-        let field = Field {
-            src,
-            key,
-            table: table_name,
-            item: value,
-            span: value.span().or(key_span.clone()),
-        };
-        match key {
-            "store" => {
-                let text =
-                    field.string("use a directory path, e.g. \"~/.cache/huggingface/hub\"")?;
-                if text.trim().is_empty() {
-                    return Err(field.invalid(
-                        "the path is empty",
-                        "remove the key to use the default store",
-                    ));
-                }
-                settings.store = Some(text.to_owned());
-            }
-            "endpoint" => {
-                let text = field.string("use a URL like \"https://huggingface.co\"")?;
-                let ok = url::Url::parse(text)
-                    .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host());
-                if !ok {
-                    return Err(field.invalid(
-                        "not an http(s) URL",
-                        "use a URL like \"https://huggingface.co\"",
-                    ));
-                }
-                settings.endpoint = Some(text.to_owned());
-            }
-            "jobs" => {
-                settings.jobs =
-                    Some(field.integer(1, 256, "the number of files downloaded in parallel")?);
-            }
-            "connections" => {
-                settings.connections =
-                    Some(field.integer(1, 64, "the number of connections per large file")?);
-            }
-            "retries" => settings.retries = Some(field.integer(0, 100, "the number of retries")?),
-            "limit-rate" => {
-                let text = field.string_or_integer(
-                    "use bytes per second: an integer, or a number with K, M or G, e.g. \"50M\"",
-                )?;
-                if parse_rate(&text).is_none_or(|rate| rate == 0) {
-                    return Err(field.invalid(
-                        "not a positive rate",
-                        "use bytes per second: an integer, or a number with K, M or G, e.g. \"50M\"",
-                    ));
-                }
-                settings.limit_rate = Some(text);
-            }
-            "timeout" => {
-                let text = field.string_or_integer(
-                    "use a number of seconds or a duration like \"30s\", \"2m\", \"500ms\"",
-                )?;
-                if crate::settings::parse_duration(&text).is_none_or(|d| d.is_zero()) {
-                    return Err(field.invalid(
-                        "not a positive duration",
-                        "use a number of seconds or a duration like \"30s\", \"2m\", \"500ms\"",
-                    ));
-                }
-                settings.timeout = Some(text);
-            }
-            "progress" => {
-                settings.progress = Some(field.item.as_bool().ok_or_else(|| {
-                    field.wrong_type("a boolean", "use `progress = true` or `progress = false`")
-                })?);
-            }
-            "log-level" => settings.log_level = Some(field.one_of(LOG_LEVELS)?),
-            "log-format" => settings.log_format = Some(field.one_of(LOG_FORMATS)?),
-            "exclude-newer" => settings.exclude_newer = Some(field.exclude_newer()?),
-            other => return Err(src.unknown_key(other, table_name, SETTINGS_KEYS, key_span)),
-        }
+        setting(src, table_name, &mut settings, key, value, key_span)?;
     }
     Ok(settings)
+}
+
+/// Validates one settings `key = value` into `settings`.
+pub(crate) fn setting(
+    src: &Source<'_>,
+    table_name: &str,
+    settings: &mut ManifestSettings,
+    key: &str,
+    value: &Item,
+    key_span: Option<Range<usize>>,
+) -> Result<(), ManifestError> {
+    let field = Field {
+        src,
+        key,
+        table: table_name,
+        item: value,
+        span: value.span().or(key_span.clone()),
+    };
+    match key {
+        "store" => {
+            let text = field.string("use a directory path, e.g. \"~/.cache/huggingface/hub\"")?;
+            if text.trim().is_empty() {
+                return Err(field.invalid(
+                    "the path is empty",
+                    "remove the key to use the default store",
+                ));
+            }
+            settings.store = Some(text.to_owned());
+        }
+        "endpoint" => {
+            let text = field.string("use a URL like \"https://huggingface.co\"")?;
+            let ok = url::Url::parse(text)
+                .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host());
+            if !ok {
+                return Err(field.invalid(
+                    "not an http(s) URL",
+                    "use a URL like \"https://huggingface.co\"",
+                ));
+            }
+            settings.endpoint = Some(text.to_owned());
+        }
+        "jobs" => {
+            settings.jobs =
+                Some(field.integer(1, 256, "the number of files downloaded in parallel")?);
+        }
+        "connections" => {
+            settings.connections =
+                Some(field.integer(1, 64, "the number of connections per large file")?);
+        }
+        "retries" => settings.retries = Some(field.integer(0, 100, "the number of retries")?),
+        "limit-rate" => {
+            let text = field.string_or_integer(
+                "use bytes per second: an integer, or a number with K, M or G, e.g. \"50M\"",
+            )?;
+            if parse_rate(&text).is_none_or(|rate| rate == 0) {
+                return Err(field.invalid(
+                    "not a positive rate",
+                    "use bytes per second: an integer, or a number with K, M or G, e.g. \"50M\"",
+                ));
+            }
+            settings.limit_rate = Some(text);
+        }
+        "timeout" => {
+            let text = field.string_or_integer(
+                "use a number of seconds or a duration like \"30s\", \"2m\", \"500ms\"",
+            )?;
+            if crate::settings::parse_duration(&text).is_none_or(|d| d.is_zero()) {
+                return Err(field.invalid(
+                    "not a positive duration",
+                    "use a number of seconds or a duration like \"30s\", \"2m\", \"500ms\"",
+                ));
+            }
+            settings.timeout = Some(text);
+        }
+        "progress" => {
+            settings.progress = Some(field.item.as_bool().ok_or_else(|| {
+                field.wrong_type("a boolean", "use `progress = true` or `progress = false`")
+            })?);
+        }
+        "log-level" => settings.log_level = Some(field.one_of(LOG_LEVELS)?),
+        "log-format" => settings.log_format = Some(field.one_of(LOG_FORMATS)?),
+        "exclude-newer" => settings.exclude_newer = Some(field.exclude_newer()?),
+        other => return Err(src.unknown_key(other, table_name, SETTINGS_KEYS, key_span)),
+    }
+    Ok(())
 }
 
 /// Parses a rate in bytes per second: `1048576`, `500K`, `50M`, `1.5G` (binary multiples, as

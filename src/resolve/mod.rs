@@ -693,6 +693,7 @@ mod tests {
             path: PathBuf::from("models.toml"),
             models: BTreeMap::from([("m".into(), spec)]),
             settings: ManifestSettings::default(),
+            own_cooldown: std::collections::BTreeSet::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 
 mod auth;
 mod concurrency;
+mod config;
 mod cooldown;
 mod doctor;
 mod engine;

@@ -1,0 +1,123 @@
+//! `hfdl config list/get/set/unset/path`.
+//!
+//! `list` and `get` show the settings as every other command sees them (so an invalid
+//! config.toml is reported); `path`, `set` and `unset` do not read the file's values, so that
+//! they can repair a file the other commands refuse.
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use super::Context;
+use crate::cli::{ConfigArgs, ConfigCommand, GlobalArgs};
+use crate::config;
+use crate::env::Env;
+use crate::error::Result;
+use crate::settings::Effective;
+
+pub fn dispatch(
+    global: &GlobalArgs,
+    env: &Env,
+    is_terminal: bool,
+    args: &ConfigArgs,
+) -> Result<()> {
+    match &args.command {
+        ConfigCommand::List => {
+            let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
+            list(&ctx)
+        }
+        ConfigCommand::Get { key } => {
+            // An unknown key is the error to report, even when the files are fine.
+            config::known_key(key)?;
+            let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
+            get(&ctx, key)
+        }
+        ConfigCommand::Set { key, value } => {
+            let ctx = Context::without_config_file(global, env, is_terminal)?;
+            let path = &ctx.settings.config_path;
+            config::set(
+                path,
+                key,
+                value,
+                env.home().map(std::path::PathBuf::as_path),
+            )?;
+            ctx.status(&format!("Set {key} = {value} in {}", path.display()));
+            Ok(())
+        }
+        ConfigCommand::Unset { key } => {
+            let ctx = Context::without_config_file(global, env, is_terminal)?;
+            let path = &ctx.settings.config_path;
+            if config::unset(path, key)? {
+                ctx.status(&format!("Removed {key} from {}", path.display()));
+            } else {
+                ctx.status(&format!("{key} is not set in {}", path.display()));
+            }
+            Ok(())
+        }
+        ConfigCommand::Path => {
+            let ctx = Context::without_config_file(global, env, is_terminal)?;
+            let path = ctx.settings.config_path.display().to_string();
+            if ctx.settings.json {
+                ctx.print_json(&json!({
+                    "path": path,
+                    "exists": ctx.settings.config_path.is_file(),
+                }))
+            } else {
+                ctx.print_data(&path)
+            }
+        }
+    }
+}
+
+fn to_json(setting: &Effective) -> serde_json::Value {
+    json!({
+        "key": setting.key,
+        "value": setting.value,
+        "source": setting.origin.to_string(),
+    })
+}
+
+fn list(ctx: &Context) -> Result<()> {
+    let effective = &ctx.settings.effective;
+    if ctx.settings.json {
+        return ctx.print_json(&json!({
+            "config_file": ctx.settings.config_path.display().to_string(),
+            "settings": effective.iter().map(to_json).collect::<Vec<_>>(),
+        }));
+    }
+    let width = effective.iter().map(|s| s.key.len()).max().unwrap_or(0);
+    let value_width = effective
+        .iter()
+        .map(|s| s.value.as_deref().unwrap_or("(unset)").len())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for setting in effective {
+        let _ = writeln!(
+            out,
+            "{:width$}  {:value_width$}  ({})",
+            setting.key,
+            setting.value.as_deref().unwrap_or("(unset)"),
+            setting.origin,
+        );
+    }
+    ctx.print_data(&out)
+}
+
+fn get(ctx: &Context, key: &str) -> Result<()> {
+    let Some(setting) = ctx.settings.effective.iter().find(|s| s.key == key) else {
+        // Every known key is in `effective`; `known_key` was checked.
+        return Err(config::known_key(key).err().map_or_else(
+            || crate::error::Error::Usage {
+                message: format!("no effective value for `{key}`"),
+                help: "report this as a bug".into(),
+            },
+            Into::into,
+        ));
+    };
+    if ctx.settings.json {
+        ctx.print_json(&to_json(setting))
+    } else {
+        ctx.print_data(setting.value.as_deref().unwrap_or(""))
+    }
+}
