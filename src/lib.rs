@@ -22,6 +22,7 @@
 //! | `$HFDL_CACHE_DIR/verified-blobs.json` | [`store::verified`] (stat cache of verified blobs) |
 //! | `$HF_HOME/token` | [`hub::auth`] (token sources, precedence, the token file) |
 //! | OS keyring entry `hfdl` / endpoint | [`hub::keyring`] (Secret Service, kernel keyring) |
+//! | `schemas/*.schema.json` | [`schema`] (JSON Schemas of the three files, for editors) |
 //! | environment variables | [`env`] (the only reader), [`settings`] (precedence) |
 //!
 //! The CLI (`main.rs`, [`cli`], [`commands`], [`report::render`]) is a thin layer over these.
@@ -39,5 +40,6 @@ pub mod reconcile;
 pub mod repo;
 pub mod report;
 pub mod resolve;
+pub mod schema;
 pub mod settings;
 pub mod store;
