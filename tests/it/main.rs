@@ -8,6 +8,7 @@ mod failures;
 mod gc;
 mod interop;
 mod lifecycle;
+mod schemas;
 mod snapshots;
 mod support;
 mod sync;
