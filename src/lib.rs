@@ -25,6 +25,7 @@
 //! | what the cache holds, read-only | [`store::inventory`] (`init --from-cache`), [`store::verify`], [`store::gc`] |
 //! | `$HF_HOME/token` | [`hub::auth`] (token sources, precedence, the token file) |
 //! | OS keyring entry `hfdl` / endpoint | [`hub::keyring`] (Secret Service, kernel keyring) |
+//! | `schemas/*.schema.json` | [`schema`] (JSON Schemas of the three files, for editors) |
 //! | environment variables | [`env`] (the only reader), [`settings`] (precedence) |
 //! | `--log-file PATH`, `--metrics-file PATH` | [`logging`], [`report::metrics`] |
 //! | `~/.config/hfdl/config.toml` | [`config`] (validation shared with `[settings]`, `toml_edit` edits) |
@@ -47,5 +48,6 @@ pub mod reconcile;
 pub mod repo;
 pub mod report;
 pub mod resolve;
+pub mod schema;
 pub mod settings;
 pub mod store;

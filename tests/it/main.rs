@@ -11,6 +11,7 @@ mod gc;
 mod interop;
 mod lifecycle;
 mod observability;
+mod schemas;
 mod snapshots;
 mod support;
 mod sync;
