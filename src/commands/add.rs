@@ -138,5 +138,6 @@ fn spec_from_args(args: &AddArgs, existing: &[&str]) -> Result<ModelSpec> {
         dir: args.dir.as_deref().map(Path::to_path_buf),
         // The cooldown comes from the manifest, which is parsed again after the edit.
         exclude_newer: None,
+        cooldown: None,
     })
 }

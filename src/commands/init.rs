@@ -75,6 +75,7 @@ fn from_cache(ctx: &Context) -> Result<()> {
             exclude: Vec::new(),
             dir: None,
             exclude_newer: None,
+            cooldown: None,
         };
         text = edit::add_model(&text, &spec).map_err(|e| Error::Usage {
             message: e.to_string(),

@@ -306,6 +306,7 @@ mod tests {
             exclude: vec![],
             dir: None,
             exclude_newer: None,
+            cooldown: None,
         }
     }
 

@@ -83,7 +83,7 @@ impl Manifest {
     pub fn set_default_cooldown(&mut self, cooldown: Option<&ExcludeNewer>) {
         for (name, spec) in &mut self.models {
             if !self.own_cooldown.contains(name) {
-                spec.exclude_newer = cooldown.cloned();
+                spec.cooldown = cooldown.cloned();
             }
         }
     }
@@ -104,8 +104,13 @@ pub struct ModelSpec {
     pub exclude: Vec<String>,
     /// Plain directory to materialise, as written (relative to the manifest's directory).
     pub dir: Option<PathBuf>,
-    /// The cooldown that applies: the entry's own `exclude-newer`, else `[settings]`'.
+    /// The cooldown the manifest asks for: the entry's own `exclude-newer`, else `[settings]`'.
+    /// Part of the fingerprint: what a committed lock must satisfy.
     pub exclude_newer: Option<ExcludeNewer>,
+    /// The cooldown a (re)resolution applies: `exclude_newer`, unless the user's own settings
+    /// (`HFDL_EXCLUDE_NEWER`, config.toml) decide otherwise for entries without their own. Not
+    /// in the fingerprint: a personal preference must not make a committed lock stale.
+    pub cooldown: Option<ExcludeNewer>,
 }
 
 impl ModelSpec {
@@ -218,7 +223,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
         settings,
         own_cooldown,
     };
-    manifest.set_default_cooldown(manifest.settings.exclude_newer.clone().as_ref());
+    // `[settings]`' cooldown is the manifest's own: it counts in the fingerprint.
+    let project_cooldown = manifest.settings.exclude_newer.clone();
+    for (name, spec) in &mut manifest.models {
+        if !manifest.own_cooldown.contains(name) {
+            spec.exclude_newer.clone_from(&project_cooldown);
+        }
+    }
+    manifest.set_default_cooldown(project_cooldown.as_ref());
     Ok(manifest)
 }
 
@@ -361,6 +373,7 @@ fn parse_model(
         include,
         exclude,
         dir,
+        cooldown: exclude_newer.clone(),
         exclude_newer,
     };
     Ok((spec, dir_span))

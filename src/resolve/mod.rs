@@ -387,7 +387,7 @@ async fn resolve_one(
     let revision = precise.unwrap_or(&spec.revision);
     let commit = if is_commit_hash(revision) {
         revision.to_owned()
-    } else if let (Some(exclude_newer), None) = (&spec.exclude_newer, precise) {
+    } else if let (Some(exclude_newer), None) = (&spec.cooldown, precise) {
         let cutoff = exclude_newer.cutoff(now);
         let history = match hub
             .history(spec.repo_type, &spec.repo, revision, cutoff)
@@ -688,6 +688,7 @@ mod tests {
             exclude: vec!["onnx/*".into()],
             dir: None,
             exclude_newer: None,
+            cooldown: None,
         };
         Manifest {
             path: PathBuf::from("models.toml"),
@@ -806,6 +807,7 @@ mod tests {
         let mut manifest = manifest("main", &[]);
         for spec in manifest.models.values_mut() {
             spec.exclude_newer = Some(cooldown::ExcludeNewer::parse(cooldown).unwrap());
+            spec.cooldown.clone_from(&spec.exclude_newer);
         }
         manifest
     }

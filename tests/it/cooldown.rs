@@ -330,3 +330,30 @@ fn outdated_says_what_the_cooldown_holds_back() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_personal_cooldown_does_not_make_a_committed_lock_stale() {
+    let ctx = TestContext::new();
+    let history = with_history(&ctx);
+    ctx.write_manifest("[models.tiny]\nrepo = \"acme/tiny\"\n");
+    assert!(ctx.run(&["lock"]).status.success());
+    assert_eq!(locked_commit(&ctx), history.recent);
+    for args in [&["lock", "--check"][..], &["sync", "--locked"][..]] {
+        let output = ctx
+            .hfdl()
+            .env("HFDL_EXCLUDE_NEWER", "7 days")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {}", ctx.render(&output));
+    }
+    // It applies when the user re-resolves.
+    let upgrade = ctx
+        .hfdl()
+        .env("HFDL_EXCLUDE_NEWER", "7 days")
+        .args(["lock", "--upgrade"])
+        .output()
+        .unwrap();
+    assert!(upgrade.status.success(), "{}", ctx.render(&upgrade));
+    assert_eq!(locked_commit(&ctx), history.old);
+}
