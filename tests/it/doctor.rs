@@ -363,22 +363,7 @@ fn sync_stops_before_the_disk_fills_and_resumes_once_there_is_room() {
     // Once the download is under way, another program takes most of the space, leaving less
     // than the rest of the file needs (but some: it must keep working).
     let blobs = store.join("models--acme--big").join("blobs");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let partial = loop {
-        let found = fs_err::read_dir(&blobs).ok().and_then(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .find(|p| p.extension().is_some_and(|x| x == "incomplete"))
-        });
-        if let Some(path) = found
-            && fs_err::metadata(&path).map_or(0, |m| m.len()) > 300_000
-        {
-            break path;
-        }
-        assert!(Instant::now() < deadline, "the download never started");
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let partial = crate::support::wait_for_partial(&blobs, 300_000);
     let free = fs4::available_space(&disk.0).unwrap();
     let filler = disk.0.join("filler");
     fs_err::write(&filler, vec![7u8; (free - (600 << 10)) as usize]).unwrap();

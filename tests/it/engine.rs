@@ -208,22 +208,7 @@ fn a_disk_filling_up_mid_download_keeps_the_partial_for_a_resume() {
         .unwrap();
     // Once the download is under way, something else fills the disk.
     let blobs = store.join("models--acme--big").join("blobs");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let partial = loop {
-        let found = fs_err::read_dir(&blobs).ok().and_then(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .find(|p| p.extension().is_some_and(|x| x == "incomplete"))
-        });
-        if let Some(path) = found
-            && fs_err::metadata(&path).map_or(0, |m| m.len()) > 300_000
-        {
-            break path;
-        }
-        assert!(Instant::now() < deadline, "the download never started");
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let partial = crate::support::wait_for_partial(&blobs, 300_000);
     let filler = disk.0.join("filler");
     let mut file = fs_err::File::create(&filler).unwrap();
     let block = vec![7u8; 64 << 10];

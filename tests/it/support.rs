@@ -277,3 +277,24 @@ impl Drop for Tmpfs {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
     }
 }
+
+/// Waits (at most 20 s) until a `.incomplete` file in `blobs` holds more than `bytes`: a
+/// download is under way. Returns its path.
+pub fn wait_for_partial(blobs: &Path, bytes: u64) -> PathBuf {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let found = fs_err::read_dir(blobs).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "incomplete"))
+        });
+        if let Some(path) = found
+            && fs_err::metadata(&path).map_or(0, |m| m.len()) > bytes
+        {
+            return path;
+        }
+        assert!(std::time::Instant::now() < deadline, "the download never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
