@@ -116,11 +116,21 @@ pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 /// The `requests` spelling of [`SSL_CERT_FILE`], used when that is unset.
 pub const REQUESTS_CA_BUNDLE: &str = "REQUESTS_CA_BUNDLE";
 
-/// A snapshot of the environment variables hfdl cares about.
-#[derive(Debug, Clone, Default)]
+/// A snapshot of the process environment (hfdl reads only the variables listed above).
+/// `Debug` shows the names only: values include tokens and proxy passwords.
+#[derive(Clone, Default)]
 pub struct Env {
     vars: BTreeMap<String, String>,
     home: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env")
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .field("home", &self.home)
+            .finish()
+    }
 }
 
 impl Env {

@@ -507,8 +507,8 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     match unit.trim() {
         "" | "s" => Some(Duration::from_secs(number)),
         "ms" => Some(Duration::from_millis(number)),
-        "m" | "min" => Some(Duration::from_secs(number * 60)),
-        "h" => Some(Duration::from_secs(number * 3600)),
+        "m" | "min" => number.checked_mul(60).map(Duration::from_secs),
+        "h" => number.checked_mul(3600).map(Duration::from_secs),
         _ => None,
     }
 }
@@ -516,6 +516,22 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_that_overflow_are_refused_not_wrapped() {
+        assert_eq!(parse_duration("9999999999999999h"), None);
+        assert_eq!(parse_duration("2m"), Some(Duration::from_mins(2)));
+    }
+
+    #[test]
+    fn the_environment_never_shows_its_values_in_debug() {
+        let env = Env::from_pairs([(env::HF_TOKEN, "hf_secret_value")], None);
+        let text = format!("{env:?}");
+        assert!(
+            text.contains("HF_TOKEN") && !text.contains("hf_secret_value"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn durations_accept_common_units() {

@@ -555,7 +555,7 @@ async fn stream_once(
             None => break Ok(()),
             Some(Err(error)) => {
                 break Err(DownloadError::Hub(HubError::Network {
-                    url: url.clone(),
+                    url: crate::hub::client::redact_url(&url),
                     message: crate::hub::client::describe_reqwest_error(&error),
                 }));
             }
@@ -591,7 +591,7 @@ async fn stream_once(
     outcome?;
     if *offset < fetch.size {
         return Err(HubError::Network {
-            url,
+            url: crate::hub::client::redact_url(&url),
             message: format!("the body ended after {offset} of {} bytes", fetch.size),
         }
         .into());

@@ -253,7 +253,11 @@ async fn stream_range(
     if response.status() != StatusCode::PARTIAL_CONTENT
         || super::content_range_start(&response) != Some(from)
     {
-        tracing::debug!(%url, status = response.status().as_u16(), "range not honoured");
+        tracing::debug!(
+            url = %crate::hub::client::redact_url(&url),
+            status = response.status().as_u16(),
+            "range not honoured"
+        );
         return Err(RangedError::RangeIgnored);
     }
     let partial = shared.partial;
@@ -275,7 +279,7 @@ async fn stream_range(
             None => break Ok(()),
             Some(Err(error)) => {
                 break Err(DownloadError::from(HubError::Network {
-                    url: url.clone(),
+                    url: crate::hub::client::redact_url(&url),
                     message: crate::hub::client::describe_reqwest_error(&error),
                 })
                 .into());
@@ -331,7 +335,7 @@ async fn stream_range(
     recorded?;
     if range.start + *done < range.end {
         return Err(DownloadError::from(HubError::Network {
-            url,
+            url: crate::hub::client::redact_url(&url),
             message: format!(
                 "the body ended after {} of {} bytes of its range",
                 *done,

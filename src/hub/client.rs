@@ -47,7 +47,8 @@ fn proxies(config: &ProxyConfig) -> Result<Vec<reqwest::Proxy>, HubError> {
     for (setting, make) in kinds {
         let Some((var, url)) = setting else { continue };
         let proxy = make(url).map_err(|e| HubError::ClientSetup {
-            message: format!("{var}={url} is not a proxy URL: {e}"),
+            // A proxy URL may carry user:password: never echo it.
+            message: format!("{var}={} is not a proxy URL: {e}", redact_url(url)),
             help: format!("set {var} to a URL like http://proxy.example:3128, or unset it"),
         })?;
         proxies.push(proxy.no_proxy(no_proxy.clone()));
@@ -550,8 +551,8 @@ impl HubClient {
             }
             let headers = response.headers().clone();
             let bytes = response.bytes().await.map_err(|e| HubError::Network {
-                url: current.clone(),
-                message: e.to_string(),
+                url: redact_url(&current),
+                message: describe_reqwest_error(&e),
             })?;
             let value = serde_json::from_slice(&bytes).map_err(|e| HubError::Protocol {
                 url: current.clone(),
@@ -621,7 +622,7 @@ impl HubClient {
             ),
         }
         result.map_err(|e| HubError::Network {
-            url,
+            url: redact_url(&url),
             message: describe_reqwest_error(&e),
         })
     }
@@ -640,6 +641,9 @@ impl HubClient {
         url: &str,
         ctx: &ErrorContext<'_>,
     ) -> HubError {
+        // Errors are printed, logged and written to metrics files: never with the signature of
+        // a signed CDN URL.
+        let url = &redact_url(url);
         let header = |name: &str| {
             headers
                 .get(name)
@@ -842,7 +846,9 @@ pub fn same_origin(a: &str, b: &str) -> bool {
     }
 }
 
-/// reqwest's Display hides the cause; walk the chain for a useful message.
+/// reqwest's Display hides the cause; walk the chain for a useful message. reqwest also puts
+/// the full URL in its message (` for url (…)`): it is redacted, as a signed CDN URL carries its
+/// signature in the query.
 pub fn describe_reqwest_error(error: &reqwest::Error) -> String {
     let mut message = error.to_string();
     let mut source = std::error::Error::source(error);
@@ -851,7 +857,10 @@ pub fn describe_reqwest_error(error: &reqwest::Error) -> String {
         message.push_str(&cause.to_string());
         source = cause.source();
     }
-    message
+    match error.url() {
+        Some(url) => message.replace(url.as_str(), &redact_url(url.as_str())),
+        None => message,
+    }
 }
 
 /// Errors of account calls (no repository involved): any 401 means the token was refused.

@@ -541,6 +541,14 @@ pub(crate) fn setting(
                     "use a number of seconds or a duration like \"30s\", \"2m\", \"500ms\"",
                 ));
             }
+            // A stall timeout is seconds to minutes; beyond a day it is a typo (and deadlines
+            // computed from it would overflow).
+            if crate::settings::parse_duration(&text).is_some_and(|d| d.as_secs() > 86_400) {
+                return Err(field.invalid(
+                    "longer than a day",
+                    "use a number of seconds or a duration like \"30s\", \"2m\" (at most \"24h\")",
+                ));
+            }
             settings.timeout = Some(text);
         }
         "progress" => {

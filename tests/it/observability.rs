@@ -276,3 +276,49 @@ fn a_metrics_file_that_is_a_directory_is_refused_before_any_request() {
     assert_eq!(ctx.hub.counters().total_requests(), 0);
     assert!(!ctx.project.join("models.lock").exists());
 }
+
+#[test]
+fn failed_cdn_transfers_never_print_the_signed_url() {
+    let ctx = TestContext::new();
+    ctx.write_manifest("[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.safetensors\"]\n");
+    assert!(ctx.run(&["lock"]).status.success());
+    let metrics = ctx.root.path().join("metrics.json");
+    for fault in [
+        hfdl_mock_hub::Fault::CutAfter(1000),
+        hfdl_mock_hub::Fault::Status(403),
+        hfdl_mock_hub::Fault::Status(503),
+    ] {
+        ctx.hub.clear_faults();
+        ctx.hub.add_fault(hfdl_mock_hub::FaultRule {
+            path_contains: "/cdn/".into(),
+            fault: fault.clone(),
+            times: None,
+        });
+        for json in [false, true] {
+            let mut command = ctx.hfdl();
+            command
+                .env("HFDL_RETRIES", "1")
+                .args(["sync", "--metrics-file"])
+                .arg(&metrics);
+            if json {
+                command.arg("--json");
+            }
+            let output = command.output().unwrap();
+            assert!(
+                !output.status.success(),
+                "{fault:?}: {}",
+                ctx.render(&output)
+            );
+            let text = format!(
+                "{}{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr),
+                fs_err::read_to_string(&metrics).unwrap_or_default()
+            );
+            assert!(
+                !text.contains("Signature=") && !text.contains("Expires="),
+                "{fault:?}: a signed URL leaked:\n{text}"
+            );
+        }
+    }
+}

@@ -294,7 +294,10 @@ pub fn wait_for_partial(blobs: &Path, bytes: u64) -> PathBuf {
         {
             return path;
         }
-        assert!(std::time::Instant::now() < deadline, "the download never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the download never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
