@@ -93,6 +93,10 @@ pub struct Settings {
     /// hfdl's own state (stat cache), outside the cache root.
     pub state_dir: PathBuf,
     pub endpoint: String,
+    /// The endpoint comes from a project file (`[settings]` in models.toml) and is not the
+    /// Hub: a cloned repository must not be able to collect `HF_TOKEN` or the token file, so
+    /// only a keyring token stored for that endpoint (`hfdl login`) is sent there.
+    pub endpoint_from_project: bool,
     pub offline: bool,
     /// The environment, for the token lookup (deferred: it may read the OS keyring).
     pub env: Env,
@@ -194,11 +198,10 @@ impl Settings {
             .map_or(DEFAULT_ENDPOINT, |(text, _)| text.as_str())
             .trim_end_matches('/')
             .to_owned();
-        note(
-            "endpoint",
-            Some(endpoint.clone()),
-            pick(&layers, |s| s.endpoint.clone()).map(|(_, o)| o),
-        );
+        let endpoint_origin = pick(&layers, |s| s.endpoint.clone()).map(|(_, o)| o);
+        let endpoint_from_project =
+            endpoint_origin == Some(&Origin::Manifest) && endpoint != DEFAULT_ENDPOINT;
+        note("endpoint", Some(endpoint.clone()), endpoint_origin);
         let (jobs, origin) = number(&layers, |s| s.jobs, DEFAULT_JOBS);
         note("jobs", Some(jobs.to_string()), origin);
         let (connections, origin) = number(&layers, |s| s.connections, DEFAULT_CONNECTIONS);
@@ -271,6 +274,7 @@ impl Settings {
             store,
             state_dir: env.hfdl_cache_dir(),
             endpoint,
+            endpoint_from_project,
             offline: global.offline || env.offline(),
             env: env.clone(),
             jobs: jobs as usize,
@@ -293,7 +297,7 @@ impl Settings {
 
     /// The token for this endpoint and where it came from (environment, keyring, token file).
     pub fn token(&self, usage: TokenUse) -> Option<(Token, TokenSource)> {
-        discover_token(&self.env, &self.endpoint, usage)
+        find_token(&self.env, &self.endpoint, usage, self.endpoint_from_project)
     }
 
     /// A Hub client for these settings (no connection is made, and no token looked up, until a
@@ -302,8 +306,9 @@ impl Settings {
         let mut options = self.hub_options();
         let env = self.env.clone();
         let endpoint = self.endpoint.clone();
+        let from_project = self.endpoint_from_project;
         options.token_loader = Some(TokenLoader::new(move || {
-            discover_token(&env, &endpoint, TokenUse::Implicit).map(|(token, _)| token)
+            find_token(&env, &endpoint, TokenUse::Implicit, from_project).map(|(token, _)| token)
         }));
         HubClient::new(options)
     }
@@ -487,6 +492,28 @@ pub fn log_settings(global: &GlobalArgs, env: &Env) -> LogSettings {
             log_format: settings.log_format,
         })
         .unwrap_or_default()
+}
+
+/// The token for `endpoint`; only a keyring token stored for it when a project file chose the
+/// endpoint (see [`Settings::endpoint_from_project`]), with a warning when that holds back one.
+fn find_token(
+    env: &Env,
+    endpoint: &str,
+    usage: TokenUse,
+    from_project: bool,
+) -> Option<(Token, TokenSource)> {
+    if !from_project {
+        return discover_token(env, endpoint, usage);
+    }
+    let found = crate::hub::auth::discover_endpoint_token(env, endpoint, usage);
+    if found.is_none() && discover_token(env, DEFAULT_ENDPOINT, usage).is_some() {
+        tracing::warn!(
+            "models.toml sets endpoint = \"{endpoint}\": HF_TOKEN and the token file are not sent to \
+             an endpoint a project file chose; set HF_ENDPOINT or `hfdl config set endpoint` to trust \
+             it, or `hfdl login` with that endpoint to store a token for it"
+        );
+    }
+    found
 }
 
 fn expand_home(path: &str, env: &Env) -> PathBuf {

@@ -104,6 +104,25 @@ pub fn discover_token(env: &Env, endpoint: &str, usage: TokenUse) -> Option<(Tok
     if let Some(token) = env.get(env::HUGGING_FACE_HUB_TOKEN).and_then(Token::new) {
         return Some((token, TokenSource::EnvLegacy));
     }
+    keyring_token(env, endpoint)
+        .or_else(|| read_token_file(env).map(|(token, path)| (token, TokenSource::File(path))))
+}
+
+/// Only the token the keyring holds for `endpoint` (its entries are per endpoint): for an
+/// endpoint a project file chose, where `HF_TOKEN` and the token file (meant for the Hub) must
+/// not go.
+pub fn discover_endpoint_token(
+    env: &Env,
+    endpoint: &str,
+    usage: TokenUse,
+) -> Option<(Token, TokenSource)> {
+    if usage == TokenUse::Implicit && env.flag(env::HF_HUB_DISABLE_IMPLICIT_TOKEN) {
+        return None;
+    }
+    keyring_token(env, endpoint)
+}
+
+fn keyring_token(env: &Env, endpoint: &str) -> Option<(Token, TokenSource)> {
     match Keyring::available(env) {
         Ok(keyrings) => {
             for keyring in keyrings {
@@ -118,7 +137,7 @@ pub fn discover_token(env: &Env, endpoint: &str, usage: TokenUse) -> Option<(Tok
         }
         Err(reason) => tracing::debug!(%reason, "no keyring"),
     }
-    read_token_file(env).map(|(token, path)| (token, TokenSource::File(path)))
+    None
 }
 
 /// The token in the token file, if there is one.

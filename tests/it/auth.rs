@@ -705,3 +705,35 @@ fn secret_service_keyring_holds_the_login_until_logout() {
     let refused = sync_gated_into(&ctx, &mut desktop(), "store-b");
     assert_eq!(refused.status.code(), Some(4), "{}", ctx.render(&refused));
 }
+
+#[test]
+fn an_endpoint_chosen_by_the_manifest_never_gets_hf_token_or_the_token_file() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(&format!(
+        "[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.json\"]\n\n[settings]\nendpoint = \"{}\"\n",
+        ctx.hub.endpoint()
+    ));
+    let output = ctx
+        .hfdl()
+        .env_remove("HF_ENDPOINT")
+        .env("HF_TOKEN", TOKEN)
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    assert!(
+        ctx.hub.requests().iter().all(|r| r.authorization.is_none()),
+        "a token went to an endpoint a project file chose: {:?}",
+        ctx.hub.requests()
+    );
+    // The same endpoint chosen by the user (HF_ENDPOINT) gets it.
+    ctx.hub.reset();
+    let trusted = ctx
+        .hfdl()
+        .env("HF_TOKEN", TOKEN)
+        .args(["lock", "--upgrade"])
+        .output()
+        .unwrap();
+    assert!(trusted.status.success(), "{}", ctx.render(&trusted));
+    assert!(ctx.hub.requests().iter().any(|r| r.authorization.is_some()));
+}
