@@ -252,10 +252,19 @@ impl LockNeeds {
                 dirs: BTreeMap::new(),
             },
         );
+        // Both kinds of partial a sync resumes: `<hex>.incomplete` (one connection) and
+        // `<hex>.hfdl.incomplete` (byte ranges).
         let resumable = plan
             .blobs
             .iter()
-            .map(|step| step.fetch.incomplete.clone())
+            .flat_map(|step| {
+                let ranged = step.fetch.blob.with_file_name(format!(
+                    "{}{}",
+                    step.fetch.hash.hex(),
+                    crate::download::RANGED_PARTIAL_SUFFIX
+                ));
+                [step.fetch.incomplete.clone(), ranged]
+            })
             .collect();
         LockNeeds {
             bytes: plan.disk_bytes(),

@@ -6,6 +6,7 @@
 //! entries it does not know).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Never reserve more than this, however large the disk: 100 MiB is plenty for the programs
 /// that keep running next to a sync (logs, editors, databases flushing).
@@ -101,13 +102,28 @@ pub struct BelowReserve {
     pub reserve: u64,
 }
 
+/// Guards alive in this process: the writers whose bytes a check must leave room for.
+static LIVE_GUARDS: AtomicU64 = AtomicU64::new(0);
+
+/// What one writer may hold in memory before it reaches the disk (its write buffer).
+const WRITER_BUFFER: u64 = 256 << 10;
+
+impl Drop for FreeSpaceGuard {
+    fn drop(&mut self) {
+        LIVE_GUARDS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Watches free space while a download writes, so that it stops before the disk drops below
 /// `reserve` rather than when a write fails with a full disk (by then every other program on
 /// the disk is failing too).
 ///
 /// `statvfs` is cheap but not free, so it is asked every `interval` bytes, and the check keeps
 /// room for what may be written before the next one: free space never falls much below the
-/// reserve, whatever the chunk sizes.
+/// reserve, whatever the chunk sizes. A sync writes many files at once (`jobs` × `connections`
+/// writers, each with its own guard), so the room kept is that of every live guard in the
+/// process: the others may each write an interval (plus a buffer) between two of this one's
+/// checks.
 pub struct FreeSpaceGuard {
     dir: PathBuf,
     reserve: u64,
@@ -131,6 +147,7 @@ impl FreeSpaceGuard {
         // A quarter of the reserve between checks, within [64 KiB, 4 MiB]: at most one
         // `statvfs` per 4 MiB on a large disk, and a tiny disk is watched closely.
         let interval = (reserve / 4).clamp(64 << 10, 4 << 20);
+        LIVE_GUARDS.fetch_add(1, Ordering::Relaxed);
         FreeSpaceGuard {
             dir: dir.into(),
             reserve,
@@ -157,7 +174,11 @@ impl FreeSpaceGuard {
         let Ok(available) = (self.probe)(&self.dir) else {
             return Ok(());
         };
-        let needed = self.reserve + unflushed + incoming + self.interval;
+        let writers = LIVE_GUARDS.load(Ordering::Relaxed).max(1);
+        let needed = self.reserve
+            + unflushed
+            + incoming
+            + writers.saturating_mul(self.interval + WRITER_BUFFER);
         if available < needed {
             return Err(BelowReserve {
                 available,
@@ -286,6 +307,21 @@ mod tests {
                 available: (1 << 20) + (300 << 10),
                 reserve: 1 << 20
             })
+        );
+    }
+
+    #[test]
+    fn the_room_kept_grows_with_the_writers_alive_at_once() {
+        fn probe(_: &Path) -> std::io::Result<u64> {
+            Ok((1 << 20) + (700 << 10))
+        }
+        let mut alone = FreeSpaceGuard::with_probe("/store", 1 << 20, probe);
+        assert_eq!(alone.check(64 << 10, 0), Ok(()), "one writer fits");
+        let _other = FreeSpaceGuard::with_probe("/store", 1 << 20, probe);
+        let mut shared = FreeSpaceGuard::with_probe("/store", 1 << 20, probe);
+        assert!(
+            shared.check(64 << 10, 0).is_err(),
+            "three writers may together write past the reserve before their next checks"
         );
     }
 

@@ -295,6 +295,8 @@ fn doctor_reports_partial_downloads_with_their_size() {
     fs_err::create_dir_all(&blobs).unwrap();
     let hash = weights.sha256.clone().unwrap();
     fs_err::write(blobs.join(format!("{hash}.incomplete")), vec![0u8; 1000]).unwrap();
+    // A multi-connection partial (`--connections`) of a needed blob resumes too.
+    fs_err::write(blobs.join(format!("{hash}.hfdl.incomplete")), vec![0u8; 24]).unwrap();
     let old = ctx.repo_dir("models--acme--old").join("blobs");
     fs_err::create_dir_all(&old).unwrap();
     fs_err::write(
@@ -309,7 +311,7 @@ fn doctor_reports_partial_downloads_with_their_size() {
     assert_eq!(partials["status"], "warn");
     assert_eq!(
         partials["detail"],
-        "1 stale partial download (2.00 KiB) that the lock here does not need; 1 other (1000 B) to resume"
+        "1 stale partial download (2.00 KiB) that the lock here does not need; 2 others (1.00 KiB) to resume"
     );
     assert!(partials["fix"].as_str().unwrap().contains("hfdl gc"));
 }
