@@ -35,10 +35,23 @@ pub fn dispatch(
         ConfigCommand::Set { key, value } => {
             let ctx = Context::without_config_file(global, env, is_terminal)?;
             let path = &ctx.settings.config_path;
+            // `hfdl config set store ./cache` means the directory here, as a shell user reads
+            // it, not one relative to the config file: written as an absolute path.
+            let value = if key == "store"
+                && !value.starts_with("~/")
+                && std::path::Path::new(value).is_relative()
+            {
+                std::path::absolute(value)
+                    .map_err(crate::error::Error::io(value))?
+                    .display()
+                    .to_string()
+            } else {
+                value.clone()
+            };
             config::set(
                 path,
                 key,
-                value,
+                &value,
                 env.home().map(std::path::PathBuf::as_path),
             )?;
             ctx.status(&format!("Set {key} = {value} in {}", path.display()));

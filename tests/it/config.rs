@@ -511,3 +511,22 @@ fn an_unreadable_ca_bundle_is_an_error_naming_the_variable_and_the_path() {
         .unwrap();
     assert!(output.status.success(), "{}", ctx.render(&output));
 }
+
+#[test]
+fn config_set_store_with_a_relative_path_means_the_current_directory() {
+    let ctx = TestContext::new();
+    let config = ctx.root.path().join("cfg/config.toml");
+    let output = ctx
+        .hfdl()
+        .env("HFDL_CONFIG", &config)
+        .args(["config", "set", "store", "./my-cache"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let text = fs_err::read_to_string(&config).unwrap();
+    let expected = ctx.project.join("my-cache");
+    assert!(
+        text.contains(&format!("store = \"{}\"", expected.display())),
+        "{text}"
+    );
+}
