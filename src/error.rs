@@ -149,7 +149,7 @@ pub enum Error {
 
     #[error("the store {} is in use by another hfdl process; waited {waited_secs} s", store.display())]
     #[diagnostic(help(
-        "run the command again once the other hfdl process (a sync, or gc) has finished; `hfdl gc --wait SECONDS` waits longer"
+        "run the command again once the other hfdl process has finished (a sync waits for gc up to 10 minutes; gc waits for syncs up to `--wait SECONDS`)"
     ))]
     StoreBusy { store: PathBuf, waited_secs: u64 },
 

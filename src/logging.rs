@@ -32,6 +32,10 @@ const STDERR_DEFAULT: &str = "warn";
 pub struct LogConfig {
     /// The chosen filter (env-filter syntax), if any was chosen.
     pub filter: Option<String>,
+    /// The log file's filter: [`FILE_DEFAULT`] (debug), unless `-vv`/`-vvv` or `HFDL_LOG` chose
+    /// one explicitly. A file someone asked for never gets less than debug from `-v` or a
+    /// quiet `log-level`.
+    pub file_filter: Option<String>,
     pub format: LogFormat,
     pub file: Option<PathBuf>,
 }
@@ -39,19 +43,33 @@ pub struct LogConfig {
 impl LogConfig {
     /// `settings` is the manifest's `[settings]`, peeked at (a manifest that does not parse is
     /// the command's error to report, not logging's).
-    pub fn new(global: &GlobalArgs, env: &Env, settings: &LogSettings) -> LogConfig {
-        let filter = match global.verbose {
+    ///
+    /// An `HFDL_LOG` that is not a valid filter is an error (exit 2), like every other
+    /// variable hfdl reads.
+    pub fn new(global: &GlobalArgs, env: &Env, settings: &LogSettings) -> Result<LogConfig> {
+        let from_env = match env.get(env::HFDL_LOG) {
+            Some(filter) => match EnvFilter::try_new(filter) {
+                Ok(_) => Some(filter.to_owned()),
+                Err(error) => {
+                    return Err(Error::Usage {
+                        message: format!("HFDL_LOG={filter} is not a log filter: {error}"),
+                        help: "use a level (`debug`) or directives like `hfdl=debug,reqwest=info`, or unset HFDL_LOG".to_owned(),
+                    });
+                }
+            },
+            None => None,
+        };
+        let verbosity = match global.verbose {
             0 => None,
             1 => Some("hfdl=info".to_owned()),
             2 => Some("hfdl=debug".to_owned()),
             _ => Some("hfdl=trace".to_owned()),
-        }
-        .or_else(|| {
-            env.get(env::HFDL_LOG)
-                .filter(|filter| EnvFilter::try_new(filter).is_ok())
-                .map(str::to_owned)
-        })
-        .or_else(|| {
+        };
+        let file_filter = verbosity
+            .clone()
+            .filter(|_| global.verbose >= 2)
+            .or_else(|| from_env.clone());
+        let filter = verbosity.or(from_env).or_else(|| {
             settings.log_level.as_deref().map(|level| {
                 if level == "off" {
                     "off".to_owned()
@@ -67,11 +85,12 @@ impl LogConfig {
                 LogFormat::Text
             }
         });
-        LogConfig {
+        Ok(LogConfig {
             filter,
+            file_filter,
             format,
             file: global.log_file.clone(),
-        }
+        })
     }
 
     /// Installs the global subscriber. Fails (a usage error, exit 2) when the log file cannot
@@ -81,7 +100,12 @@ impl LogConfig {
         let mut layers = vec![self.layer(std::io::stderr, true, stderr_filter)];
         if let Some(path) = &self.file {
             let file = open_log_file(path)?;
-            layers.push(self.layer(Mutex::new(file), false, self.env_filter(FILE_DEFAULT)));
+            let filter = self
+                .file_filter
+                .as_deref()
+                .and_then(|filter| EnvFilter::try_new(filter).ok())
+                .unwrap_or_else(|| EnvFilter::new(FILE_DEFAULT));
+            layers.push(self.layer(Mutex::new(file), false, filter));
         }
         // Only fails when a subscriber is already set (tests that call this twice).
         let _ = tracing_subscriber::registry().with(layers).try_init();
@@ -147,7 +171,7 @@ mod tests {
             log_format: Some("json".into()),
         };
         let global = GlobalArgs::default();
-        let config = LogConfig::new(&global, &env, &settings);
+        let config = LogConfig::new(&global, &env, &settings).unwrap();
         assert_eq!(config.filter.as_deref(), Some("hfdl=trace,reqwest=debug"));
         assert_eq!(config.format, LogFormat::Json);
 
@@ -156,16 +180,41 @@ mod tests {
             log_format: Some(LogFormat::Text),
             ..Default::default()
         };
-        let config = LogConfig::new(&global, &env, &settings);
+        let config = LogConfig::new(&global, &env, &settings).unwrap();
         assert_eq!(config.filter.as_deref(), Some("hfdl=debug"));
         assert_eq!(config.format, LogFormat::Text);
 
         let bare = Env::from_pairs([], None);
-        let config = LogConfig::new(&GlobalArgs::default(), &bare, &settings);
+        let config = LogConfig::new(&GlobalArgs::default(), &bare, &settings).unwrap();
         assert_eq!(config.filter.as_deref(), Some("hfdl=info"));
-        let config = LogConfig::new(&GlobalArgs::default(), &bare, &LogSettings::default());
+        let config =
+            LogConfig::new(&GlobalArgs::default(), &bare, &LogSettings::default()).unwrap();
         assert_eq!(config.filter, None);
         assert_eq!(config.format, LogFormat::Text);
+    }
+
+    #[test]
+    fn an_invalid_hfdl_log_is_a_usage_error_and_the_file_gets_debug_under_v() {
+        let env = Env::from_pairs([(env::HFDL_LOG, "hfdl=loud")], None);
+        let error =
+            LogConfig::new(&GlobalArgs::default(), &env, &LogSettings::default()).unwrap_err();
+        assert_eq!(error.exit_code(), crate::error::EXIT_USAGE);
+        assert!(error.to_string().contains("HFDL_LOG=hfdl=loud"), "{error}");
+
+        let bare = Env::from_pairs([], None);
+        let verbose = GlobalArgs {
+            verbose: 1,
+            ..GlobalArgs::default()
+        };
+        let config = LogConfig::new(&verbose, &bare, &LogSettings::default()).unwrap();
+        assert_eq!(config.filter.as_deref(), Some("hfdl=info"));
+        assert_eq!(config.file_filter, None, "the file keeps its debug default");
+        let very = GlobalArgs {
+            verbose: 3,
+            ..GlobalArgs::default()
+        };
+        let config = LogConfig::new(&very, &bare, &LogSettings::default()).unwrap();
+        assert_eq!(config.file_filter.as_deref(), Some("hfdl=trace"));
     }
 
     #[test]

@@ -123,5 +123,5 @@ fn error_chain(error: &Error) -> String {
 /// report, not logging's.
 fn init_tracing(cli: &Cli, env: &Env) -> Result<(), Error> {
     let settings = hfdl::settings::log_settings(&cli.global, env);
-    hfdl::logging::LogConfig::new(&cli.global, env, &settings).init()
+    hfdl::logging::LogConfig::new(&cli.global, env, &settings)?.init()
 }

@@ -54,13 +54,20 @@ pub fn dispatch(
                 &value,
                 env.home().map(std::path::PathBuf::as_path),
             )?;
+            if ctx.settings.json {
+                return ctx.print_json(&json!({ "key": key, "value": value, "path": path }));
+            }
             ctx.status(&format!("Set {key} = {value} in {}", path.display()));
             Ok(())
         }
         ConfigCommand::Unset { key } => {
             let ctx = Context::without_config_file(global, env, is_terminal)?;
             let path = &ctx.settings.config_path;
-            if config::unset(path, key)? {
+            let removed = config::unset(path, key)?;
+            if ctx.settings.json {
+                return ctx.print_json(&json!({ "key": key, "removed": removed, "path": path }));
+            }
+            if removed {
                 ctx.status(&format!("Removed {key} from {}", path.display()));
             } else {
                 ctx.status(&format!("{key} is not set in {}", path.display()));

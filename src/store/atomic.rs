@@ -6,8 +6,21 @@
 use std::io::Write;
 use std::path::Path;
 
-/// Writes `bytes` to `path` atomically, creating the parent directory if needed.
+/// Writes `bytes` to `path` atomically, creating the parent directory if needed. A `path` that
+/// is a symlink (a dotfile manager's config.toml) is written through: its target is replaced and
+/// the link stays. The file keeps its permissions; a new one gets the usual 0644, not the temp
+/// file's 0600 (models.toml and models.lock are shared files).
 pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let resolved;
+    let path = if path
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        resolved = fs_err::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        resolved.as_path()
+    } else {
+        path
+    };
     let parent = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -28,6 +41,17 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             )
         })?;
     temp.write_all(bytes)?;
+    match fs_err::metadata(path) {
+        Ok(existing) => temp.as_file().set_permissions(existing.permissions())?,
+        #[cfg(unix)]
+        Err(_) => {
+            use std::os::unix::fs::PermissionsExt;
+            temp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
+        #[cfg(not(unix))]
+        Err(_) => {}
+    }
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| {
         std::io::Error::new(
@@ -54,6 +78,27 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_symlinked_file_is_written_through_and_modes_are_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("dotfiles/config.toml");
+        fs_err::create_dir_all(target.parent().unwrap()).unwrap();
+        fs_err::write(&target, "a = 1\n").unwrap();
+        fs_err::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("config.toml");
+        fs_err::os::unix::fs::symlink(&target, &link).unwrap();
+        write_file_atomic(&link, b"a = 2\n").unwrap();
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+        assert_eq!(fs_err::read_to_string(&target).unwrap(), "a = 2\n");
+        let mode = fs_err::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        let fresh = dir.path().join("new.toml");
+        write_file_atomic(&fresh, b"x").unwrap();
+        let mode = fs_err::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
+    }
 
     #[test]
     fn write_if_changed_leaves_identical_files_untouched() {
