@@ -63,6 +63,13 @@ pub fn run(ctx: &Context, args: &GcArgs) -> Result<()> {
         all: args.all,
         dry_run: args.dry_run,
     })?;
+    if !args.dry_run {
+        let mut verified = crate::store::VerifiedBlobs::load(ctx.settings.verified_blobs_file());
+        verified.forget_missing();
+        if let Err(error) = verified.save() {
+            ctx.status(&format!("could not update hfdl's stat cache: {error}"));
+        }
+    }
     print_report(ctx, &report)
 }
 

@@ -281,6 +281,7 @@ fn describe(problem: &Problem) -> String {
             format!(": expected {expected}, found {actual}{sizes}")
         }
         (ProblemKind::Missing, Some(expected), _) => format!(": {expected} is absent"),
+        (ProblemKind::Unreadable, _, Some(error)) => format!(": cannot read it ({error})"),
         (ProblemKind::WrongLink, Some(expected), Some(actual)) => {
             format!(": {actual} instead of a link to {expected}")
         }

@@ -116,6 +116,14 @@ impl VerifiedBlobs {
         self.dirty |= self.blobs.remove(blob).is_some();
     }
 
+    /// Forgets every entry whose file is gone (after `hfdl gc`), so the cache does not grow
+    /// with the blobs it deleted.
+    pub fn forget_missing(&mut self) {
+        let before = self.blobs.len();
+        self.blobs.retain(|path, _| path.exists());
+        self.dirty |= self.blobs.len() != before;
+    }
+
     /// Writes the cache if anything changed, dropping entries whose blob no longer exists.
     pub fn save(&mut self) -> std::io::Result<()> {
         if !self.dirty {

@@ -39,6 +39,8 @@ pub enum ProblemKind {
     /// A file the lock does not list: anything in a locked snapshot; in a plain directory, a
     /// file hfdl placed there for an earlier pin (people's own files are left alone).
     Extra,
+    /// The file could not be read (permissions, an I/O error): its content is unknown.
+    Unreadable,
 }
 
 impl ProblemKind {
@@ -49,6 +51,7 @@ impl ProblemKind {
             ProblemKind::MissingLink => "missing-link",
             ProblemKind::WrongLink => "wrong-link",
             ProblemKind::Extra => "extra",
+            ProblemKind::Unreadable => "unreadable",
         }
     }
 }
@@ -284,10 +287,31 @@ pub fn verify(
         }
     }
 
-    let outcomes = hash_all(&jobs, options.jobs, reporter)?;
-    for (job, actual) in jobs.iter().zip(outcomes) {
+    let outcomes = hash_all(&jobs, options.jobs, reporter);
+    for (job, outcome) in jobs.iter().zip(outcomes) {
         report.files_hashed += 1;
         report.bytes_hashed += job.actual_size;
+        // One unreadable file is a finding, not the end of the report.
+        let actual = match outcome {
+            Ok(actual) => actual,
+            Err(error) => {
+                verified.forget(&job.file);
+                for (model, path, location) in &job.owners {
+                    report.problems.push(Problem {
+                        kind: ProblemKind::Unreadable,
+                        model: model.clone(),
+                        path: path.clone(),
+                        location: *location,
+                        file: job.file.clone(),
+                        expected: Some(job.expected.to_string()),
+                        actual: Some(error.to_string()),
+                        expected_size: Some(job.expected_size),
+                        actual_size: Some(job.actual_size),
+                    });
+                }
+                continue;
+            }
+        };
         if actual == job.expected && job.actual_size == job.expected_size {
             verified.record(&job.file, job.expected.hex())?;
             continue;
@@ -319,9 +343,9 @@ fn hash_all(
     jobs: &[HashJob],
     threads: usize,
     reporter: &dyn Reporter,
-) -> std::io::Result<Vec<ContentHash>> {
+) -> Vec<std::io::Result<ContentHash>> {
     if jobs.is_empty() {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     reporter.report(Event::Planned {
         download_files: 0,
@@ -355,12 +379,13 @@ fn hash_all(
             })
             .collect()
     });
-    let mut digests: Vec<Option<ContentHash>> = vec![None; jobs.len()];
+    let mut digests: Vec<Option<std::io::Result<ContentHash>>> =
+        std::iter::repeat_with(|| None).take(jobs.len()).collect();
     for (index, result) in finished.into_iter().flatten() {
-        digests[index] = Some(result?);
+        digests[index] = Some(result);
     }
     // Every index below `jobs.len()` was taken by exactly one worker, which pushed its result.
-    Ok(digests.into_iter().flatten().collect())
+    digests.into_iter().flatten().collect()
 }
 
 fn hash_one(job: &HashJob, reporter: &dyn Reporter, id: TaskId) -> std::io::Result<ContentHash> {
@@ -442,7 +467,12 @@ pub fn discard_damaged(
     for problem in &report.problems {
         match problem.kind {
             ProblemKind::Modified | ProblemKind::Extra => {}
-            ProblemKind::Missing | ProblemKind::MissingLink | ProblemKind::WrongLink => continue,
+            // An unreadable file is a permissions problem for a person to look at: a repair
+            // that deleted it could not read what it fetches either.
+            ProblemKind::Missing
+            | ProblemKind::MissingLink
+            | ProblemKind::WrongLink
+            | ProblemKind::Unreadable => continue,
         }
         match fs_err::remove_file(&problem.file) {
             Ok(()) => removed += 1,
@@ -470,4 +500,29 @@ pub fn discard_damaged(
         }
     }
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_file_is_one_result_not_the_end_of_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good");
+        fs_err::write(&good, b"hello").unwrap();
+        let job = |file: PathBuf| HashJob {
+            file,
+            expected: ContentHash::git_sha1(&"0".repeat(40)).unwrap(),
+            expected_size: 5,
+            actual_size: 5,
+            owners: Vec::new(),
+        };
+        // A directory where a file should be: opening it for reading fails.
+        let jobs = [job(dir.path().to_path_buf()), job(good)];
+        let outcomes = hash_all(&jobs, 2, &crate::report::Silent);
+        assert_eq!(outcomes.len(), 2);
+        assert!(outcomes[0].is_err());
+        assert!(outcomes[1].is_ok());
+    }
 }

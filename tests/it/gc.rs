@@ -87,6 +87,16 @@ fn gc_removes_only_what_a_deleted_project_used_and_the_other_still_syncs_without
     assert_eq!(ctx.hub.counters().total_requests(), 0);
     // Nothing is left to collect.
     assert_eq!(gc_json(&ctx, &[])["files"], 0);
+    // hfdl's stat cache forgot the deleted blobs.
+    let cache = fs_err::read_to_string(ctx.state.join("verified-blobs.json")).unwrap();
+    assert!(
+        !cache.contains(&ctx.tiny_file("model.safetensors").etag()),
+        "{cache}"
+    );
+    assert!(
+        cache.contains(&ctx.tiny_file("config.json").etag()),
+        "{cache}"
+    );
 }
 
 #[test]
