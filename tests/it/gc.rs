@@ -90,11 +90,11 @@ fn gc_removes_only_what_a_deleted_project_used_and_the_other_still_syncs_without
     // hfdl's stat cache forgot the deleted blobs.
     let cache = fs_err::read_to_string(ctx.state.join("verified-blobs.json")).unwrap();
     assert!(
-        !cache.contains(&ctx.tiny_file("model.safetensors").etag()),
+        !cache.contains(ctx.tiny_file("model.safetensors").etag()),
         "{cache}"
     );
     assert!(
-        cache.contains(&ctx.tiny_file("config.json").etag()),
+        cache.contains(ctx.tiny_file("config.json").etag()),
         "{cache}"
     );
 }
