@@ -10,11 +10,26 @@ use crate::error::{Error, Result};
 use crate::health::{self, Verdict};
 use crate::manifest;
 
-pub async fn run(ctx: &Context, _args: &DoctorArgs) -> Result<()> {
+/// `config_error`: config.toml did not load; the other checks ran without it.
+pub async fn run(ctx: &Context, _args: &DoctorArgs, config_error: Option<&Error>) -> Result<()> {
     // Outside a project there is no manifest, and the lock checks say so; a manifest that does
     // not parse has already stopped the command with its diagnostic.
     let manifest = manifest::load(&ctx.settings.manifest_path).ok();
-    let checks = health::diagnose(&ctx.settings, manifest.as_ref()).await;
+    let mut checks = Vec::new();
+    if let Some(error) = config_error {
+        let help = miette::Diagnostic::help(error)
+            .map(|help| format!("; {help}"))
+            .unwrap_or_default();
+        checks.push(health::Check::fail(
+            "config",
+            error.to_string(),
+            format!(
+                "fix {} (`hfdl config unset KEY` removes a bad key){help}; the other checks ran without it",
+                ctx.settings.config_path.display()
+            ),
+        ));
+    }
+    checks.extend(health::diagnose(&ctx.settings, manifest.as_ref()).await);
 
     let failed = checks.iter().any(|c| c.verdict == Verdict::Fail);
     if ctx.settings.json {

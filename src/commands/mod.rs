@@ -240,8 +240,18 @@ async fn dispatch(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
             whoami::run(&ctx, &args).await
         }
         Command::Doctor(args) => {
-            let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
-            doctor::run(&ctx, &args).await
+            // A broken config.toml is what doctor is for: report it as a failed check and run
+            // the others without the file.
+            let (ctx, config_error) =
+                match Context::with_optional_manifest(global, env, is_terminal) {
+                    Ok(ctx) => (ctx, None),
+                    Err(error) if error.error_code() == "config-invalid" => (
+                        Context::without_config_file(global, env, is_terminal)?,
+                        Some(error),
+                    ),
+                    Err(error) => return Err(error),
+                };
+            doctor::run(&ctx, &args, config_error.as_ref()).await
         }
         Command::Verify(args) => {
             let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;

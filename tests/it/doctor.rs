@@ -417,3 +417,30 @@ fn sync_stops_before_the_disk_fills_and_resumes_once_there_is_room() {
         .unwrap();
     assert!(verify.status.success(), "{}", ctx.render(&verify));
 }
+
+#[test]
+fn doctor_reports_a_broken_config_as_a_failed_check_and_runs_the_others() {
+    let ctx = TestContext::new();
+    let config = ctx.root.path().join("cfg/config.toml");
+    fs_err::create_dir_all(config.parent().unwrap()).unwrap();
+    fs_err::write(&config, "jobs = 0\n").unwrap();
+    let output = ctx
+        .hfdl()
+        .env("HFDL_CONFIG", &config)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", ctx.render(&output));
+    let report = report(&output);
+    let config_check = check(&report, "config");
+    assert_eq!(config_check["status"], "fail", "{config_check}");
+    assert!(
+        config_check["detail"].as_str().unwrap().contains("jobs"),
+        "{config_check}"
+    );
+    assert_eq!(
+        check(&report, "endpoint")["status"],
+        "ok",
+        "the other checks ran"
+    );
+}
