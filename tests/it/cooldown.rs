@@ -357,3 +357,49 @@ fn a_personal_cooldown_does_not_make_a_committed_lock_stale() {
     assert!(upgrade.status.success(), "{}", ctx.render(&upgrade));
     assert_eq!(locked_commit(&ctx), history.old);
 }
+
+#[test]
+fn a_cooldown_follows_the_history_onto_its_second_page() {
+    let ctx = TestContext::new();
+    let fixtures = ctx.hub.fixtures();
+    let old = fixtures
+        .commit_at(
+            RepoType::Model,
+            "acme/tiny",
+            "main",
+            "old",
+            vec![FileChange::regular("config.json", b"{\"v\": 0}".to_vec())],
+            days_ago(30),
+        )
+        .unwrap();
+    // More recent commits than one page of history holds.
+    for n in 1..=60 {
+        fixtures
+            .commit_at(
+                RepoType::Model,
+                "acme/tiny",
+                "main",
+                &format!("recent {n}"),
+                vec![FileChange::regular(
+                    "config.json",
+                    format!("{{\"v\": {n}}}").into_bytes(),
+                )],
+                days_ago(1),
+            )
+            .unwrap();
+    }
+    ctx.write_manifest(
+        "[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.json\"]\nexclude-newer = \"7 days\"\n",
+    );
+    ctx.hub.reset();
+    let output = ctx.run(&["lock"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    assert_eq!(locked_commit(&ctx), old);
+    let pages = ctx
+        .hub
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/commits/"))
+        .count();
+    assert!(pages >= 2, "the history was paged: {pages} request(s)");
+}
