@@ -63,9 +63,12 @@ pub fn write_ref(ref_path: &Path, commit: &str) -> std::io::Result<bool> {
     write_if_changed(ref_path, commit.as_bytes())
 }
 
-/// Reads a ref file; `None` when it does not exist.
+/// Reads a ref file, without the surrounding whitespace another tool may have written; `None`
+/// when it does not exist or cannot be read.
 pub fn read_ref(ref_path: &Path) -> Option<String> {
-    fs_err::read_to_string(ref_path).ok()
+    fs_err::read_to_string(ref_path)
+        .ok()
+        .map(|text| text.trim().to_owned())
 }
 
 /// An exclusive `flock` on a lock file, released on drop. The same lock file and kind of lock as

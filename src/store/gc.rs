@@ -325,9 +325,9 @@ impl Sweeper<'_> {
             // A ref is a regular file holding a commit; anything else (a link) is not a ref.
             let commit = kind
                 .is_file()
-                .then(|| fs_err::read_to_string(&path).ok())
+                .then(|| super::fsops::read_ref(&path))
                 .flatten();
-            if commit.is_some_and(|commit| keep.commits.contains_key(commit.trim())) {
+            if commit.is_some_and(|commit| keep.commits.contains_key(&commit)) {
                 self.kept_something = true;
             } else if let Some(locked) = keep.revisions.get(&revision).filter(|_| kind.is_file()) {
                 self.kept_something = true;

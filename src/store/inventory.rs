@@ -77,9 +77,8 @@ fn read_refs(dir: &Path) -> BTreeMap<String, String> {
     list_entries(dir, std::fs::FileType::is_file)
         .into_iter()
         .filter_map(|name| {
-            let text = fs_err::read_to_string(dir_file(dir, &name)).ok()?;
-            let commit = text.trim();
-            is_commit_hash(commit).then(|| (name, commit.to_owned()))
+            let commit = super::fsops::read_ref(&dir_file(dir, &name))?;
+            is_commit_hash(&commit).then_some((name, commit))
         })
         .collect()
 }
