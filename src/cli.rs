@@ -77,7 +77,7 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create a commented models.toml
+    /// Create a commented models.toml (or adopt what the Hugging Face cache holds)
     Init(InitArgs),
     /// Add a model to models.toml, lock it and sync it
     Add(AddArgs),
@@ -92,22 +92,22 @@ pub enum Command {
     /// Show each locked model: present, partial, missing or modified
     #[command(visible_alias = "list")]
     Status(StatusArgs),
+    /// Check the store against models.lock: missing, modified, extra files and broken links
+    Verify(VerifyArgs),
+    /// Delete blobs, snapshots and partial files that no lockfile known to hfdl references
+    Gc(GcArgs),
     /// Print the snapshot directory of a model, for scripts
     Path(PathArgs),
+    /// Show and edit settings: config.toml, with HFDL_* variables and [settings] on top
+    Config(ConfigArgs),
     /// Check a Hub access token and keep it in the OS keyring (or the HF token file)
     Login(LoginArgs),
     /// Remove the stored token for the endpoint
     Logout(LogoutArgs),
     /// Show who the token belongs to, and where it comes from
     Whoami(WhoamiArgs),
-    /// Check the set-up: endpoint, token, keyring, store, disk space, stale partial files
+    /// Check the set-up: config, store, disk, lock, keyring, token, endpoint, clock
     Doctor(DoctorArgs),
-    /// Check the store against models.lock: missing, modified, extra files and broken links
-    Verify(VerifyArgs),
-    /// Delete blobs, snapshots and partial files that no lockfile known to hfdl references
-    Gc(GcArgs),
-    /// Show and edit settings: config.toml, with HFDL_* variables and [settings] on top
-    Config(ConfigArgs),
 }
 
 #[derive(Debug, Args)]
