@@ -506,7 +506,10 @@ fn find_token(
         return discover_token(env, endpoint, usage);
     }
     let found = crate::hub::auth::discover_endpoint_token(env, endpoint, usage);
-    if found.is_none() && discover_token(env, DEFAULT_ENDPOINT, usage).is_some() {
+    let implicit_disabled =
+        usage == TokenUse::Implicit && env.flag(env::HF_HUB_DISABLE_IMPLICIT_TOKEN);
+    // Only the sources this holds back: no second round of keyring calls for a warning.
+    if found.is_none() && !implicit_disabled && crate::hub::auth::shared_token_available(env) {
         tracing::warn!(
             "models.toml sets endpoint = \"{endpoint}\": HF_TOKEN and the token file are not sent to \
              an endpoint a project file chose; set HF_ENDPOINT or `hfdl config set endpoint` to trust \

@@ -122,6 +122,15 @@ pub fn discover_endpoint_token(
     keyring_token(env, endpoint)
 }
 
+/// Whether `HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN` or the token file holds a token: the sources
+/// [`discover_endpoint_token`] leaves out. No keyring call.
+pub fn shared_token_available(env: &Env) -> bool {
+    [env::HF_TOKEN, env::HUGGING_FACE_HUB_TOKEN]
+        .into_iter()
+        .any(|var| env.get(var).and_then(Token::new).is_some())
+        || read_token_file(env).is_some()
+}
+
 fn keyring_token(env: &Env, endpoint: &str) -> Option<(Token, TokenSource)> {
     match Keyring::available(env) {
         Ok(keyrings) => {
