@@ -42,10 +42,13 @@ fn from_cache(ctx: &Context) -> Result<()> {
     let mut names: Vec<String> = Vec::new();
     let mut adopted: Vec<(String, &CachedSnapshot)> = Vec::new();
     let mut left_out = Vec::new();
+    let repos_with_refs: std::collections::BTreeSet<_> = snapshots
+        .iter()
+        .filter(|s| !s.refs.is_empty())
+        .map(|s| (s.repo_type, &s.repo))
+        .collect();
     for snapshot in &snapshots {
-        let repo_has_refs = snapshots.iter().any(|s| {
-            s.repo == snapshot.repo && s.repo_type == snapshot.repo_type && !s.refs.is_empty()
-        });
+        let repo_has_refs = repos_with_refs.contains(&(snapshot.repo_type, &snapshot.repo));
         if snapshot.files.is_empty() || (repo_has_refs && snapshot.refs.is_empty()) {
             left_out.push(snapshot);
             continue;
