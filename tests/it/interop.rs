@@ -104,11 +104,9 @@ fn huggingface_hub_finds_every_synced_file_offline() {
     );
 }
 
-#[test]
-fn hfdl_adopts_a_cache_written_by_huggingface_hub_without_downloading() {
-    let Some(python) = python() else { return };
-    let ctx = TestContext::new();
-    let fill = Command::new(&python)
+/// `snapshot_download` of acme/tiny into the test's cache, by the real `huggingface_hub`.
+fn fill_with_huggingface_hub(python: &str, ctx: &TestContext) {
+    let fill = Command::new(python)
         .arg(script())
         .args(["fill", ctx.cache.to_str().unwrap(), "acme/tiny", "model"])
         .env("HF_ENDPOINT", ctx.hub.endpoint())
@@ -121,6 +119,13 @@ fn hfdl_adopts_a_cache_written_by_huggingface_hub_without_downloading() {
         "{}",
         String::from_utf8_lossy(&fill.stderr)
     );
+}
+
+#[test]
+fn hfdl_adopts_a_cache_written_by_huggingface_hub_without_downloading() {
+    let Some(python) = python() else { return };
+    let ctx = TestContext::new();
+    fill_with_huggingface_hub(&python, &ctx);
     ctx.write_manifest("[models.tiny]\nrepo = \"acme/tiny\"\n");
     ctx.hub.reset();
     let output = ctx.run(&["sync", "--json"]);
@@ -140,19 +145,7 @@ fn hfdl_adopts_a_cache_written_by_huggingface_hub_without_downloading() {
 fn init_from_cache_adopts_a_cache_written_by_huggingface_hub() {
     let Some(python) = python() else { return };
     let ctx = TestContext::new();
-    let fill = Command::new(&python)
-        .arg(script())
-        .args(["fill", ctx.cache.to_str().unwrap(), "acme/tiny", "model"])
-        .env("HF_ENDPOINT", ctx.hub.endpoint())
-        .env("HF_HUB_DISABLE_TELEMETRY", "1")
-        .env("HF_HOME", ctx.root.path().join("py-home"))
-        .output()
-        .unwrap();
-    assert!(
-        fill.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fill.stderr)
-    );
+    fill_with_huggingface_hub(&python, &ctx);
     ctx.hub.reset();
     let init = ctx.run(&["init", "--from-cache"]);
     assert!(init.status.success(), "{}", ctx.render(&init));
