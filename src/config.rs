@@ -284,7 +284,7 @@ pub fn unset(path: &Path, key: &str) -> Result<bool, ConfigError> {
 }
 
 fn write(path: &Path, text: &str) -> Result<(), ConfigError> {
-    crate::store::atomic::write_if_changed(path, text.as_bytes())
+    crate::fsutil::write_if_changed(path, text.as_bytes())
         .map(|_| ())
         .map_err(|source| ConfigError::Io {
             path: path.to_path_buf(),

@@ -9,18 +9,9 @@ use crate::lock::LockError;
 use crate::manifest::ManifestError;
 use crate::resolve::ResolveError;
 
-/// Exit code: success.
-pub const EXIT_OK: i32 = 0;
-/// Exit code: the action failed for a reason the user can act on.
-pub const EXIT_FAILURE: i32 = 1;
-/// Exit code: usage or manifest error.
-pub const EXIT_USAGE: i32 = 2;
-/// Exit code: network or Hub failure after retries.
-pub const EXIT_NETWORK: i32 = 3;
-/// Exit code: authentication or gated access.
-pub const EXIT_AUTH: i32 = 4;
-/// Exit code: internal bug.
-pub const EXIT_BUG: i32 = 101;
+pub use crate::codes::{
+    EXIT_AUTH, EXIT_BUG, EXIT_FAILURE, EXIT_NETWORK, EXIT_OK, EXIT_USAGE, ErrorCode,
+};
 
 /// Everything a command can fail with.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -134,19 +125,6 @@ pub enum Error {
         checked: usize,
         repaired: bool,
     },
-    #[error("hfdl's registry of known lockfiles {} cannot be read: {reason}", path.display())]
-    #[diagnostic(help(
-        "delete {} and run `hfdl sync` in each project that uses this store (gc keeps only what known lockfiles reference)",
-        path.display()
-    ))]
-    RegistryUnreadable { path: PathBuf, reason: String },
-
-    #[error("the lockfile {} that hfdl synced cannot be read, so gc cannot tell what it needs: {reason}", lock.display())]
-    #[diagnostic(help(
-        "fix it (`hfdl lock` in its project) or delete it, then run `hfdl gc` again; gc deletes nothing on a guess"
-    ))]
-    GcLockUnreadable { lock: PathBuf, reason: String },
-
     #[error("the store {} is in use by another hfdl process; waited {waited_secs} s", store.display())]
     #[diagnostic(help(
         "run the command again once the other hfdl process has finished (a sync waits for gc up to 10 minutes; gc waits for syncs up to `--wait SECONDS`)"
@@ -156,6 +134,10 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Config(#[from] crate::config::ConfigError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Store(#[from] crate::store::error::StoreError),
 }
 
 impl Error {
@@ -179,13 +161,12 @@ impl Error {
             Error::Keyring(_) => "keyring-error",
             Error::ChecksFailed { .. } => "doctor-failed",
             Error::Outdated { .. } => "outdated",
-            Error::Io { source, .. } if source.raw_os_error() == Some(28) => "disk-full",
+            Error::Io { source, .. } if crate::codes::is_disk_full(source) => "disk-full",
             Error::Io { .. } => "io-error",
             Error::VerifyFailed { .. } => "verify-failed",
-            Error::RegistryUnreadable { .. } => "registry-unreadable",
-            Error::GcLockUnreadable { .. } => "gc-lock-unreadable",
             Error::StoreBusy { .. } => "store-busy",
             Error::Config(e) => e.error_code(),
+            Error::Store(e) => e.error_code(),
         }
     }
 
@@ -211,6 +192,7 @@ impl Error {
             Error::Resolve(e) => e.exit_code(),
             Error::Hub(e) => e.exit_code(),
             Error::Download(e) => e.exit_code(),
+            Error::Store(e) => e.exit_code(),
             Error::LockStale { .. }
             | Error::LockMissing { .. }
             | Error::OfflineMissing { .. }
@@ -222,8 +204,6 @@ impl Error {
             | Error::NothingCached { .. }
             | Error::Io { .. }
             | Error::VerifyFailed { .. }
-            | Error::RegistryUnreadable { .. }
-            | Error::GcLockUnreadable { .. }
             | Error::StoreBusy { .. } => EXIT_FAILURE,
         }
     }

@@ -265,7 +265,7 @@ impl LockNeeds {
                 let ranged = step.fetch.blob.with_file_name(format!(
                     "{}{}",
                     step.fetch.hash.hex(),
-                    crate::download::RANGED_PARTIAL_SUFFIX
+                    crate::store::partials::RANGED_PARTIAL_SUFFIX
                 ));
                 [step.fetch.incomplete.clone(), ranged]
             })

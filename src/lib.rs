@@ -33,10 +33,12 @@
 //! The CLI (`main.rs`, [`cli`], [`commands`], [`report::render`]) is a thin layer over these.
 
 pub mod cli;
+pub mod codes;
 pub mod commands;
 pub mod config;
 pub mod download;
 pub mod env;
+pub mod fsutil;
 pub mod error;
 pub mod hash;
 pub mod health;
@@ -44,6 +46,7 @@ pub mod hub;
 pub mod lock;
 pub mod logging;
 pub mod manifest;
+pub mod pattern;
 pub mod reconcile;
 pub mod repo;
 pub mod report;

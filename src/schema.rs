@@ -49,7 +49,7 @@ const SHA256_PATTERN: &str = r"^[0-9a-f]{64}$";
 const REQUIREMENT_PATTERN: &str = r"^sha256:[0-9a-f]{64}$";
 /// `manifest::parse_rate`: a number with an optional binary K/M/G multiple, `B`/`iB`, `/s`.
 const RATE_PATTERN: &str = r"^\s*[0-9]+(\.[0-9]+)?\s*[kKmMgG]?(i?B)?(/s)?\s*$";
-/// `settings::parse_duration`: an integer with an optional unit.
+/// `manifest::parse_duration`: an integer with an optional unit.
 const DURATION_PATTERN: &str = r"^\s*[0-9]+\s*(s|ms|m|min|h)?\s*$";
 /// `cooldown::ExcludeNewer::parse`: a duration such as `7 days` or `1 week, 2d`, or an RFC 3339
 /// timestamp or bare date.
@@ -252,7 +252,7 @@ value_schema!(
 );
 
 value_schema!(
-    /// `settings::parse_duration`, or an integer number of seconds (`timeout = 30`).
+    /// `manifest::parse_duration`, or an integer number of seconds (`timeout = 30`).
     Duration => {
         "anyOf": [
             { "type": "string", "pattern": DURATION_PATTERN },

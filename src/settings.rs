@@ -27,8 +27,8 @@ use crate::hub::auth::{Token, TokenSource, TokenUse, discover_token};
 use crate::hub::client::{ProxyConfig, TokenLoader};
 use crate::hub::{HubClient, HubOptions};
 use crate::lock::LOCK_FILE;
-use crate::manifest::{MANIFEST_FILE, ManifestSettings};
-use crate::resolve::cooldown::ExcludeNewer;
+use crate::manifest::{MANIFEST_FILE, ManifestSettings, parse_duration};
+use crate::manifest::cooldown::ExcludeNewer;
 
 /// The default Hub.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -526,22 +526,6 @@ fn expand_home(path: &str, env: &Env) -> PathBuf {
     }
 }
 
-/// Parses `30`, `30s`, `2m`, `1h`, `500ms`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    match unit.trim() {
-        "" | "s" => Some(Duration::from_secs(number)),
-        "ms" => Some(Duration::from_millis(number)),
-        "m" | "min" => number.checked_mul(60).map(Duration::from_secs),
-        "h" => number.checked_mul(3600).map(Duration::from_secs),
-        _ => None,
-    }
-}
 
 #[cfg(test)]
 mod tests {

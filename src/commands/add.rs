@@ -13,7 +13,7 @@ use crate::manifest::{self, ModelSpec, edit};
 use crate::repo::{RepoId, RepoType, validate_revision};
 use crate::resolve::Upgrade;
 use crate::settings::Settings;
-use crate::store::atomic::write_file_atomic;
+use crate::fsutil::write_file_atomic;
 
 pub async fn run(global: &GlobalArgs, env: &Env, is_terminal: bool, args: &AddArgs) -> Result<()> {
     let manifest_path = Settings::manifest_path(global);

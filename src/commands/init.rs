@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::lock::{LockedModel, Lockfile};
 use crate::manifest::{self, ModelSpec, edit};
 use crate::store::Store;
-use crate::store::atomic::write_file_atomic;
+use crate::fsutil::write_file_atomic;
 use crate::store::inventory::{CachedSnapshot, inventory};
 
 pub fn run(ctx: &Context, args: &InitArgs) -> Result<()> {
@@ -181,7 +181,7 @@ fn escape_pattern(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::escape_pattern;
-    use crate::resolve::filter::PathFilter;
+    use crate::pattern::PathFilter;
 
     #[test]
     fn escaped_paths_match_only_themselves() {

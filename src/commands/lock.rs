@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::lock::{self, Freshness, Lockfile, StaleReason};
 use crate::manifest::Manifest;
 use crate::repo::validate_revision;
-use crate::resolve::cooldown::Timestamp;
+use crate::manifest::cooldown::Timestamp;
 use crate::resolve::{self, Change, Resolution, Upgrade, Why};
 
 pub async fn run(ctx: &Context, manifest: &Manifest, args: &LockArgs) -> Result<()> {

@@ -12,7 +12,7 @@ use crate::cli::RemoveArgs;
 use crate::error::{Error, Result};
 use crate::lock;
 use crate::manifest::{self, Manifest, edit};
-use crate::store::atomic::write_file_atomic;
+use crate::fsutil::write_file_atomic;
 
 pub fn run(ctx: &Context, manifest: &Manifest, args: &RemoveArgs) -> Result<()> {
     let mut names: Vec<&str> = Vec::new();

@@ -69,7 +69,7 @@ fn write_metrics(
     let metrics = Metrics::new(outcome, &ctx.settings.hub_metrics, wall_time);
     let mut text = serde_json::to_string_pretty(&metrics).unwrap_or_default();
     text.push('\n');
-    crate::store::atomic::write_file_atomic(path, text.as_bytes()).map_err(Error::io(path))
+    crate::fsutil::write_file_atomic(path, text.as_bytes()).map_err(Error::io(path))
 }
 
 /// The sync itself; the summary of what it did (none for a dry run).

@@ -22,7 +22,7 @@ use crate::store::fsops::FileLock;
 
 mod ranges;
 
-pub use ranges::{MIN_RANGE, RangeMap};
+use crate::store::partials::{MIN_RANGE, RANGED_PARTIAL_SUFFIX, range_map_path};
 
 /// Size of the write buffer between the socket and the file.
 const WRITE_BUFFER: usize = 256 << 10;
@@ -59,17 +59,6 @@ impl DownloadOptions {
             .with_file_name(format!("{hex}{RANGED_PARTIAL_SUFFIX}"));
         Some((range_map_path(dir, &partial), partial))
     }
-}
-
-/// The suffix of a multi-connection partial download: `blobs/<hex>.hfdl.incomplete`.
-pub const RANGED_PARTIAL_SUFFIX: &str = ".hfdl.incomplete";
-
-/// The range map in `partials_dir` of the multi-connection partial download at `partial`.
-pub fn range_map_path(partials_dir: &std::path::Path, partial: &std::path::Path) -> PathBuf {
-    use sha2::Digest as _;
-    let absolute = std::path::absolute(partial).unwrap_or_else(|_| partial.to_path_buf());
-    let key = sha2::Sha256::digest(absolute.to_string_lossy().as_bytes());
-    partials_dir.join(format!("{}.json", &hex::encode(key)[..32]))
 }
 
 /// Removes a multi-connection partial download and its map (the blob is there, or one

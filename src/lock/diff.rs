@@ -11,6 +11,7 @@ use super::{LockedFile, LockedModel};
 /// One file in a diff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileChange {
+    /// Path in the repository, `/`-separated.
     pub path: String,
     /// The size in the new pin (in the old one for removed files).
     pub size: u64,
@@ -19,8 +20,11 @@ pub struct FileChange {
 /// The file-level difference between two pins.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FileDiff {
+    /// Files only the new pin has, by path.
     pub added: Vec<FileChange>,
+    /// Files only the old pin has, by path.
     pub removed: Vec<FileChange>,
+    /// Files both pins have, with different content, by path.
     pub changed: Vec<FileChange>,
     /// Bytes of new content: added and changed files whose content the old pin does not
     /// already have (a renamed file costs nothing, its blob is in the store).
@@ -28,6 +32,7 @@ pub struct FileDiff {
 }
 
 impl FileDiff {
+    /// No file was added, removed or changed.
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
     }

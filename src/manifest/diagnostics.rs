@@ -18,13 +18,18 @@ pub enum ManifestError {
     #[diagnostic(help(
         "create one with `hfdl init` or `hfdl add REPO`, or point at another file with --manifest PATH"
     ))]
-    NotFound { path: PathBuf },
+    NotFound {
+        /// The path looked at.
+        path: PathBuf,
+    },
 
     /// The manifest exists but could not be read.
     #[error("{}: cannot read the manifest", path.display())]
     #[diagnostic(help("check the file's permissions"))]
     Io {
+        /// The manifest's path.
         path: PathBuf,
+        /// The read error.
         #[source]
         source: std::io::Error,
     },
@@ -33,10 +38,14 @@ pub enum ManifestError {
     #[error("{file}: invalid TOML: {message}")]
     #[diagnostic(help("fix the TOML syntax; models.example.toml shows every key"))]
     Syntax {
+        /// The file name as shown in messages.
         file: String,
+        /// The parser's one-line explanation.
         message: String,
+        /// The whole file, for the snippet.
         #[source_code]
         src: NamedSource<String>,
+        /// Where the parser stopped.
         #[label("here")]
         span: SourceSpan,
     },
@@ -44,15 +53,21 @@ pub enum ManifestError {
     /// A key that hfdl does not know.
     #[error("{file}: unknown key \"{key}\" in {table}")]
     UnknownKey {
+        /// The file name as shown in messages.
         file: String,
+        /// The key as written.
         key: String,
+        /// Where it is, e.g. `[models.minilm]`, `[settings]` or "the top level".
         table: String,
         /// The closest known key, when one is close enough.
         suggestion: Option<String>,
+        /// The whole file, for the snippet.
         #[source_code]
         src: NamedSource<String>,
+        /// The key's bytes in the file.
         #[label("unknown key")]
         span: SourceSpan,
+        /// The suggestion, if any, and the keys the table accepts.
         #[help]
         help: String,
     },
@@ -60,13 +75,19 @@ pub enum ManifestError {
     /// A required key is absent.
     #[error("{file}: missing key \"{key}\" in {table}")]
     MissingKey {
+        /// The file name as shown in messages.
         file: String,
+        /// The key that is missing.
         key: String,
+        /// The table that lacks it, e.g. `[models.minilm]`.
         table: String,
+        /// The whole file, for the snippet.
         #[source_code]
         src: NamedSource<String>,
+        /// The entry's `[models.NAME]` header in the file.
         #[label("this entry has no `{key}`")]
         span: SourceSpan,
+        /// The next step for the user.
         #[help]
         help: String,
     },
@@ -74,15 +95,23 @@ pub enum ManifestError {
     /// A value of the wrong TOML type.
     #[error("{file}: \"{key}\" in {table} must be {expected}, not {found}")]
     WrongType {
+        /// The file name as shown in messages.
         file: String,
+        /// The key whose value is wrong.
         key: String,
+        /// Where the key is, e.g. `[models.minilm]` or `[settings]`.
         table: String,
+        /// The type the key takes, e.g. "a string".
         expected: &'static str,
+        /// The type the file has there.
         found: &'static str,
+        /// The whole file, for the snippet.
         #[source_code]
         src: NamedSource<String>,
+        /// The value's bytes in the file.
         #[label("expected {expected}")]
         span: SourceSpan,
+        /// The next step for the user.
         #[help]
         help: String,
     },
@@ -90,16 +119,23 @@ pub enum ManifestError {
     /// A value of the right type that is not allowed.
     #[error("{file}: invalid {key} {value} in {table}: {reason}")]
     InvalidValue {
+        /// The file name as shown in messages.
         file: String,
+        /// The key whose value is wrong.
         key: String,
+        /// Where the key is, e.g. `[models.minilm]` or `[settings]`.
         table: String,
         /// The value as written in the file.
         value: String,
+        /// Why the value is not allowed.
         reason: String,
+        /// The whole file, for the snippet.
         #[source_code]
         src: NamedSource<String>,
+        /// The value's bytes in the file.
         #[label("{reason}")]
         span: SourceSpan,
+        /// The next step for the user.
         #[help]
         help: String,
     },
@@ -107,13 +143,19 @@ pub enum ManifestError {
     /// An entry name outside `[A-Za-z0-9_.-]+`.
     #[error("{file}: invalid model name \"{name}\": {reason}")]
     InvalidName {
+        /// The file name as shown in messages.
         file: String,
+        /// The entry name as written.
         name: String,
+        /// What is wrong with it.
         reason: String,
+        /// The whole file, for the snippet.
         #[source_code]
         src: NamedSource<String>,
+        /// The name's bytes in the file.
         #[label("invalid name")]
         span: SourceSpan,
+        /// The characters names may use.
         #[help]
         help: String,
     },

@@ -15,20 +15,30 @@ use crate::repo::{RepoId, RepoType};
 pub enum EditError {
     /// The text is not valid TOML.
     #[error("the manifest is not valid TOML: {message}")]
-    Parse { message: String },
+    Parse {
+        /// The parser's explanation.
+        message: String,
+    },
     /// `[models.NAME]` already exists.
     #[error("the manifest already has an entry named `{name}` ([models.{name}])")]
-    AlreadyExists { name: String },
+    AlreadyExists {
+        /// The entry name asked for.
+        name: String,
+    },
     /// There is no `[models.NAME]` to remove.
     #[error("the manifest has no entry named `{name}`{}", known_names(.known))]
     NotFound {
+        /// The entry name asked for.
         name: String,
         /// The names that do exist, for the message.
         known: Vec<String>,
     },
     /// The name cannot be a manifest entry name.
     #[error("`{name}` is not a valid entry name: use letters, digits, `_`, `.` and `-`")]
-    InvalidName { name: String },
+    InvalidName {
+        /// The name as given.
+        name: String,
+    },
     /// `models` exists but is not a table.
     #[error("`models` in the manifest is not a table; write entries as [models.NAME]")]
     NotATable,

@@ -14,9 +14,10 @@ use sha2::{Digest, Sha256};
 use toml_edit::{Item, Key, TableLike};
 
 use crate::repo::{RepoId, RepoType, is_commit_hash, validate_revision};
-use crate::resolve::cooldown::{self, ExcludeNewer};
-use crate::resolve::filter::check_pattern;
+use crate::pattern::check_pattern;
+use cooldown::ExcludeNewer;
 
+pub mod cooldown;
 pub mod diagnostics;
 pub mod edit;
 
@@ -535,7 +536,7 @@ pub(crate) fn setting(
             let text = field.string_or_integer(
                 "use a number of seconds or a duration like \"30s\", \"2m\", \"500ms\"",
             )?;
-            if crate::settings::parse_duration(&text).is_none_or(|d| d.is_zero()) {
+            if parse_duration(&text).is_none_or(|d| d.is_zero()) {
                 return Err(field.invalid(
                     "not a positive duration",
                     "use a number of seconds or a duration like \"30s\", \"2m\", \"500ms\"",
@@ -543,7 +544,7 @@ pub(crate) fn setting(
             }
             // A stall timeout is seconds to minutes; beyond a day it is a typo (and deadlines
             // computed from it would overflow).
-            if crate::settings::parse_duration(&text).is_some_and(|d| d.as_secs() > 86_400) {
+            if parse_duration(&text).is_some_and(|d| d.as_secs() > 86_400) {
                 return Err(field.invalid(
                     "longer than a day",
                     "use a number of seconds or a duration like \"30s\", \"2m\" (at most \"24h\")",
@@ -562,6 +563,23 @@ pub(crate) fn setting(
         other => return Err(src.unknown_key(other, table_name, SETTINGS_KEYS, key_span)),
     }
     Ok(())
+}
+
+/// Parses `30`, `30s`, `2m`, `1h`, `500ms`.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    match unit.trim() {
+        "" | "s" => Some(std::time::Duration::from_secs(number)),
+        "ms" => Some(std::time::Duration::from_millis(number)),
+        "m" | "min" => number.checked_mul(60).map(std::time::Duration::from_secs),
+        "h" => number.checked_mul(3600).map(std::time::Duration::from_secs),
+        _ => None,
+    }
 }
 
 /// Parses a rate in bytes per second: `1048576`, `500K`, `50M`, `1.5G` (binary multiples, as

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::resolve::cooldown::ExcludeNewer;
+use crate::manifest::cooldown::ExcludeNewer;
 
 fn parse_ok(text: &str) -> Manifest {
     parse(Path::new("models.toml"), text).unwrap_or_else(|e| panic!("{e:?}"))

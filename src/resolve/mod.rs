@@ -16,13 +16,13 @@ use crate::lock::{LockedFile, LockedModel, Lockfile};
 use crate::manifest::{Manifest, ModelSpec};
 use crate::repo::{RepoId, RepoType, is_commit_hash};
 use crate::report::{Event, Reporter};
-use crate::store::check_repo_path;
+use crate::fsutil::check_repo_path;
 
 pub mod cooldown;
-pub mod filter;
 
-use cooldown::{DatedCommit, Timestamp, choose_commit};
-use filter::PathFilter;
+use crate::manifest::cooldown::Timestamp;
+use cooldown::{DatedCommit, choose_commit};
+use crate::pattern::PathFilter;
 
 /// What resolution needs from the Hub.
 #[allow(async_fn_in_trait)] // Used with concrete types only; no Send bound needed.
@@ -806,7 +806,7 @@ mod tests {
     fn with_cooldown(cooldown: &str) -> Manifest {
         let mut manifest = manifest("main", &[]);
         for spec in manifest.models.values_mut() {
-            spec.exclude_newer = Some(cooldown::ExcludeNewer::parse(cooldown).unwrap());
+            spec.exclude_newer = Some(crate::manifest::cooldown::ExcludeNewer::parse(cooldown).unwrap());
             spec.cooldown.clone_from(&spec.exclude_newer);
         }
         manifest

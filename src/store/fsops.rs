@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::atomic::write_if_changed;
+use crate::fsutil::write_if_changed;
 
 /// Makes `link` a symlink to `target` (relative), replacing whatever is there atomically: the
 /// link is created under a temp name in the same directory, then renamed over.

@@ -28,8 +28,8 @@ use serde::Serialize;
 use super::fsops::{FileLock, LockMode};
 use super::layout::{Store, parse_repo_folder_name};
 use super::registry::{Registry, absolute_path};
-use crate::download::{RANGED_PARTIAL_SUFFIX, RangeMap, range_map_path};
-use crate::error::{Error, Result};
+use super::partials::{RANGED_PARTIAL_SUFFIX, RangeMap, range_map_path};
+use super::error::{Result, StoreError};
 use crate::lock::Lockfile;
 
 /// What `gc` is asked to do.
@@ -113,7 +113,7 @@ pub fn collect_garbage(options: &GcOptions<'_>) -> Result<GcReport> {
             }
             Ok(None) => report.forgotten_locks.push(path),
             Err(error) => {
-                return Err(Error::GcLockUnreadable {
+                return Err(StoreError::GcLockUnreadable {
                     lock: path,
                     reason: error.to_string(),
                 });
@@ -202,11 +202,11 @@ fn repo_folders(root: &Path) -> Result<Vec<(String, PathBuf)>> {
     let entries = match fs_err::read_dir(root) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(Error::io(root)(source)),
+        Err(source) => return Err(StoreError::io(root)(source)),
     };
     let mut folders = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(Error::io(root))?;
+        let entry = entry.map_err(StoreError::io(root))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
         if is_dir && parse_repo_folder_name(&name).is_some() {
@@ -332,7 +332,7 @@ impl Sweeper<'_> {
             } else if let Some(locked) = keep.revisions.get(&revision).filter(|_| kind.is_file()) {
                 self.kept_something = true;
                 if !self.dry_run {
-                    super::fsops::write_ref(&path, locked).map_err(Error::io(&path))?;
+                    super::fsops::write_ref(&path, locked).map_err(StoreError::io(&path))?;
                 }
             } else {
                 self.remove(&path)?;
@@ -378,7 +378,7 @@ impl Sweeper<'_> {
                     Duration::ZERO,
                     || {},
                 )
-                .map_err(Error::io(&lock_file))?;
+                .map_err(StoreError::io(&lock_file))?;
                 if held.is_none() {
                     self.kept_something = true;
                     continue;
@@ -394,7 +394,7 @@ impl Sweeper<'_> {
                     let map = range_map_path(self.partials_dir, &path);
                     if map.exists() && !self.range_maps.contains(&map) {
                         if !self.dry_run {
-                            fs_err::remove_file(&map).map_err(Error::io(&map))?;
+                            fs_err::remove_file(&map).map_err(StoreError::io(&map))?;
                         }
                         self.range_maps.push(map);
                     }
@@ -434,7 +434,7 @@ impl Sweeper<'_> {
             match removed {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => return Err(Error::io(path)(source)),
+                Err(source) => return Err(StoreError::io(path)(source)),
             }
         }
         self.freed.files += files;
@@ -458,12 +458,12 @@ fn entries(dir: &Path) -> Result<Vec<(String, PathBuf, std::fs::FileType)>> {
     let read = match fs_err::read_dir(dir) {
         Ok(read) => read,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(Error::io(dir)(source)),
+        Err(source) => return Err(StoreError::io(dir)(source)),
     };
     let mut list = Vec::new();
     for entry in read {
-        let entry = entry.map_err(Error::io(dir))?;
-        let kind = entry.file_type().map_err(Error::io(entry.path()))?;
+        let entry = entry.map_err(StoreError::io(dir))?;
+        let kind = entry.file_type().map_err(StoreError::io(entry.path()))?;
         list.push((
             entry.file_name().to_string_lossy().into_owned(),
             entry.path(),
@@ -528,7 +528,7 @@ fn sweep_range_maps(
             || matches!(fs_err::symlink_metadata(&partial), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
         if in_store && gone {
             if !options.dry_run {
-                fs_err::remove_file(&path).map_err(Error::io(&path))?;
+                fs_err::remove_file(&path).map_err(StoreError::io(&path))?;
             }
             report.range_maps.push(path);
         }

@@ -2,17 +2,18 @@
 //! files: layout, atomic writes, links and refs, locks, the scan, the stat cache, the registry of
 //! known lockfiles and garbage collection.
 
-pub mod atomic;
 pub mod disk;
+pub mod error;
 pub mod fsops;
 pub mod gc;
 pub mod inventory;
 pub mod layout;
+pub mod partials;
 pub mod registry;
 pub mod scan;
 pub mod verified;
 pub mod verify;
 
-pub use layout::{RepoRef, Store, check_repo_path, relative_blob_target};
+pub use layout::{RepoRef, Store, relative_blob_target};
 pub use scan::{BlobState, LinkState, StoreState, scan};
 pub use verified::VerifiedBlobs;

@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::write_if_changed;
+use crate::fsutil::write_if_changed;
 use super::fsops::FileLock;
 use super::layout::{RepoRef, Store};
-use crate::error::{Error, Result};
+use super::error::{Result, StoreError};
 
 const FORMAT_VERSION: u32 = 1;
 const REGISTRY_FILE: &str = "known-locks.json";
@@ -139,16 +139,16 @@ impl Registry {
     /// Read-modify-write under the registry's lock, so concurrent writers never lose entries.
     fn update(&self, change: impl FnOnce(&mut BTreeMap<PathBuf, StoreRecord>)) -> Result<()> {
         let lock_path = self.state_dir.join(REGISTRY_LOCK);
-        let _lock = FileLock::acquire(&lock_path).map_err(Error::io(&lock_path))?;
+        let _lock = FileLock::acquire(&lock_path).map_err(StoreError::io(&lock_path))?;
         let mut disk = self.read()?;
         change(&mut disk.stores);
         disk.version = FORMAT_VERSION;
         let file = self.file();
-        let bytes = serde_json::to_vec_pretty(&disk).map_err(|e| Error::Io {
+        let bytes = serde_json::to_vec_pretty(&disk).map_err(|e| StoreError::Io {
             path: file.clone(),
             source: std::io::Error::other(e),
         })?;
-        write_if_changed(&file, &bytes).map_err(Error::io(&file))?;
+        write_if_changed(&file, &bytes).map_err(StoreError::io(&file))?;
         Ok(())
     }
 
@@ -157,9 +157,9 @@ impl Registry {
         let bytes = match fs_err::read(&file) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(OnDisk::default()),
-            Err(source) => return Err(Error::Io { path: file, source }),
+            Err(source) => return Err(StoreError::Io { path: file, source }),
         };
-        let unreadable = |reason: String| Error::RegistryUnreadable {
+        let unreadable = |reason: String| StoreError::RegistryUnreadable {
             path: file.clone(),
             reason,
         };
@@ -238,7 +238,7 @@ mod tests {
         let store = Store::new(dir.path().join("cache"));
         assert!(matches!(
             registry.store_record(&store),
-            Err(Error::RegistryUnreadable { .. })
+            Err(StoreError::RegistryUnreadable { .. })
         ));
         assert!(registry.record_sync(&store, Path::new("x"), []).is_err());
         assert_eq!(fs_err::read(registry.file()).unwrap(), b"{not json");

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::write_if_changed;
+use crate::fsutil::write_if_changed;
 
 const FORMAT_VERSION: u32 = 1;
 

@@ -75,7 +75,7 @@ fn the_committed_schemas_are_what_the_rust_types_generate() {
     for (name, text) in schema::files() {
         let path = dir.join(name);
         if update {
-            hfdl::store::atomic::write_if_changed(&path, text.as_bytes()).unwrap();
+            hfdl::fsutil::write_if_changed(&path, text.as_bytes()).unwrap();
         } else if fs_err::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
             stale.push(name);
         }

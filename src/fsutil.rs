@@ -1,3 +1,6 @@
+//! Small file helpers shared by every layer that writes files (`lock`, `config`, `store`) or
+//! checks paths from the Hub (`resolve`, `store`): atomic writes and the repo-path check.
+//!
 //! Atomic file system changes: a temp file in the same directory, fsync, rename.
 //!
 //! A reader (another hfdl, `huggingface_hub`, an editor) sees either the old file or the new
@@ -75,6 +78,29 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     }
 }
 
+/// Refuses repo paths that could escape the snapshot directory, as `huggingface_hub` does
+/// before any disk write (hub-protocol §1.6).
+pub fn check_repo_path(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("an empty file path".into());
+    }
+    if path.starts_with('/') || path.contains('\\') || path.contains('\0') {
+        return Err(format!(
+            "`{path}` is not a relative path with `/` separators"
+        ));
+    }
+    if path.len() >= 2 && path.as_bytes()[1] == b':' {
+        return Err(format!("`{path}` looks like a drive path"));
+    }
+    if path
+        .split('/')
+        .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+    {
+        return Err(format!("`{path}` has an empty, `.` or `..` segment"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +138,22 @@ mod tests {
         assert_eq!(fs_err::read(&path).unwrap(), b"two");
         let leftovers: Vec<_> = fs_err::read_dir(dir.path().join("sub")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp files remain");
+    }
+
+    #[test]
+    fn paths_that_escape_are_refused() {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "C:/x",
+            "a\\b",
+            "./a",
+        ] {
+            assert!(check_repo_path(bad).is_err(), "{bad}");
+        }
+        assert!(check_repo_path("sub dir/tok #1.json").is_ok());
     }
 }
