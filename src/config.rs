@@ -31,18 +31,24 @@ pub enum ConfigError {
     #[diagnostic(transparent)]
     Invalid(#[from] ManifestError),
 
+    /// config.toml exists but could not be read, or could not be written.
     #[error("{}: cannot read or write the configuration: {source}", path.display())]
     #[diagnostic(help("check the file's permissions, or point HFDL_CONFIG at another file"))]
     Io {
+        /// The configuration file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
 
     /// `hfdl config get/set/unset` with a key that does not exist.
     #[error("unknown setting `{key}`")]
     UnknownKey {
+        /// The key as given.
         key: String,
+        /// The closest settings key, when one is close enough.
         suggestion: Option<String>,
+        /// The suggestion, if any, and the list of settings.
         #[help]
         help: String,
     },
@@ -51,9 +57,13 @@ pub enum ConfigError {
     #[error("the environment variable {var}={value:?} is invalid: {problem}")]
     #[diagnostic(help("{help}"))]
     Env {
+        /// The variable's name.
         var: String,
+        /// Its value.
         value: String,
+        /// What is wrong with the value.
         problem: String,
+        /// The next step for the user (fix the value or unset the variable).
         help: String,
     },
 
@@ -62,7 +72,12 @@ pub enum ConfigError {
     #[diagnostic(help(
         "choose a directory you can write to (it is created on first use if its parent is writable)"
     ))]
-    StoreNotWritable { path: PathBuf, reason: String },
+    StoreNotWritable {
+        /// The store path asked for.
+        path: PathBuf,
+        /// Why: not a directory, or a file cannot be created in it.
+        reason: String,
+    },
 }
 
 impl ConfigError {
@@ -81,7 +96,9 @@ impl ConfigError {
 /// A loaded, validated config.toml.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigFile {
+    /// Where it was read from (it may not exist).
     pub path: PathBuf,
+    /// Its settings; all unset when there is no file.
     pub settings: ManifestSettings,
 }
 

@@ -138,6 +138,10 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Store(#[from] crate::store::error::StoreError),
+
+    #[error("cancelled")]
+    #[diagnostic(help("partial downloads are kept: run the sync again to resume"))]
+    Cancelled,
 }
 
 impl Error {
@@ -167,6 +171,7 @@ impl Error {
             Error::StoreBusy { .. } => "store-busy",
             Error::Config(e) => e.error_code(),
             Error::Store(e) => e.error_code(),
+            Error::Cancelled => "cancelled",
         }
     }
 
@@ -204,7 +209,8 @@ impl Error {
             | Error::NothingCached { .. }
             | Error::Io { .. }
             | Error::VerifyFailed { .. }
-            | Error::StoreBusy { .. } => EXIT_FAILURE,
+            | Error::StoreBusy { .. }
+            | Error::Cancelled => EXIT_FAILURE,
         }
     }
 

@@ -74,14 +74,17 @@ impl ContentHash {
         })
     }
 
+    /// Validates `hex` as a sha256 digest (64 lowercase hex characters).
     pub fn sha256(hex: &str) -> Result<ContentHash, String> {
         ContentHash::new(HashKind::Sha256, hex)
     }
 
+    /// Validates `hex` as a git blob sha1 (40 lowercase hex characters).
     pub fn git_sha1(hex: &str) -> Result<ContentHash, String> {
         ContentHash::new(HashKind::GitSha1, hex)
     }
 
+    /// The algorithm of the digest.
     pub fn kind(&self) -> HashKind {
         match self.kind {
             HashKindOrd::Sha256 => HashKind::Sha256,
@@ -107,11 +110,15 @@ impl fmt::Display for ContentHash {
 /// provides, so the expected size is part of construction.
 #[derive(Clone)]
 pub enum ContentHasher {
+    /// sha256 of the content.
     Sha256(Sha256),
+    /// sha1 of the git blob header (`blob {len}\0`) and the content.
     GitSha1(Sha1),
 }
 
 impl ContentHasher {
+    /// A hasher of `kind` for content of `total_size` bytes (used only by the git blob
+    /// header; the digest is wrong if a different number of bytes is fed).
     pub fn new(kind: HashKind, total_size: u64) -> ContentHasher {
         match kind {
             HashKind::Sha256 => ContentHasher::Sha256(Sha256::new()),
@@ -123,6 +130,7 @@ impl ContentHasher {
         }
     }
 
+    /// Feeds the next bytes of the content.
     pub fn update(&mut self, bytes: &[u8]) {
         match self {
             ContentHasher::Sha256(h) => h.update(bytes),

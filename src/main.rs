@@ -122,6 +122,7 @@ fn error_chain(error: &Error) -> String {
 /// (`HFDL_*`, `[settings]`, config.toml); files that do not parse are the command's error to
 /// report, not logging's.
 fn init_tracing(cli: &Cli, env: &Env) -> Result<(), Error> {
-    let settings = hfdl::settings::log_settings(&cli.global, env);
+    let options = hfdl::commands::open_options(&cli.global, env);
+    let settings = hfdl::settings::log_settings(&options.manifest_path(), &options.overrides, env);
     hfdl::logging::LogConfig::new(&cli.global, env, &settings)?.init()
 }

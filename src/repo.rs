@@ -118,6 +118,7 @@ impl RepoId {
         Ok(RepoId(text.to_owned()))
     }
 
+    /// The id as written (`namespace/name` or `name`).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -191,6 +192,11 @@ pub fn validate_revision(revision: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The first 12 characters of a commit, as people see it.
+pub fn short_commit(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
 }
 
 #[cfg(test)]

@@ -19,16 +19,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::GlobalArgs;
 use crate::config::{self, ConfigError, ConfigFile};
 use crate::env::{self, Env};
-use crate::error::Result;
 use crate::hub::auth::{Token, TokenSource, TokenUse, discover_token};
 use crate::hub::client::{ProxyConfig, TokenLoader};
 use crate::hub::{HubClient, HubOptions};
 use crate::lock::LOCK_FILE;
-use crate::manifest::{MANIFEST_FILE, ManifestSettings, parse_duration};
 use crate::manifest::cooldown::ExcludeNewer;
+use crate::manifest::{ManifestSettings, parse_duration};
 
 /// The default Hub.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -83,7 +81,18 @@ pub struct LogSettings {
     pub log_format: Option<String>,
 }
 
-/// Everything a command needs to know about its environment.
+/// What the caller decides above every file and variable (the CLI's global flags).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsOverrides {
+    /// The store (`--store`), above `HFDL_STORE`, `HF_HUB_CACHE` and both files.
+    pub store: Option<PathBuf>,
+    /// Never touch the network (`--offline`); `HF_HUB_OFFLINE` also turns it on.
+    pub offline: bool,
+    /// No progress bars (`--no-progress`), above the `progress` setting.
+    pub no_progress: bool,
+}
+
+/// Everything an operation needs to know about its environment.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub manifest_path: PathBuf,
@@ -107,8 +116,7 @@ pub struct Settings {
     pub connections: usize,
     pub timeout: Duration,
     pub retries: u32,
-    pub json: bool,
-    pub quiet: bool,
+    /// The `progress` setting: progress bars wanted (where a terminal can show them).
     pub progress: bool,
     pub user_agent: String,
     /// Shared by every Hub client of the command, so its summary counts all its requests.
@@ -132,41 +140,36 @@ struct Layer {
 }
 
 impl Settings {
-    /// The manifest path the flags point at, before the manifest is read.
-    pub fn manifest_path(global: &GlobalArgs) -> PathBuf {
-        global
-            .manifest
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(MANIFEST_FILE))
-    }
-
     /// Builds the settings; `manifest` is the `[settings]` table when a manifest was read. Reads
     /// the user's config.toml (an invalid one is an error, whatever the command).
+    ///
+    /// `manifest_path` is where models.toml is (or would be): the lock is next to it, and a
+    /// relative `store` in its `[settings]` is relative to its directory.
     pub fn new(
-        global: &GlobalArgs,
+        manifest_path: &Path,
+        overrides: &SettingsOverrides,
         env: &Env,
         manifest: Option<&ManifestSettings>,
-        is_terminal: bool,
-    ) -> Result<Settings> {
+    ) -> Result<Settings, ConfigError> {
         let config = config::load(&env.hfdl_config_file())?;
-        Settings::resolve(global, env, manifest, &config, is_terminal)
+        Settings::resolve(manifest_path, overrides, env, manifest, &config)
     }
 
     /// Builds the settings from values already read: the one place precedence is decided.
     pub fn resolve(
-        global: &GlobalArgs,
+        manifest_path: &Path,
+        overrides: &SettingsOverrides,
         env: &Env,
         manifest: Option<&ManifestSettings>,
         config: &ConfigFile,
-        is_terminal: bool,
-    ) -> Result<Settings> {
-        let manifest_path = Self::manifest_path(global);
+    ) -> Result<Settings, ConfigError> {
+        let manifest_path = manifest_path.to_path_buf();
         let lock_path = manifest_path.with_file_name(LOCK_FILE);
         let project_dir = manifest_path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let layers = layers(global, env, manifest, config)?;
+        let layers = layers(overrides, env, manifest, config)?;
         let mut effective = Vec::new();
         let mut note = |key: &'static str, value: Option<String>, origin: Option<&Origin>| {
             effective.push(Effective {
@@ -275,16 +278,14 @@ impl Settings {
             state_dir: env.hfdl_cache_dir(),
             endpoint,
             endpoint_from_project,
-            offline: global.offline || env.offline(),
+            offline: overrides.offline || env.offline(),
             env: env.clone(),
             jobs: jobs as usize,
             connections: connections as usize,
             limit_rate,
             timeout,
             retries,
-            json: global.json,
-            quiet: global.quiet,
-            progress: is_terminal && progress && !global.quiet && !global.json,
+            progress,
             user_agent,
             hub_metrics: std::sync::Arc::default(),
             log_level: log_level.map(|(l, _)| l),
@@ -350,13 +351,13 @@ impl Settings {
 
 /// The sources of settings, highest precedence first, every value validated.
 fn layers(
-    global: &GlobalArgs,
+    overrides: &SettingsOverrides,
     env: &Env,
     manifest: Option<&ManifestSettings>,
     config: &ConfigFile,
 ) -> Result<Vec<Layer>, ConfigError> {
     let mut layers = Vec::new();
-    if let Some(store) = &global.store {
+    if let Some(store) = &overrides.store {
         layers.push(Layer {
             origin: Origin::Flag("--store"),
             values: ManifestSettings {
@@ -365,7 +366,7 @@ fn layers(
             },
         });
     }
-    if global.no_progress {
+    if overrides.no_progress {
         layers.push(Layer {
             origin: Origin::Flag("--no-progress"),
             values: ManifestSettings {
@@ -481,12 +482,12 @@ fn proxies(env: &Env) -> ProxyConfig {
 /// The log level and format for `main.rs`'s tracing set-up, resolved like every other setting
 /// (flags aside). Cheap: it reads the manifest and config.toml, without reporting their errors,
 /// which are the command's to report.
-pub fn log_settings(global: &GlobalArgs, env: &Env) -> LogSettings {
-    let manifest = crate::manifest::load(&Settings::manifest_path(global))
+pub fn log_settings(manifest_path: &Path, overrides: &SettingsOverrides, env: &Env) -> LogSettings {
+    let manifest = crate::manifest::load(manifest_path)
         .map(|manifest| manifest.settings)
         .ok();
     let config = config::load(&env.hfdl_config_file()).unwrap_or_default();
-    Settings::resolve(global, env, manifest.as_ref(), &config, false)
+    Settings::resolve(manifest_path, overrides, env, manifest.as_ref(), &config)
         .map(|settings| LogSettings {
             log_level: settings.log_level,
             log_format: settings.log_format,
@@ -525,7 +526,6 @@ fn expand_home(path: &str, env: &Env) -> PathBuf {
         _ => PathBuf::from(path),
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -569,24 +569,39 @@ mod tests {
             endpoint: Some("http://m:2".into()),
             ..Default::default()
         };
-        let settings = Settings::new(&GlobalArgs::default(), &env, Some(&manifest), false).unwrap();
+        let settings = Settings::new(
+            &manifest_path(),
+            &SettingsOverrides::default(),
+            &env,
+            Some(&manifest),
+        )
+        .unwrap();
         assert_eq!(settings.store, PathBuf::from("/env-cache"));
         assert_eq!(settings.endpoint, "http://env:1");
-        let global = GlobalArgs {
+        let overrides = SettingsOverrides {
             store: Some("/flag".into()),
             ..Default::default()
         };
         assert_eq!(
-            Settings::new(&global, &env, Some(&manifest), false)
+            Settings::new(&manifest_path(), &overrides, &env, Some(&manifest))
                 .unwrap()
                 .store,
             PathBuf::from("/flag")
         );
         let bare = Env::from_pairs([], None);
-        let settings =
-            Settings::new(&GlobalArgs::default(), &bare, Some(&manifest), false).unwrap();
+        let settings = Settings::new(
+            &manifest_path(),
+            &SettingsOverrides::default(),
+            &bare,
+            Some(&manifest),
+        )
+        .unwrap();
         assert_eq!(settings.store, PathBuf::from("/manifest-cache"));
         assert_eq!(settings.endpoint, "http://m:2");
+    }
+
+    fn manifest_path() -> PathBuf {
+        PathBuf::from(crate::manifest::MANIFEST_FILE)
     }
 
     fn origin_of<'a>(settings: &'a Settings, key: &str) -> (&'a Option<String>, String) {
@@ -607,7 +622,14 @@ mod tests {
         };
         let resolve = |pairs: &[(&str, &str)], manifest: Option<&ManifestSettings>| {
             let env = Env::from_pairs(pairs.iter().copied(), Some(PathBuf::from("/home/u")));
-            Settings::resolve(&GlobalArgs::default(), &env, manifest, &config, true).unwrap()
+            Settings::resolve(
+                &manifest_path(),
+                &SettingsOverrides::default(),
+                &env,
+                manifest,
+                &config,
+            )
+            .unwrap()
         };
         // config.toml: a relative store is relative to the file.
         let settings = resolve(&[], None);
@@ -650,11 +672,11 @@ mod tests {
     fn an_invalid_environment_value_is_an_error_naming_the_variable() {
         let env = Env::from_pairs([(env::HFDL_CONNECTIONS, "0")], None);
         let error = Settings::resolve(
-            &GlobalArgs::default(),
+            &manifest_path(),
+            &SettingsOverrides::default(),
             &env,
             None,
             &ConfigFile::default(),
-            false,
         )
         .unwrap_err();
         assert_eq!(error.error_code(), "env-invalid");

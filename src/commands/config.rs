@@ -11,30 +11,38 @@ use serde_json::json;
 use super::Context;
 use crate::cli::{ConfigArgs, ConfigCommand, GlobalArgs};
 use crate::config;
-use crate::env::Env;
 use crate::error::Result;
+use crate::ops::{OpenOptions, Project};
 use crate::settings::Effective;
 
-pub fn dispatch(
+pub fn run(
     global: &GlobalArgs,
-    env: &Env,
+    options: OpenOptions,
     is_terminal: bool,
     args: &ConfigArgs,
 ) -> Result<()> {
+    let env = options.env.clone();
+    let open = |project: Result<Project>| -> Result<(Context, Project)> {
+        let project = project?;
+        Ok((
+            Context::new(global, project.settings(), is_terminal),
+            project,
+        ))
+    };
     match &args.command {
         ConfigCommand::List => {
-            let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
-            list(&ctx)
+            let (ctx, project) = open(Project::open_optional(options))?;
+            list(&ctx, &project)
         }
         ConfigCommand::Get { key } => {
             // An unknown key is the error to report, even when the files are fine.
             config::known_key(key)?;
-            let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
-            get(&ctx, key)
+            let (ctx, project) = open(Project::open_optional(options))?;
+            get(&ctx, &project, key)
         }
         ConfigCommand::Set { key, value } => {
-            let ctx = Context::without_config_file(global, env, is_terminal)?;
-            let path = &ctx.settings.config_path;
+            let (ctx, project) = open(Project::without_config_file(options))?;
+            let path = &project.settings().config_path;
             // `hfdl config set store ./cache` means the directory here, as a shell user reads
             // it, not one relative to the config file: written as an absolute path.
             let value = if key == "store"
@@ -54,17 +62,17 @@ pub fn dispatch(
                 &value,
                 env.home().map(std::path::PathBuf::as_path),
             )?;
-            if ctx.settings.json {
+            if ctx.json {
                 return ctx.print_json(&json!({ "key": key, "value": value, "path": path }));
             }
             ctx.status(&format!("Set {key} = {value} in {}", path.display()));
             Ok(())
         }
         ConfigCommand::Unset { key } => {
-            let ctx = Context::without_config_file(global, env, is_terminal)?;
-            let path = &ctx.settings.config_path;
+            let (ctx, project) = open(Project::without_config_file(options))?;
+            let path = &project.settings().config_path;
             let removed = config::unset(path, key)?;
-            if ctx.settings.json {
+            if ctx.json {
                 return ctx.print_json(&json!({ "key": key, "removed": removed, "path": path }));
             }
             if removed {
@@ -75,12 +83,12 @@ pub fn dispatch(
             Ok(())
         }
         ConfigCommand::Path => {
-            let ctx = Context::without_config_file(global, env, is_terminal)?;
-            let path = ctx.settings.config_path.display().to_string();
-            if ctx.settings.json {
+            let (ctx, project) = open(Project::without_config_file(options))?;
+            let path = project.settings().config_path.display().to_string();
+            if ctx.json {
                 ctx.print_json(&json!({
                     "path": path,
-                    "exists": ctx.settings.config_path.is_file(),
+                    "exists": project.settings().config_path.is_file(),
                 }))
             } else {
                 ctx.print_data(&path)
@@ -97,11 +105,11 @@ fn to_json(setting: &Effective) -> serde_json::Value {
     })
 }
 
-fn list(ctx: &Context) -> Result<()> {
-    let effective = &ctx.settings.effective;
-    if ctx.settings.json {
+fn list(ctx: &Context, project: &Project) -> Result<()> {
+    let effective = &project.settings().effective;
+    if ctx.json {
         return ctx.print_json(&json!({
-            "config_file": ctx.settings.config_path.display().to_string(),
+            "config_file": project.settings().config_path.display().to_string(),
             "settings": effective.iter().map(to_json).collect::<Vec<_>>(),
         }));
     }
@@ -124,8 +132,8 @@ fn list(ctx: &Context) -> Result<()> {
     ctx.print_data(&out)
 }
 
-fn get(ctx: &Context, key: &str) -> Result<()> {
-    let Some(setting) = ctx.settings.effective.iter().find(|s| s.key == key) else {
+fn get(ctx: &Context, project: &Project, key: &str) -> Result<()> {
+    let Some(setting) = project.settings().effective.iter().find(|s| s.key == key) else {
         // Every known key is in `effective`; `known_key` was checked.
         return Err(config::known_key(key).err().map_or_else(
             || crate::error::Error::Usage {
@@ -135,7 +143,7 @@ fn get(ctx: &Context, key: &str) -> Result<()> {
             Into::into,
         ));
     };
-    if ctx.settings.json {
+    if ctx.json {
         ctx.print_json(&to_json(setting))
     } else {
         ctx.print_data(setting.value.as_deref().unwrap_or(""))

@@ -11,10 +11,15 @@ use crate::health::{self, Verdict};
 use crate::manifest;
 
 /// `config_error`: config.toml did not load; the other checks ran without it.
-pub async fn run(ctx: &Context, _args: &DoctorArgs, config_error: Option<&Error>) -> Result<()> {
+pub async fn run(
+    ctx: &Context,
+    project: &crate::ops::Project,
+    _args: &DoctorArgs,
+    config_error: Option<&Error>,
+) -> Result<()> {
     // Outside a project there is no manifest, and the lock checks say so; a manifest that does
     // not parse has already stopped the command with its diagnostic.
-    let manifest = manifest::load(&ctx.settings.manifest_path).ok();
+    let manifest = manifest::load(&project.settings().manifest_path).ok();
     let mut checks = Vec::new();
     if let Some(error) = config_error {
         let help = miette::Diagnostic::help(error)
@@ -25,14 +30,14 @@ pub async fn run(ctx: &Context, _args: &DoctorArgs, config_error: Option<&Error>
             error.to_string(),
             format!(
                 "fix {} (`hfdl config unset KEY` removes a bad key){help}; the other checks ran without it",
-                ctx.settings.config_path.display()
+                project.settings().config_path.display()
             ),
         ));
     }
-    checks.extend(health::diagnose(&ctx.settings, manifest.as_ref()).await);
+    checks.extend(health::diagnose(project.settings(), manifest.as_ref()).await);
 
     let failed = checks.iter().any(|c| c.verdict == Verdict::Fail);
-    if ctx.settings.json {
+    if ctx.json {
         ctx.print_json(&serde_json::json!({ "ok": !failed, "checks": checks }))?;
     } else {
         let mut text = String::new();

@@ -14,8 +14,8 @@ use crate::store::fsops::{FileLock, LockMode};
 use crate::store::gc::{GcOptions, GcReport, collect_garbage};
 use crate::store::registry::Registry;
 
-pub fn run(ctx: &Context, args: &GcArgs) -> Result<()> {
-    let store = Store::new(&ctx.settings.store);
+pub fn run(ctx: &Context, project: &crate::ops::Project, args: &GcArgs) -> Result<()> {
+    let store = Store::new(&project.settings().store);
     if !store.root().is_dir() {
         // Nothing to collect, and taking the lock would create the store (a typo in --store
         // would leave a new directory behind).
@@ -48,13 +48,13 @@ pub fn run(ctx: &Context, args: &GcArgs) -> Result<()> {
             waited_secs: args.wait,
         })?;
 
-    let registry = Registry::new(&ctx.settings.state_dir);
-    let partials_dir = ctx.settings.partials_dir();
-    let project_lock = ctx
-        .settings
+    let registry = Registry::new(&project.settings().state_dir);
+    let partials_dir = project.settings().partials_dir();
+    let project_lock = project
+        .settings()
         .lock_path
         .exists()
-        .then_some(&ctx.settings.lock_path);
+        .then_some(&project.settings().lock_path);
     let report = collect_garbage(&GcOptions {
         store: &store,
         registry: &registry,
@@ -64,7 +64,8 @@ pub fn run(ctx: &Context, args: &GcArgs) -> Result<()> {
         dry_run: args.dry_run,
     })?;
     if !args.dry_run {
-        let mut verified = crate::store::VerifiedBlobs::load(ctx.settings.verified_blobs_file());
+        let mut verified =
+            crate::store::VerifiedBlobs::load(project.settings().verified_blobs_file());
         verified.forget_missing();
         if let Err(error) = verified.save() {
             ctx.status(&format!("could not update hfdl's stat cache: {error}"));
@@ -74,7 +75,7 @@ pub fn run(ctx: &Context, args: &GcArgs) -> Result<()> {
 }
 
 fn print_report(ctx: &Context, report: &GcReport) -> Result<()> {
-    if ctx.settings.json {
+    if ctx.json {
         let value = serde_json::to_value(report).map_err(|e| Error::Io {
             path: "<stdout>".into(),
             source: std::io::Error::other(e),

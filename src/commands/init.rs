@@ -6,22 +6,22 @@ use serde_json::json;
 use super::Context;
 use crate::cli::InitArgs;
 use crate::error::{Error, Result};
+use crate::fsutil::write_file_atomic;
 use crate::lock::{LockedModel, Lockfile};
 use crate::manifest::{self, ModelSpec, edit};
 use crate::store::Store;
-use crate::fsutil::write_file_atomic;
 use crate::store::inventory::{CachedSnapshot, inventory};
 
-pub fn run(ctx: &Context, args: &InitArgs) -> Result<()> {
-    let path = &ctx.settings.manifest_path;
+pub fn run(ctx: &Context, project: &crate::ops::Project, args: &InitArgs) -> Result<()> {
+    let path = &project.settings().manifest_path;
     if path.exists() {
         return Err(Error::AlreadyExists { path: path.clone() });
     }
     if args.from_cache {
-        return from_cache(ctx);
+        return from_cache(ctx, project);
     }
     write_file_atomic(path, edit::init_template().as_bytes()).map_err(Error::io(path))?;
-    if ctx.settings.json {
+    if ctx.json {
         return ctx.print_json(&json!({ "created": path }));
     }
     ctx.status(&format!(
@@ -34,9 +34,9 @@ pub fn run(ctx: &Context, args: &InitArgs) -> Result<()> {
 /// One entry per snapshot a ref points to (`main` preferred as the revision); in a repo with
 /// no refs at all, one entry per snapshot, pinned to its commit. Snapshots no ref points to in
 /// a repo that has refs are older downloads: they are reported, not adopted.
-fn from_cache(ctx: &Context) -> Result<()> {
-    let manifest_path = &ctx.settings.manifest_path;
-    let store = Store::new(&ctx.settings.store);
+fn from_cache(ctx: &Context, project: &crate::ops::Project) -> Result<()> {
+    let manifest_path = &project.settings().manifest_path;
+    let store = Store::new(&project.settings().store);
     let snapshots = inventory(&store);
     let mut text = edit::init_template();
     let mut names: Vec<String> = Vec::new();
@@ -89,7 +89,7 @@ fn from_cache(ctx: &Context) -> Result<()> {
     }
     if adopted.is_empty() {
         return Err(Error::NothingCached {
-            store: ctx.settings.store.clone(),
+            store: project.settings().store.clone(),
         });
     }
     // Fingerprints come from the manifest as it will be read back.
@@ -109,12 +109,12 @@ fn from_cache(ctx: &Context) -> Result<()> {
     }
     lock.sort();
     write_file_atomic(manifest_path, text.as_bytes()).map_err(Error::io(manifest_path))?;
-    super::lock::write_lock(ctx, &lock)?;
+    project.write_lock(&lock)?;
 
-    if ctx.settings.json {
+    if ctx.json {
         return ctx.print_json(&json!({
             "created": manifest_path,
-            "lock": ctx.settings.lock_path,
+            "lock": project.settings().lock_path,
             "adopted": adopted.iter().map(|(name, s)| json!({
                 "name": name,
                 "repo": s.repo,
@@ -133,7 +133,7 @@ fn from_cache(ctx: &Context) -> Result<()> {
         ctx.status(&format!(
             "Adopted {name}: {} at {} ({}, {})",
             snapshot.repo,
-            super::lock::short(&snapshot.commit),
+            crate::render::short(&snapshot.commit),
             crate::report::count(snapshot.files.len(), "file"),
             indicatif::HumanBytes(bytes)
         ));
@@ -145,7 +145,7 @@ fn from_cache(ctx: &Context) -> Result<()> {
         ctx.status(&format!(
             "Left out {} at {}: {}",
             snapshot.repo,
-            super::lock::short(&snapshot.commit),
+            crate::render::short(&snapshot.commit),
             if snapshot.files.is_empty() {
                 "no file of it is complete"
             } else {
@@ -156,7 +156,7 @@ fn from_cache(ctx: &Context) -> Result<()> {
     ctx.status(&format!(
         "Wrote {} and {}; `hfdl sync` verifies the files without downloading them",
         manifest_path.display(),
-        ctx.settings.lock_path.display()
+        project.settings().lock_path.display()
     ));
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::cli::LoginArgs;
 use crate::error::{Error, Result};
 use crate::hub::auth::{self, Token};
 use crate::hub::keyring::Keyring;
-use crate::report::render;
+use crate::render;
 
 /// Where the token ended up.
 enum Stored {
@@ -17,8 +17,8 @@ enum Stored {
     File(std::path::PathBuf),
 }
 
-pub async fn run(ctx: &Context, args: &LoginArgs) -> Result<()> {
-    let settings = &ctx.settings;
+pub async fn run(ctx: &Context, project: &crate::ops::Project, args: &LoginArgs) -> Result<()> {
+    let settings = &project.settings();
     let endpoint = &settings.endpoint;
     let token = read_token(args)?;
     if token.expose().starts_with("api_org") {
@@ -79,7 +79,7 @@ pub async fn run(ctx: &Context, args: &LoginArgs) -> Result<()> {
         );
     }
 
-    if settings.json {
+    if ctx.json {
         let (store, backend, path) = match &stored {
             Stored::Keyring(keyring) => ("keyring", Some(keyring.backend().as_str()), None),
             Stored::File(path) => ("token-file", None, Some(path.clone())),
@@ -134,7 +134,7 @@ fn read_token(args: &LoginArgs) -> Result<Token> {
 }
 
 fn warn(ctx: &Context, text: &str) {
-    if !ctx.settings.quiet {
-        render::status_line(&format!("warning: {text}"));
+    if !ctx.quiet {
+        render::progress::status_line(&format!("warning: {text}"));
     }
 }

@@ -9,8 +9,8 @@ use crate::error::{Error, Result};
 use crate::hub::auth;
 use crate::hub::keyring::Keyring;
 
-pub fn run(ctx: &Context, _args: &LogoutArgs) -> Result<()> {
-    let settings = &ctx.settings;
+pub fn run(ctx: &Context, project: &crate::ops::Project, _args: &LogoutArgs) -> Result<()> {
+    let settings = &project.settings();
     let endpoint = &settings.endpoint;
     let mut removed: Vec<(String, serde_json::Value)> = Vec::new();
 
@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, _args: &LogoutArgs) -> Result<()> {
         .filter(|name| settings.env.get(name).is_some())
         .collect();
 
-    if settings.json {
+    if ctx.json {
         ctx.print_json(&serde_json::json!({
             "endpoint": endpoint,
             "removed": removed.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),

@@ -1,4 +1,5 @@
-//! One thin file per subcommand: arguments → [`Settings`] → library calls → output.
+//! One thin file per subcommand: arguments → options → an operation of [`crate::ops`] → the
+//! report rendered ([`crate::render`]) as text or JSON.
 //!
 //! Data goes to stdout (tables, paths, `--json` documents); progress, status and errors go to
 //! stderr through the [`Reporter`] and `main.rs`.
@@ -9,11 +10,10 @@ use std::sync::Arc;
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::hub::HubError;
-use crate::manifest::{self, Manifest};
+use crate::ops::{OpenOptions, Project};
+use crate::render;
 use crate::report::Reporter;
-use crate::report::render;
-use crate::settings::Settings;
+use crate::settings::{Settings, SettingsOverrides};
 
 pub mod add;
 pub mod config;
@@ -31,67 +31,24 @@ pub mod sync;
 pub mod verify;
 pub mod whoami;
 
-/// What every command gets.
+/// What every command gets: how to show its output.
 pub struct Context {
-    pub settings: Settings,
-    pub global: GlobalArgs,
+    /// `--json`: data and errors as JSON on stdout.
+    pub json: bool,
+    /// `-q`: nothing but data and errors.
+    pub quiet: bool,
+    /// Where the operation's progress goes (bars, lines, JSON lines or nowhere).
     pub reporter: Arc<dyn Reporter>,
 }
 
 impl Context {
-    /// Builds settings without reading a manifest (`init`).
-    fn without_manifest(global: &GlobalArgs, env: &Env, is_terminal: bool) -> Result<Context> {
-        let settings = Settings::new(global, env, None, is_terminal)?;
-        Ok(Context::with_settings(global, settings))
-    }
-
-    /// Reads the manifest, then builds settings that include its `[settings]`.
-    fn with_manifest(
-        global: &GlobalArgs,
-        env: &Env,
-        is_terminal: bool,
-    ) -> Result<(Context, Manifest)> {
-        let mut manifest = manifest::load(&Settings::manifest_path(global))?;
-        let settings = settings_for(global, env, &mut manifest, is_terminal)?;
-        Ok((Context::with_settings(global, settings), manifest))
-    }
-
-    /// Uses the manifest's `[settings]` (endpoint, store) when there is a manifest; account and
-    /// health commands also work outside a project.
-    fn with_optional_manifest(
-        global: &GlobalArgs,
-        env: &Env,
-        is_terminal: bool,
-    ) -> Result<Context> {
-        match manifest::load(&Settings::manifest_path(global)) {
-            Ok(mut manifest) => {
-                let settings = settings_for(global, env, &mut manifest, is_terminal)?;
-                Ok(Context::with_settings(global, settings))
-            }
-            Err(error) if error.error_code() == "manifest-not-found" => {
-                Context::without_manifest(global, env, is_terminal)
-            }
-            Err(error) => Err(error.into()),
-        }
-    }
-
-    /// Builds settings without reading config.toml: for `hfdl config path/set/unset`, which
-    /// must work to repair an invalid one.
-    fn without_config_file(global: &GlobalArgs, env: &Env, is_terminal: bool) -> Result<Context> {
-        let config = crate::config::ConfigFile {
-            path: env.hfdl_config_file(),
-            ..Default::default()
-        };
-        let settings = Settings::resolve(global, env, None, &config, is_terminal)?;
-        Ok(Context::with_settings(global, settings))
-    }
-
-    fn with_settings(global: &GlobalArgs, settings: Settings) -> Context {
-        let reporter = render::reporter_for(&settings);
+    /// The output for a project's settings: bars only on a terminal, when `progress` is on.
+    pub fn new(global: &GlobalArgs, settings: &Settings, is_terminal: bool) -> Context {
+        let bars = is_terminal && settings.progress && !global.quiet && !global.json;
         Context {
-            settings,
-            global: global.clone(),
-            reporter,
+            json: global.json,
+            quiet: global.quiet,
+            reporter: render::progress::reporter_for(global.quiet, global.json, bars),
         }
     }
 
@@ -117,24 +74,41 @@ impl Context {
         self.print_data(&text)
     }
 
+    /// Writes a report as a JSON document to stdout.
+    pub fn print_report(&self, report: &impl serde::Serialize) -> Result<()> {
+        let value = serde_json::to_value(report).map_err(|e| Error::Io {
+            path: "<stdout>".into(),
+            source: std::io::Error::other(e),
+        })?;
+        self.print_json(&value)
+    }
+
     /// A status line on stderr (not with `-q` or `--json`).
     pub fn status(&self, text: &str) {
-        if !self.settings.quiet && !self.settings.json {
-            render::status_line(text);
+        if !self.quiet && !self.json {
+            render::progress::status_line(text);
+        }
+    }
+
+    /// Status lines on stderr (not with `-q` or `--json`).
+    pub fn statuses(&self, lines: &[String]) {
+        for line in lines {
+            self.status(line);
         }
     }
 }
 
-/// Settings for a project, and the cooldown they decide on given to the manifest's entries.
-pub(crate) fn settings_for(
-    global: &GlobalArgs,
-    env: &Env,
-    manifest: &mut Manifest,
-    is_terminal: bool,
-) -> Result<Settings> {
-    let settings = Settings::new(global, env, Some(&manifest.settings), is_terminal)?;
-    manifest.set_default_cooldown(settings.exclude_newer.as_ref());
-    Ok(settings)
+/// How the global flags and the environment open a project.
+pub fn open_options(global: &GlobalArgs, env: &Env) -> OpenOptions {
+    OpenOptions {
+        manifest: global.manifest.clone(),
+        overrides: SettingsOverrides {
+            store: global.store.clone(),
+            offline: global.offline,
+            no_progress: global.no_progress,
+        },
+        env: env.clone(),
+    }
 }
 
 /// Runs the parsed command line.
@@ -150,117 +124,85 @@ pub async fn run(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
 /// A signed-in user refused by a gated repo needs to know which account must accept its
 /// conditions: ask the Hub whose token it is and put the name in the help.
 async fn name_the_account(error: &mut Error, global: &GlobalArgs, env: &Env) {
-    let Some(HubError::GatedRepo {
-        authenticated: true,
-        repo,
-        repo_type,
-        help,
-        ..
-    }) = error.hub_error_mut()
-    else {
-        return;
-    };
-    let Ok(ctx) = Context::with_optional_manifest(global, env, false) else {
-        return;
-    };
-    // One quick attempt: this only improves a message, it must not hold the error back.
-    let mut options = ctx.settings.hub_options();
-    options.token = ctx
-        .settings
-        .token(crate::hub::auth::TokenUse::Implicit)
-        .map(|(token, _)| token);
-    options.timeout = std::time::Duration::from_secs(5);
-    options.retries = 0;
-    if let Ok(me) = crate::hub::HubClient::new(options).whoami().await {
-        *help = format!(
-            "accept the conditions at {}/{}{repo} while logged in as {}, then run again",
-            ctx.settings.endpoint,
-            repo_type.url_prefix(),
-            me.name
-        );
+    if let Ok(project) = Project::open_optional(open_options(global, env)) {
+        project.name_the_account(error).await;
     }
 }
 
 async fn dispatch(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
     let global = &cli.global;
+    let options = open_options(global, env);
+    let context = |project: &Project| Context::new(global, project.settings(), is_terminal);
     match cli.command {
         Command::Init(args) => {
-            init::run(&Context::without_manifest(global, env, is_terminal)?, &args)
+            let project = Project::without_manifest(options)?;
+            init::run(&context(&project), &project, &args)
         }
-        Command::Add(args) => add::run(global, env, is_terminal, &args).await,
+        Command::Add(args) => {
+            let project = Project::open_optional(options)?;
+            add::run(&context(&project), &project, &args).await
+        }
         Command::Remove(args) => {
-            let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
-            remove::run(&ctx, &manifest, &args)
+            let project = Project::open(options)?;
+            remove::run(&context(&project), &project, &args)
         }
         Command::Lock(args) => {
-            let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
-            lock::run(&ctx, &manifest, &args).await
+            let project = Project::open(options)?;
+            lock::run(&context(&project), &project, &args).await
         }
         Command::Sync(args) => {
-            let (ctx, manifest) = if args.frozen {
-                // --frozen needs only the lock; the manifest (for `dir` and [settings]) is optional.
-                match manifest::load(&Settings::manifest_path(global)) {
-                    Ok(mut manifest) => {
-                        let settings = settings_for(global, env, &mut manifest, is_terminal)?;
-                        (Context::with_settings(global, settings), Some(manifest))
-                    }
-                    Err(error) if error.error_code() == "manifest-not-found" => {
-                        (Context::without_manifest(global, env, is_terminal)?, None)
-                    }
-                    Err(error) => return Err(error.into()),
-                }
+            // --frozen needs only the lock; the manifest (for `dir` and [settings]) is optional.
+            let project = if args.frozen {
+                Project::open_optional(options)?
             } else {
-                let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
-                (ctx, Some(manifest))
+                Project::open(options)?
             };
-            sync::run(&ctx, manifest.as_ref(), &args).await
+            sync::run(&context(&project), &project, &args).await
         }
         Command::Outdated(args) => {
-            let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
-            outdated::run(&ctx, &manifest, &args).await
+            let project = Project::open(options)?;
+            outdated::run(&context(&project), &project, &args).await
         }
         Command::Status(args) => {
-            let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
-            status::run(&ctx, &manifest, &args)
+            let project = Project::open(options)?;
+            status::run(&context(&project), &project, &args)
         }
         Command::Path(args) => {
-            let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
-            path::run(&ctx, &manifest, &args)
+            let project = Project::open(options)?;
+            path::run(&context(&project), &project, &args)
         }
         Command::Login(args) => {
-            let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
-            login::run(&ctx, &args).await
+            let project = Project::open_optional(options)?;
+            login::run(&context(&project), &project, &args).await
         }
         Command::Logout(args) => {
-            let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
-            logout::run(&ctx, &args)
+            let project = Project::open_optional(options)?;
+            logout::run(&context(&project), &project, &args)
         }
         Command::Whoami(args) => {
-            let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
-            whoami::run(&ctx, &args).await
+            let project = Project::open_optional(options)?;
+            whoami::run(&context(&project), &project, &args).await
         }
         Command::Doctor(args) => {
             // A broken config.toml is what doctor is for: report it as a failed check and run
             // the others without the file.
-            let (ctx, config_error) =
-                match Context::with_optional_manifest(global, env, is_terminal) {
-                    Ok(ctx) => (ctx, None),
-                    Err(error) if error.error_code() == "config-invalid" => (
-                        Context::without_config_file(global, env, is_terminal)?,
-                        Some(error),
-                    ),
-                    Err(error) => return Err(error),
-                };
-            doctor::run(&ctx, &args, config_error.as_ref()).await
+            let (project, config_error) = match Project::open_optional(options.clone()) {
+                Ok(project) => (project, None),
+                Err(error) if error.error_code() == "config-invalid" => {
+                    (Project::without_config_file(options)?, Some(error))
+                }
+                Err(error) => return Err(error),
+            };
+            doctor::run(&context(&project), &project, &args, config_error.as_ref()).await
         }
         Command::Verify(args) => {
-            let (ctx, manifest) = Context::with_manifest(global, env, is_terminal)?;
-            verify::run(&ctx, &manifest, &args).await
+            let project = Project::open(options)?;
+            verify::run(&context(&project), &project, &args).await
         }
         Command::Gc(args) => {
-            let ctx = Context::with_optional_manifest(global, env, is_terminal)?;
-            gc::run(&ctx, &args)
+            let project = Project::open_optional(options)?;
+            gc::run(&context(&project), &project, &args)
         }
-        Command::Config(args) => config::dispatch(global, env, is_terminal, &args),
+        Command::Config(args) => config::run(global, options, is_terminal, &args),
     }
 }

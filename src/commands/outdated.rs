@@ -9,13 +9,13 @@ use indicatif::HumanBytes;
 use serde::Serialize;
 
 use super::Context;
-use super::lock::{resolve_project, short, unknown_model};
 use super::status::format_table;
 use crate::cli::OutdatedArgs;
 use crate::error::{Error, Result};
 use crate::lock::diff::{FileDiff, diff};
 use crate::lock::{self, LockedModel};
-use crate::manifest::Manifest;
+use crate::ops::unknown_model;
+use crate::render::short;
 use crate::resolve::Upgrade;
 
 /// How one entry compares with upstream.
@@ -61,7 +61,8 @@ struct Row {
     files: FileDiff,
 }
 
-pub async fn run(ctx: &Context, manifest: &Manifest, args: &OutdatedArgs) -> Result<()> {
+pub async fn run(ctx: &Context, project: &crate::ops::Project, args: &OutdatedArgs) -> Result<()> {
+    let manifest = project.require_manifest()?;
     for name in &args.names {
         if !manifest.models.contains_key(name) {
             return Err(unknown_model(manifest, name));
@@ -72,16 +73,17 @@ pub async fn run(ctx: &Context, manifest: &Manifest, args: &OutdatedArgs) -> Res
     } else {
         args.names.iter().cloned().collect()
     };
-    let locked = lock::load(&ctx.settings.lock_path)?.unwrap_or_default();
-    let fresh = resolve_project(
-        ctx,
-        manifest,
-        Some(&locked),
-        &Upgrade::Models(selected.iter().map(|name| (name.clone(), None)).collect()),
-    )
-    .await?;
+    let locked = lock::load(&project.settings().lock_path)?.unwrap_or_default();
+    let fresh = project
+        .resolve(
+            manifest,
+            Some(&locked),
+            &Upgrade::Models(selected.iter().map(|name| (name.clone(), None)).collect()),
+            ctx.reporter.as_ref(),
+        )
+        .await?;
 
-    let hub = ctx.settings.hub_client();
+    let hub = project.settings().hub_client();
     let mut rows = Vec::new();
     for name in &selected {
         let Some(latest) = fresh.lock.get(name) else {
@@ -128,7 +130,7 @@ pub async fn run(ctx: &Context, manifest: &Manifest, args: &OutdatedArgs) -> Res
     // Only upstream moves count for --exit-code; a stale lock has `hfdl lock --check`.
     let drift_count = rows.iter().filter(|r| r.state == Drift::Outdated).count();
 
-    if ctx.settings.json {
+    if ctx.json {
         ctx.print_json(&serde_json::json!({ "outdated": drift_count, "models": rows }))?;
     } else if drifted.is_empty() {
         for row in rows.iter().filter(|row| row.held_back.is_some()) {

@@ -1,25 +1,25 @@
 //! `hfdl path NAME`: prints the snapshot directory of a synced entry, for scripts.
 
 use super::Context;
-use super::lock::unknown_model;
 use crate::cli::PathArgs;
 use crate::error::{Error, Result};
 use crate::lock;
-use crate::manifest::Manifest;
+use crate::ops::unknown_model;
 use crate::store::{RepoRef, Store};
 
-pub fn run(ctx: &Context, manifest: &Manifest, args: &PathArgs) -> Result<()> {
-    let lock = lock::load(&ctx.settings.lock_path)?.unwrap_or_default();
+pub fn run(ctx: &Context, project: &crate::ops::Project, args: &PathArgs) -> Result<()> {
+    let manifest = project.require_manifest()?;
+    let lock = lock::load(&project.settings().lock_path)?.unwrap_or_default();
     let Some(model) = lock.get(&args.name) else {
         if manifest.models.contains_key(&args.name) {
             return Err(Error::NotSynced {
                 name: args.name.clone(),
-                path: ctx.settings.lock_path.clone(),
+                path: project.settings().lock_path.clone(),
             });
         }
         return Err(unknown_model(manifest, &args.name));
     };
-    let store = Store::new(&ctx.settings.store);
+    let store = Store::new(&project.settings().store);
     let dir = store.snapshot_dir(
         RepoRef {
             repo_type: model.repo_type,
@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, manifest: &Manifest, args: &PathArgs) -> Result<()> {
         });
     }
     let absolute = std::path::absolute(&dir).unwrap_or(dir);
-    if ctx.settings.json {
+    if ctx.json {
         return ctx.print_json(
             &serde_json::json!({ "name": model.name, "path": absolute, "commit": model.commit }),
         );

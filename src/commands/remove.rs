@@ -7,14 +7,15 @@
 use serde_json::json;
 
 use super::Context;
-use super::lock::{unknown_model, write_lock};
 use crate::cli::RemoveArgs;
 use crate::error::{Error, Result};
-use crate::lock;
-use crate::manifest::{self, Manifest, edit};
 use crate::fsutil::write_file_atomic;
+use crate::lock;
+use crate::manifest::{self, edit};
+use crate::ops::unknown_model;
 
-pub fn run(ctx: &Context, manifest: &Manifest, args: &RemoveArgs) -> Result<()> {
+pub fn run(ctx: &Context, project: &crate::ops::Project, args: &RemoveArgs) -> Result<()> {
+    let manifest = project.require_manifest()?;
     let mut names: Vec<&str> = Vec::new();
     for name in &args.names {
         if !names.contains(&name.as_str()) {
@@ -41,7 +42,7 @@ pub fn run(ctx: &Context, manifest: &Manifest, args: &RemoveArgs) -> Result<()> 
 
     // The lock first: if writing the manifest then fails, the lock lists fewer entries than the
     // manifest, which `hfdl lock` repairs; the other order would leave pins without entries.
-    let previous = lock::load(&ctx.settings.lock_path)?;
+    let previous = lock::load(&project.settings().lock_path)?;
     let mut unlocked = Vec::new();
     let mut lock_written = false;
     if let Some(mut lock) = previous {
@@ -52,16 +53,16 @@ pub fn run(ctx: &Context, manifest: &Manifest, args: &RemoveArgs) -> Result<()> 
             }
             !removed
         });
-        lock_written = write_lock(ctx, &lock)?;
+        lock_written = project.write_lock(&lock)?;
     }
     write_file_atomic(&manifest.path, new_text.as_bytes()).map_err(Error::io(&manifest.path))?;
 
     let freed: u64 = unlocked.iter().map(lock::LockedModel::total_size).sum();
-    if ctx.settings.json {
+    if ctx.json {
         return ctx.print_json(&json!({
             "removed": names,
             "manifest": manifest.path,
-            "lock": ctx.settings.lock_path,
+            "lock": project.settings().lock_path,
             "lock_written": lock_written,
             "unlocked_bytes": freed,
         }));

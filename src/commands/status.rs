@@ -8,11 +8,10 @@ use indicatif::HumanBytes;
 use serde::Serialize;
 
 use super::Context;
-use super::lock::short;
 use crate::cli::StatusArgs;
 use crate::error::Result;
 use crate::lock;
-use crate::manifest::Manifest;
+use crate::render::short;
 use crate::store::scan::dir_file;
 use crate::store::{BlobState, LinkState, RepoRef, Store, VerifiedBlobs, scan};
 
@@ -73,11 +72,12 @@ impl std::fmt::Display for DirState {
     }
 }
 
-pub fn run(ctx: &Context, manifest: &Manifest, _args: &StatusArgs) -> Result<()> {
-    let lock = lock::load(&ctx.settings.lock_path)?.unwrap_or_default();
-    let store = Store::new(&ctx.settings.store);
-    let verified = VerifiedBlobs::load(ctx.settings.verified_blobs_file());
-    let dirs = super::sync::plain_dirs(Some(manifest), &lock);
+pub fn run(ctx: &Context, project: &crate::ops::Project, _args: &StatusArgs) -> Result<()> {
+    let manifest = project.require_manifest()?;
+    let lock = lock::load(&project.settings().lock_path)?.unwrap_or_default();
+    let store = Store::new(&project.settings().store);
+    let verified = VerifiedBlobs::load(project.settings().verified_blobs_file());
+    let dirs = project.plain_dirs(&lock);
     let state = scan(&store, &lock, &dirs, &verified);
 
     let mut rows = Vec::new();
@@ -177,8 +177,9 @@ pub fn run(ctx: &Context, manifest: &Manifest, _args: &StatusArgs) -> Result<()>
     }
     rows.sort_by(|a, b| a.name.cmp(&b.name));
 
-    if ctx.settings.json {
-        return ctx.print_json(&serde_json::json!({ "store": ctx.settings.store, "models": rows }));
+    if ctx.json {
+        return ctx
+            .print_json(&serde_json::json!({ "store": project.settings().store, "models": rows }));
     }
     if rows.is_empty() {
         ctx.status("No models in the manifest; add one with `hfdl add REPO`");

@@ -9,13 +9,12 @@ use indicatif::HumanBytes;
 use serde_json::json;
 
 use super::Context;
-use super::lock::{stale_error, unknown_model};
-use super::sync::plain_dirs;
 use crate::cli::VerifyArgs;
 use crate::download::DownloadOptions;
 use crate::error::{Error, Result};
 use crate::lock::{self, Lockfile, StaleReason};
 use crate::manifest::Manifest;
+use crate::ops::{Project, unknown_model};
 use crate::reconcile::{ExecuteOptions, PlanOptions, Summary, execute, plan};
 use crate::report::{Event, count};
 use crate::store::verify::{
@@ -32,20 +31,21 @@ struct Repair {
     after: VerifyReport,
 }
 
-pub async fn run(ctx: &Context, manifest: &Manifest, args: &VerifyArgs) -> Result<()> {
-    let lock = lock::load(&ctx.settings.lock_path)?.ok_or_else(|| Error::LockMissing {
-        lock: ctx.settings.lock_path.clone(),
+pub async fn run(ctx: &Context, project: &crate::ops::Project, args: &VerifyArgs) -> Result<()> {
+    let manifest = project.require_manifest()?;
+    let lock = lock::load(&project.settings().lock_path)?.ok_or_else(|| Error::LockMissing {
+        lock: project.settings().lock_path.clone(),
     })?;
-    let only = selection(ctx, manifest, &lock, &args.names)?;
-    let store = Store::new(&ctx.settings.store);
-    let mut verified = VerifiedBlobs::load(ctx.settings.verified_blobs_file());
+    let only = selection(project, manifest, &lock, &args.names)?;
+    let store = Store::new(&project.settings().store);
+    let mut verified = VerifiedBlobs::load(project.settings().verified_blobs_file());
     let options = VerifyOptions {
         full: args.full,
-        jobs: args.jobs.map_or(ctx.settings.jobs, |j| j as usize),
-        dirs: plain_dirs(Some(manifest), &lock),
+        jobs: args.jobs.map_or(project.settings().jobs, |j| j as usize),
+        dirs: project.plain_dirs(&lock),
         only,
-        pinned_elsewhere: crate::store::registry::Registry::new(&ctx.settings.state_dir)
-            .links_pinned_by_others(&store, &ctx.settings.lock_path),
+        pinned_elsewhere: crate::store::registry::Registry::new(&project.settings().state_dir)
+            .links_pinned_by_others(&store, &project.settings().lock_path),
     };
     let found = verify(
         &store,
@@ -58,7 +58,7 @@ pub async fn run(ctx: &Context, manifest: &Manifest, args: &VerifyArgs) -> Resul
     save_stat_cache(ctx, &mut verified);
 
     let repair = if args.repair && !found.is_clean() {
-        Some(repair(ctx, &store, &lock, &found, verified, &options).await?)
+        Some(repair(ctx, project, &store, &lock, &found, verified, &options).await?)
     } else {
         None
     };
@@ -78,7 +78,7 @@ pub async fn run(ctx: &Context, manifest: &Manifest, args: &VerifyArgs) -> Resul
 /// The entries named on the command line (`None`: all). A name must be in the manifest and
 /// locked.
 fn selection(
-    ctx: &Context,
+    project: &Project,
     manifest: &Manifest,
     lock: &Lockfile,
     names: &[String],
@@ -91,7 +91,7 @@ fn selection(
             continue;
         }
         return Err(if manifest.models.contains_key(name) {
-            stale_error(ctx, manifest, &[StaleReason::Added(name.clone())])
+            project.stale_error(manifest, &[StaleReason::Added(name.clone())])
         } else {
             unknown_model(manifest, name)
         });
@@ -112,6 +112,7 @@ fn save_stat_cache(ctx: &Context, verified: &mut VerifiedBlobs) {
 /// missing (only those blobs cross the network) and verifies again.
 async fn repair(
     ctx: &Context,
+    project: &Project,
     store: &Store,
     lock: &Lockfile,
     found: &VerifyReport,
@@ -155,26 +156,26 @@ async fn repair(
             dirs: dirs.clone(),
         },
     );
-    if plan.needs_network() && ctx.settings.offline {
+    if plan.needs_network() && project.settings().offline {
         // Before deleting anything: offline, the damaged files are better reported than gone.
-        return Err(super::sync::offline_missing(&plan));
+        return Err(crate::ops::offline_missing(&plan));
     }
     // From here the store changes: like a sync, hold the store lock against `hfdl gc` and
     // register the lockfile so gc keeps what the repair fetches.
-    let _store_lock = super::sync::share_store(ctx, store)?;
-    super::sync::remember_sync(ctx, store, lock, &plan);
+    let _store_lock = crate::ops::share_store(store, ctx.reporter.as_ref())?;
+    project.remember_sync(store, lock, &plan, ctx.reporter.as_ref());
     let removed_files =
         discard_damaged(found, &mut verified, &dirs).map_err(Error::io(store.root()))?;
     let summary = execute(
         &plan,
-        &ctx.settings.hub_client(),
+        &project.settings().hub_client(),
         &mut verified,
         ctx.reporter.as_ref(),
         &ExecuteOptions {
             jobs: options.jobs,
             download: DownloadOptions {
-                connections: ctx.settings.connections,
-                partials_dir: Some(ctx.settings.partials_dir()),
+                connections: project.settings().connections,
+                partials_dir: Some(project.settings().partials_dir()),
                 // A repair, like a sync, stops before the disk fills.
                 min_free: crate::store::disk::usage(store.root())
                     .map_or(0, |usage| usage.reserve()),
@@ -209,7 +210,7 @@ fn print_report(
     found: &VerifyReport,
     repair: Option<&Repair>,
 ) -> Result<()> {
-    if ctx.settings.json {
+    if ctx.json {
         let last = repair.map_or(found, |r| &r.after);
         return ctx.print_json(&json!({
             "ok": last.is_clean(),

@@ -7,8 +7,8 @@ use crate::error::Result;
 use crate::hub::HubError;
 use crate::hub::auth::TokenUse;
 
-pub async fn run(ctx: &Context, _args: &WhoamiArgs) -> Result<()> {
-    let settings = &ctx.settings;
+pub async fn run(ctx: &Context, project: &crate::ops::Project, _args: &WhoamiArgs) -> Result<()> {
+    let settings = &project.settings();
     let Some((token, source)) = settings.token(TokenUse::Explicit) else {
         return Err(HubError::NotLoggedIn {
             endpoint: settings.endpoint.clone(),
@@ -17,7 +17,7 @@ pub async fn run(ctx: &Context, _args: &WhoamiArgs) -> Result<()> {
     };
     // The token found above, not a second lookup (which may mean a keyring round trip).
     let me = settings.hub_client_with_token(Some(token)).whoami().await?;
-    if settings.json {
+    if ctx.json {
         return ctx.print_json(&serde_json::json!({
             "endpoint": settings.endpoint,
             "user": me.name,

@@ -30,6 +30,8 @@ use crate::store::partials::{Range, RangeMap};
 pub enum RangedError {
     /// The server sent the whole file for a range: ranges cannot be used.
     RangeIgnored,
+    /// Any other failure, as a single-connection download reports it (Hub, I/O, low disk,
+    /// size or digest mismatch).
     Failed(DownloadError),
 }
 

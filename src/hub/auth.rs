@@ -47,9 +47,13 @@ impl fmt::Display for Token {
 /// Where the token in use came from (shown by `whoami`/`doctor`, never the value).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenSource {
+    /// The `HF_TOKEN` environment variable.
     EnvHfToken,
+    /// The legacy `HUGGING_FACE_HUB_TOKEN` environment variable.
     EnvLegacy,
+    /// The OS keyring entry for the endpoint, in this back end.
     Keyring(Backend),
+    /// The token file at this path.
     File(PathBuf),
 }
 
@@ -88,7 +92,9 @@ pub fn token_file_path(env: &Env) -> PathBuf {
 /// `login`); `HF_HUB_DISABLE_IMPLICIT_TOKEN` only stops the first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenUse {
+    /// Sent along with an ordinary request; `HF_HUB_DISABLE_IMPLICIT_TOKEN` turns it off.
     Implicit,
+    /// Asked for by the user (`whoami`, `login`): always looked up.
     Explicit,
 }
 

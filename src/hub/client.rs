@@ -93,11 +93,14 @@ const MAX_COMMIT_PAGES: usize = 1_000;
 pub struct HubOptions {
     /// Without a trailing `/`.
     pub endpoint: String,
+    /// The access token, when already known; `None` leaves it to `token_loader` (or anonymous).
     pub token: Option<Token>,
     /// Finds the token on first use when `token` is `None`: reading the keyring costs a round
     /// trip, which a sync that needs no request must not pay.
     pub token_loader: Option<TokenLoader>,
+    /// Refuse every request (`--offline`, `HF_HUB_OFFLINE`).
     pub offline: bool,
+    /// The `User-Agent` header sent with every request.
     pub user_agent: String,
     /// Connect and per-read timeout.
     pub timeout: Duration,
@@ -120,14 +123,19 @@ pub struct HubOptions {
 /// Each is `(variable, URL)`, so that a bad URL is reported under the name the user set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProxyConfig {
+    /// The proxy for `http://` URLs (`HTTP_PROXY`).
     pub http: Option<(String, String)>,
+    /// The proxy for `https://` URLs (`HTTPS_PROXY`).
     pub https: Option<(String, String)>,
+    /// The proxy for both schemes when the scheme's own is unset (`ALL_PROXY`).
     pub all: Option<(String, String)>,
     /// `NO_PROXY`'s list: hosts, `.domains`, IPs, CIDR ranges, or `*`.
     pub no_proxy: Option<String>,
 }
 
 impl HubOptions {
+    /// The defaults for `endpoint` (a trailing `/` is dropped): anonymous, online, 30 s
+    /// timeout, 4 retries from a 500 ms backoff, no rate limit, no proxy.
     pub fn new(endpoint: &str) -> HubOptions {
         HubOptions {
             endpoint: endpoint.trim_end_matches('/').to_owned(),
@@ -151,6 +159,7 @@ impl HubOptions {
 pub struct TokenLoader(Arc<dyn Fn() -> Option<Token> + Send + Sync>);
 
 impl TokenLoader {
+    /// Wraps `load`, which a client calls at most once, the first time it needs its token.
     pub fn new(load: impl Fn() -> Option<Token> + Send + Sync + 'static) -> TokenLoader {
         TokenLoader(Arc::new(load))
     }
@@ -224,6 +233,7 @@ impl Bandwidth {
 }
 
 impl HubClient {
+    /// A client with `options`; nothing is connected or read until the first request.
     pub fn new(options: HubOptions) -> HubClient {
         let limiter = options.limit_rate.and_then(Bandwidth::new);
         HubClient {
@@ -255,14 +265,17 @@ impl HubClient {
             .as_ref()
     }
 
+    /// The options the client was built with.
     pub fn options(&self) -> &HubOptions {
         &self.options
     }
 
+    /// The endpoint URL, without a trailing `/`.
     pub fn endpoint(&self) -> &str {
         &self.options.endpoint
     }
 
+    /// Whether the client refuses every request.
     pub fn is_offline(&self) -> bool {
         self.options.offline
     }
@@ -723,8 +736,11 @@ impl HubClient {
 /// What a request was about, for error messages.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorContext<'a> {
+    /// The type of the repository asked about.
     pub repo_type: RepoType,
+    /// The repository asked about.
     pub repo: &'a RepoId,
+    /// The revision or commit asked for; `None` for calls about the whole repository (refs).
     pub revision: Option<&'a str>,
 }
 

@@ -56,7 +56,9 @@ pub struct Unavailable(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("{backend} failed: {message}")]
 pub struct KeyringError {
+    /// The back end that failed.
     pub backend: Backend,
+    /// The back end's error.
     pub message: String,
 }
 
@@ -126,6 +128,7 @@ impl Keyring {
         }
     }
 
+    /// Which back end this is.
     pub fn backend(&self) -> Backend {
         self.backend
     }

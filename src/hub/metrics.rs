@@ -133,10 +133,15 @@ impl HubMetrics {
 /// Requests sent, by kind, at one moment (what the summary and `--metrics-file` report).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct RequestCounts {
+    /// [`RequestKind::Api`] requests.
     pub api: u64,
+    /// [`RequestKind::ResolveHead`] requests.
     pub resolve_head: u64,
+    /// [`RequestKind::ResolveGet`] requests.
     pub resolve_get: u64,
+    /// [`RequestKind::Cdn`] requests.
     pub cdn: u64,
+    /// [`RequestKind::Other`] requests.
     pub other: u64,
     /// All of the above (retries included: each is a request).
     pub total: u64,

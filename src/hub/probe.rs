@@ -11,7 +11,9 @@ use super::client::describe_reqwest_error;
 /// What the endpoint answered.
 #[derive(Debug, Clone)]
 pub struct EndpointProbe {
+    /// The URL requested (`{endpoint}/api/whoami-v2`).
     pub url: String,
+    /// The HTTP status of the answer (`401` is normal: no token is sent).
     pub status: u16,
     /// Until the response headers arrived (connection and TLS handshake included).
     pub latency: Duration,
@@ -38,7 +40,9 @@ impl EndpointProbe {
 /// Why the endpoint could not be reached.
 #[derive(Debug, Clone)]
 pub struct ProbeError {
+    /// The URL requested (`{endpoint}/api/whoami-v2`).
     pub url: String,
+    /// Why the request failed: offline mode, client set-up, or the error and its causes.
     pub message: String,
     /// The connection was made but the TLS handshake failed (certificate, protocol).
     pub tls: bool,

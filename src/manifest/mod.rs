@@ -13,8 +13,8 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 use toml_edit::{Item, Key, TableLike};
 
-use crate::repo::{RepoId, RepoType, is_commit_hash, validate_revision};
 use crate::pattern::check_pattern;
+use crate::repo::{RepoId, RepoType, is_commit_hash, validate_revision};
 use cooldown::ExcludeNewer;
 
 pub mod cooldown;

@@ -20,20 +20,29 @@ use crate::store::fsops::{self, remove_empty_parents};
 /// What a sync did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Summary {
+    /// Locked files in all entries.
     pub files_total: usize,
+    /// Blobs fetched from the network (not those another process fetched meanwhile).
     pub downloaded_files: usize,
+    /// Bytes received from the network.
     pub downloaded_bytes: u64,
+    /// Bytes reused from partial downloads instead of fetched again.
     pub resumed_bytes: u64,
     /// Blobs already in the cache that were hashed and adopted.
     pub adopted_files: usize,
     /// Blobs copied or hard-linked from another repo of the store.
     pub copied_files: usize,
+    /// Snapshot links created or repaired.
     pub links: usize,
+    /// Ref files written (those that changed).
     pub refs: usize,
+    /// Snapshot links and plain-directory files removed.
     pub pruned: usize,
+    /// Plain-directory files written.
     pub dir_files: usize,
     /// Retries of downloads (network errors, 5xx, a bad body) and of the command's API calls.
     pub retries: u32,
+    /// Time spent applying the plan (serialised as seconds, to the millisecond).
     #[serde(serialize_with = "serialize_secs")]
     pub elapsed: Duration,
     /// Locked files whose blob and link were already correct: nothing to do.
@@ -68,6 +77,7 @@ fn serialize_secs<S: serde::Serializer>(
 pub struct ExecuteOptions {
     /// Blobs processed at once.
     pub jobs: usize,
+    /// How each blob is downloaded: connections per file, where range maps go, the disk reserve.
     pub download: download::DownloadOptions,
 }
 

@@ -16,13 +16,22 @@ use crate::store::{BlobState, LinkState, RepoRef, Store, StoreState, relative_bl
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum BlobAction {
     /// Fetch from the Hub; `resume_from` bytes of a partial download are reused.
-    Download { resume_from: u64 },
+    Download {
+        /// Bytes of the `.incomplete` file kept (0 for a fresh start).
+        resume_from: u64,
+    },
     /// The blob is in the cache but hfdl has not verified it: hash it and adopt it.
     Verify,
     /// The blob has the wrong size: delete it and fetch it again.
-    Replace { actual_size: u64 },
+    Replace {
+        /// The size of the blob on disk, in bytes.
+        actual_size: u64,
+    },
     /// The same content is verified in another repo of the store: link or copy it.
-    Copy { from: PathBuf },
+    Copy {
+        /// The verified blob of the other repo.
+        from: PathBuf,
+    },
 }
 
 impl BlobAction {
@@ -40,14 +49,20 @@ impl BlobAction {
 /// One blob step.
 #[derive(Debug, Clone, Serialize)]
 pub struct BlobStep {
+    /// What to do.
     #[serde(flatten)]
     pub action: BlobAction,
     /// The entries whose files need this blob.
     pub models: Vec<String>,
+    /// The repo path of the first locked file that needs it.
     pub path: String,
+    /// The blob's size in bytes.
     pub size: u64,
+    /// The locked digest, as `sha256:…` or `git-sha1:…`.
     pub hash: String,
+    /// The blob's path in the store (`…/blobs/<hash>`).
     pub blob: PathBuf,
+    /// What the downloader needs to fetch it (not serialised).
     #[serde(skip)]
     pub fetch: BlobFetch,
 }
@@ -55,10 +70,15 @@ pub struct BlobStep {
 /// A snapshot symlink to create or repair.
 #[derive(Debug, Clone, Serialize)]
 pub struct LinkStep {
+    /// The entry whose file it is.
     pub model: String,
+    /// The file's path in the repo.
     pub path: String,
+    /// The symlink, `snapshots/<commit>/<path>`.
     pub link: PathBuf,
+    /// Its relative target, `../../blobs/<hash>` (one `..` more per directory in `path`).
     pub target: PathBuf,
+    /// Why: `"missing"` or `"points elsewhere"`.
     pub reason: &'static str,
     /// The blob it points to (the link is made only once the blob is in place).
     #[serde(skip)]
@@ -68,30 +88,44 @@ pub struct LinkStep {
 /// A `refs/<revision>` file to write.
 #[derive(Debug, Clone, Serialize)]
 pub struct RefStep {
+    /// The entry that locks the revision.
     pub model: String,
+    /// The branch, tag or `refs/pr/N`.
     pub revision: String,
+    /// The 40-hex commit the ref will hold.
     pub commit: String,
+    /// The ref file, `refs/<revision>`.
     pub ref_path: PathBuf,
+    /// The commit's snapshot directory, created before the ref is written.
     pub snapshot_dir: PathBuf,
 }
 
 /// A snapshot link that no locked entry wants any more.
 #[derive(Debug, Clone, Serialize)]
 pub struct PruneStep {
+    /// The link's path in the repo.
     pub path: String,
+    /// The symlink to remove.
     pub link: PathBuf,
+    /// Its snapshot directory (empty parents are removed up to it).
     pub snapshot_dir: PathBuf,
 }
 
 /// A plain-directory file (`dir = "…"`) to materialise from its blob.
 #[derive(Debug, Clone, Serialize)]
 pub struct DirStep {
+    /// The entry whose directory it is.
     pub model: String,
+    /// The file's path in the repo.
     pub path: String,
+    /// The file to write in the plain directory.
     pub dest: PathBuf,
+    /// Its size in bytes.
     pub size: u64,
+    /// The blob it is copied from (not serialised).
     #[serde(skip)]
     pub blob: PathBuf,
+    /// The locked digest as lowercase hex, recorded in the stat cache (not serialised).
     #[serde(skip)]
     pub hash: String,
 }
@@ -99,8 +133,11 @@ pub struct DirStep {
 /// A file of an earlier pin to delete from a plain directory.
 #[derive(Debug, Clone, Serialize)]
 pub struct DirPruneStep {
+    /// The entry whose directory it is.
     pub model: String,
+    /// `/`-separated, relative to the directory.
     pub path: String,
+    /// The file to delete.
     pub file: PathBuf,
     /// The plain directory (empty parents are removed up to it).
     #[serde(skip)]
@@ -110,11 +147,17 @@ pub struct DirPruneStep {
 /// Everything a sync will do.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Plan {
+    /// Blobs to download, verify, replace or copy, one step per blob.
     pub blobs: Vec<BlobStep>,
+    /// Snapshot links to create or repair.
     pub links: Vec<LinkStep>,
+    /// Ref files to write.
     pub refs: Vec<RefStep>,
+    /// Snapshot links to remove (empty unless pruning).
     pub prunes: Vec<PruneStep>,
+    /// Plain-directory files to write.
     pub dir_files: Vec<DirStep>,
+    /// Plain-directory files of earlier pins to delete (empty unless pruning).
     pub dir_prunes: Vec<DirPruneStep>,
     /// Locked files in all entries.
     pub files_total: usize,
@@ -123,6 +166,7 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Nothing to do: the store already matches the lock.
     pub fn is_empty(&self) -> bool {
         self.blobs.is_empty()
             && self.links.is_empty()

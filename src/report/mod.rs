@@ -1,12 +1,12 @@
-//! Progress and status reporting: the library emits [`Event`]s through a [`Reporter`]; the CLI
-//! decides how to show them (indicatif bars on a terminal, plain lines in CI, nothing with -q).
+//! Progress and status reporting: operations emit [`Event`]s through a [`Reporter`]; the caller
+//! decides how to show them (the CLI's renderers in [`crate::render`]: indicatif bars on a
+//! terminal, plain lines in CI, JSON lines with `--json`, nothing with `-q`; a web UI or an
+//! embedding program forwards them, e.g. through a [`ChannelReporter`]).
 //!
-//! The library never prints (habit 3).
+//! Events are plain data: this module knows nothing of the layers that send them. The library
+//! never prints (habit 3).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-
-pub mod metrics;
-pub mod render;
 
 /// Identifies one transfer or verification for progress events.
 pub type TaskId = u64;
@@ -56,6 +56,9 @@ pub enum Event {
     },
     /// A notable step that is not a transfer (a link repaired, a file pruned).
     Info { message: String },
+    /// A line for the person running the operation, at the moment it happens: a lock change
+    /// before the downloads start, or why the operation waits (another process holds the store).
+    Status { message: String },
     /// Something the user should know that does not stop the run.
     Warning { message: String },
 }
@@ -79,6 +82,26 @@ pub struct Silent;
 
 impl Reporter for Silent {
     fn report(&self, _event: Event) {}
+}
+
+/// A reporter that forwards every event into a channel, for a program that shows progress its
+/// own way (a web UI, a server's logs). Sending never blocks; events sent after the receiver is
+/// gone are dropped.
+#[derive(Debug, Clone)]
+pub struct ChannelReporter(tokio::sync::mpsc::UnboundedSender<Event>);
+
+impl ChannelReporter {
+    /// A reporter and the receiving end of its channel.
+    pub fn new() -> (ChannelReporter, tokio::sync::mpsc::UnboundedReceiver<Event>) {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        (ChannelReporter(sender), receiver)
+    }
+}
+
+impl Reporter for ChannelReporter {
+    fn report(&self, event: Event) {
+        let _ = self.0.send(event);
+    }
 }
 
 /// Hands out task ids.

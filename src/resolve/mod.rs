@@ -9,20 +9,20 @@ use std::collections::BTreeMap;
 
 use futures_util::StreamExt;
 
+use crate::fsutil::check_repo_path;
 use crate::hash::ContentHash;
 use crate::hub::types::{Refs, TreeEntry};
 use crate::hub::{HubClient, HubError};
 use crate::lock::{LockedFile, LockedModel, Lockfile};
 use crate::manifest::{Manifest, ModelSpec};
-use crate::repo::{RepoId, RepoType, is_commit_hash};
+use crate::repo::{RepoId, RepoType, is_commit_hash, short_commit};
 use crate::report::{Event, Reporter};
-use crate::fsutil::check_repo_path;
 
 pub mod cooldown;
 
 use crate::manifest::cooldown::Timestamp;
-use cooldown::{DatedCommit, choose_commit};
 use crate::pattern::PathFilter;
+use cooldown::{DatedCommit, choose_commit};
 
 /// What resolution needs from the Hub.
 #[allow(async_fn_in_trait)] // Used with concrete types only; no Send bound needed.
@@ -134,26 +134,41 @@ pub enum Upgrade {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "change", rename_all = "kebab-case")]
 pub enum Change {
+    /// An entry the previous lock did not have.
     Added {
+        /// The entry's name.
         name: String,
+        /// The commit it is pinned to.
         commit: String,
+        /// Why that commit.
         #[serde(flatten)]
         why: Why,
     },
+    /// An entry whose pin moved to another commit.
     Updated {
+        /// The entry's name.
         name: String,
+        /// The commit it was pinned to.
         from: String,
+        /// The commit it is pinned to now.
         to: String,
+        /// Why that commit.
         #[serde(flatten)]
         why: Why,
     },
+    /// An entry that kept its commit.
     Unchanged {
+        /// The entry's name.
         name: String,
+        /// The commit it is pinned to.
         commit: String,
+        /// Why that commit.
         #[serde(flatten)]
         why: Why,
     },
+    /// An entry the previous lock had and the manifest no longer has.
     Removed {
+        /// The entry's name.
         name: String,
     },
 }
@@ -169,6 +184,7 @@ impl Change {
         }
     }
 
+    /// The entry's name.
     pub fn name(&self) -> &str {
         match self {
             Change::Added { name, .. }
@@ -209,7 +225,9 @@ pub struct HeldBack {
 /// The new lock and what changed relative to the previous one.
 #[derive(Debug, Clone)]
 pub struct Resolution {
+    /// The new lock, models sorted by name.
     pub lock: Lockfile,
+    /// One change per entry of the new lock, by name, then the removed entries.
     pub changes: Vec<Change>,
     /// Entries resolved against the Hub (the others kept their pin).
     pub resolved: usize,
@@ -218,25 +236,40 @@ pub struct Resolution {
 /// Why resolution failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ResolveError {
+    /// A Hub request for the entry failed.
     #[error("cannot resolve `{name}` ({repo})")]
     Hub {
+        /// The entry's name.
         name: String,
+        /// Its repository.
         repo: RepoId,
+        /// What the Hub said.
         #[source]
         #[diagnostic_source]
         source: HubError,
     },
+    /// The Hub listed a path hfdl refuses to write (absolute, `..`, and the like).
     #[error("`{name}`: the Hub listed an unsafe file path: {reason}")]
     #[diagnostic(help(
         "the repository contains a path hfdl refuses to write; exclude it with `exclude`"
     ))]
-    UnsafePath { name: String, reason: String },
-    #[error("`{name}`: the Hub listed `{path}` with a malformed hash: {reason}")]
-    BadHash {
+    UnsafePath {
+        /// The entry's name.
         name: String,
-        path: String,
+        /// What is wrong with the path.
         reason: String,
     },
+    /// The Hub listed a file whose `oid` (or LFS sha256) is not a valid digest.
+    #[error("`{name}`: the Hub listed `{path}` with a malformed hash: {reason}")]
+    BadHash {
+        /// The entry's name.
+        name: String,
+        /// The file's path in the repo.
+        path: String,
+        /// What is wrong with the hash.
+        reason: String,
+    },
+    /// `exclude-newer` leaves no commit of the revision to lock: every candidate is too recent.
     #[error(
         "`{name}`: no commit of {repo}@{revision} is old enough for exclude-newer = \"{exclude_newer}\""
     )]
@@ -244,15 +277,21 @@ pub enum ResolveError {
         "its oldest commit is dated {oldest}; wait, shorten `exclude-newer`, or pin a commit you trust with `hfdl lock --upgrade-model {name}@REV`"
     ))]
     NothingOldEnough {
+        /// The entry's name.
         name: String,
+        /// Its repository.
         repo: RepoId,
+        /// The branch or tag it tracks.
         revision: String,
+        /// The cooldown as written (`7 days`).
         exclude_newer: String,
+        /// The date of the oldest commit listed.
         oldest: Timestamp,
     },
 }
 
 impl ResolveError {
+    /// The stable machine code used in `--json` output.
     pub fn error_code(&self) -> &'static str {
         match self {
             ResolveError::Hub { source, .. } => source.error_code(),
@@ -261,6 +300,8 @@ impl ResolveError {
         }
     }
 
+    /// The process exit code: the Hub error's own, 1 when nothing is old enough, 3 for a
+    /// malformed listing.
     pub fn exit_code(&self) -> i32 {
         match self {
             ResolveError::Hub { source, .. } => source.exit_code(),
@@ -577,6 +618,65 @@ async fn revision_help(hub: &impl HubApi, spec: &ModelSpec, precise: bool) -> St
     }
 }
 
+/// One line per change, for people, and one per pin a cooldown held back.
+pub(crate) fn describe_changes(changes: &[Change]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for change in changes {
+        let (name, why) = match change {
+            Change::Added { name, commit, why } => {
+                lines.push(format!(
+                    "Locked {name} at {}{}",
+                    short_commit(commit),
+                    precise(why)
+                ));
+                (name, why)
+            }
+            Change::Updated {
+                name,
+                from,
+                to,
+                why,
+            } => {
+                lines.push(format!(
+                    "Updated {name}: {} -> {}{}",
+                    short_commit(from),
+                    short_commit(to),
+                    precise(why)
+                ));
+                (name, why)
+            }
+            Change::Unchanged { name, why, .. } => (name, why),
+            Change::Removed { name } => {
+                lines.push(format!("Removed {name}"));
+                continue;
+            }
+        };
+        if let Some(held) = &why.held_back {
+            let kept = match change {
+                Change::Added { commit, .. } | Change::Unchanged { commit, .. } => commit,
+                Change::Updated { to, .. } => to,
+                Change::Removed { .. } => continue,
+            };
+            lines.push(format!(
+                "{name}: kept at {} ({}); {} is at {}, {}",
+                short_commit(kept),
+                held.locked_date.date(),
+                held.revision,
+                short_commit(&held.latest),
+                held.reason
+            ));
+        }
+    }
+    lines
+}
+
+/// " (v1.0)" after a pin taken with `--upgrade-model NAME@REV`.
+fn precise(why: &Why) -> String {
+    why.precise
+        .as_ref()
+        .map_or_else(String::new, |revision| format!(" ({revision})"))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -806,7 +906,8 @@ mod tests {
     fn with_cooldown(cooldown: &str) -> Manifest {
         let mut manifest = manifest("main", &[]);
         for spec in manifest.models.values_mut() {
-            spec.exclude_newer = Some(crate::manifest::cooldown::ExcludeNewer::parse(cooldown).unwrap());
+            spec.exclude_newer =
+                Some(crate::manifest::cooldown::ExcludeNewer::parse(cooldown).unwrap());
             spec.cooldown.clone_from(&spec.exclude_newer);
         }
         manifest

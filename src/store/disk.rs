@@ -30,7 +30,9 @@ pub struct DiskUsage {
 /// Inode counts of a file system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Inodes {
+    /// Inodes an unprivileged process may still create.
     pub available: u64,
+    /// Inodes of the file system in all.
     pub total: u64,
 }
 
@@ -98,7 +100,9 @@ pub fn available(path: &Path) -> std::io::Result<u64> {
 /// Why a write stopped short of the reserve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BelowReserve {
+    /// Bytes free on the disk at the check.
     pub available: u64,
+    /// Bytes the write had to leave free.
     pub reserve: u64,
 }
 
@@ -238,7 +242,9 @@ fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
 /// A partial download in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartialFile {
+    /// The `.incomplete` file.
     pub path: PathBuf,
+    /// Its length in bytes, as `stat` reports it (0 if it cannot be read).
     pub size: u64,
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::codes::{ErrorCode, EXIT_FAILURE};
+use crate::codes::{EXIT_FAILURE, ErrorCode};
 
 /// A failure of the registry or of `gc`.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

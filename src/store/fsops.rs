@@ -92,6 +92,7 @@ impl FileLock {
         })
     }
 
+    /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -144,7 +145,9 @@ impl FileLock {
 /// How a [`FileLock`] is held: many shared holders at once, or one exclusive holder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockMode {
+    /// Held together with other shared holders; excludes an exclusive one.
     Shared,
+    /// Held alone.
     Exclusive,
 }
 

@@ -25,11 +25,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::error::{Result, StoreError};
 use super::fsops::{FileLock, LockMode};
 use super::layout::{Store, parse_repo_folder_name};
-use super::registry::{Registry, absolute_path};
 use super::partials::{RANGED_PARTIAL_SUFFIX, RangeMap, range_map_path};
-use super::error::{Result, StoreError};
+use super::registry::{Registry, absolute_path};
 use crate::lock::Lockfile;
 
 /// What `gc` is asked to do.

@@ -15,8 +15,11 @@ use crate::repo::{RepoId, RepoType, is_commit_hash};
 /// One snapshot in the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedSnapshot {
+    /// The repository's type, from its folder name.
     pub repo_type: RepoType,
+    /// The repository, from its folder name.
     pub repo: RepoId,
+    /// The snapshot's 40-hex commit.
     pub commit: String,
     /// The refs (`main`, `v1.0`, `refs/pr/1`) that point at this commit, sorted.
     pub refs: Vec<String>,

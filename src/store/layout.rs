@@ -120,7 +120,6 @@ pub fn relative_blob_target(path: &str, hash: &ContentHash) -> PathBuf {
     target
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::write_if_changed;
+use super::error::{Result, StoreError};
 use super::fsops::FileLock;
 use super::layout::{RepoRef, Store};
-use super::error::{Result, StoreError};
+use crate::fsutil::write_if_changed;
 
 const FORMAT_VERSION: u32 = 1;
 const REGISTRY_FILE: &str = "known-locks.json";

@@ -19,15 +19,23 @@ pub enum BlobState {
     /// Present with the expected size but not (yet) verified by hfdl: adopt after hashing.
     Unverified,
     /// Present with the wrong size: damaged.
-    WrongSize { actual: u64 },
+    WrongSize {
+        /// The size on disk, in bytes.
+        actual: u64,
+    },
     /// Absent; `partial` bytes of a previous download are in `.incomplete`.
-    Missing { partial: u64 },
+    Missing {
+        /// Bytes already in `.incomplete` (0 when there is none).
+        partial: u64,
+    },
 }
 
 /// The state of one snapshot entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {
+    /// A symlink to the locked blob.
     Correct,
+    /// Nothing at that path.
     Missing,
     /// A symlink to another target, or a regular file.
     Wrong,
@@ -38,7 +46,9 @@ pub enum LinkState {
 /// the one map that is iterated stays ordered, so plans come out in a stable order.
 #[derive(Debug, Default, Clone)]
 pub struct StoreState {
+    /// Every blob the lock needs, by path under `blobs/`.
     pub blobs: HashMap<PathBuf, BlobState>,
+    /// Every locked file's snapshot link, by path under `snapshots/<commit>/`.
     pub links: HashMap<PathBuf, LinkState>,
     /// Current content of each ref file (`None`: absent).
     pub refs: HashMap<PathBuf, Option<String>>,
@@ -54,10 +64,13 @@ pub struct StoreState {
 /// A file of an earlier pin left in a plain directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirLeftover {
+    /// The manifest entry whose directory holds it.
     pub model: String,
     /// `/`-separated, relative to the directory.
     pub path: String,
+    /// The file's full path.
     pub file: PathBuf,
+    /// The entry's plain directory.
     pub dir: PathBuf,
 }
 

@@ -17,9 +17,11 @@ const FORMAT_VERSION: u32 = 1;
 /// What a blob looked like when it was verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
+    /// Size in bytes.
     pub size: u64,
     /// Nanoseconds since the epoch (i64: serde's `flatten` cannot carry i128).
     pub mtime_ns: i64,
+    /// Inode number (0 where the platform has none).
     pub inode: u64,
 }
 

@@ -44,6 +44,7 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
+    /// The stable name used in `--json` output and summaries (`missing-link`).
     pub fn as_str(self) -> &'static str {
         match self {
             ProblemKind::Missing => "missing",
@@ -60,18 +61,22 @@ impl ProblemKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Location {
+    /// In the Hugging Face cache: a blob or a snapshot entry.
     Store,
+    /// In the entry's plain directory (`dir = "…"`).
     Dir,
 }
 
 /// One thing that does not match the lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
+    /// What is wrong.
     pub kind: ProblemKind,
     /// The entry's name.
     pub model: String,
     /// The file's path in the repo (or, for an extra file, relative to its directory).
     pub path: String,
+    /// Whether it is in the cache or in a plain directory.
     pub location: Location,
     /// The file on disk: the blob, the snapshot entry, or the plain-directory file.
     pub file: PathBuf,
@@ -79,7 +84,9 @@ pub struct Problem {
     pub expected: Option<String>,
     /// What is there instead: the digest of the bytes on disk, or the current link target.
     pub actual: Option<String>,
+    /// The locked size in bytes; `None` for link problems and extra files.
     pub expected_size: Option<u64>,
+    /// The size in bytes on disk, for files that were hashed (modified or unreadable).
     pub actual_size: Option<u64>,
 }
 
@@ -90,12 +97,14 @@ pub struct VerifyReport {
     pub files_checked: usize,
     /// Files whose bytes were hashed (the others were trusted from the stat cache).
     pub files_hashed: usize,
+    /// Bytes read and hashed.
     pub bytes_hashed: u64,
     /// Sorted by entry, location, path and kind.
     pub problems: Vec<Problem>,
 }
 
 impl VerifyReport {
+    /// Nothing differs from the lock.
     pub fn is_clean(&self) -> bool {
         self.problems.is_empty()
     }

@@ -1,4 +1,4 @@
-//! CLI-side renderers of [`Event`]s: indicatif bars on a terminal, one plain line per file
+//! Renderers of progress [`Event`]s: indicatif bars on a terminal, one plain line per file
 //! elsewhere (CI logs), JSON lines with `--json`, nothing with `-q`. All output goes to stderr
 //! (stdout carries the command's data).
 
@@ -9,19 +9,19 @@ use std::time::{Duration, Instant};
 
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Event, Reporter, TaskId, TaskKind};
-use crate::settings::Settings;
+use crate::report::{Event, Reporter, Silent, TaskId, TaskKind, count, elapsed};
 
 /// Per-file bars are shown for files at least this large; smaller ones only count in the total.
 const PER_FILE_BAR_MIN: u64 = 1 << 20;
 
-/// The reporter that fits the settings.
-pub fn reporter_for(settings: &Settings) -> Arc<dyn Reporter> {
-    if settings.quiet {
-        Arc::new(super::Silent)
-    } else if settings.json {
+/// The reporter that fits the output: nothing with `quiet`, JSON lines with `json`, bars when
+/// `bars` (the `progress` setting, on a terminal), else plain lines.
+pub fn reporter_for(quiet: bool, json: bool, bars: bool) -> Arc<dyn Reporter> {
+    if quiet {
+        Arc::new(Silent)
+    } else if json {
         Arc::new(JsonLines::default())
-    } else if settings.progress {
+    } else if bars {
         Arc::new(Bars::new())
     } else {
         Arc::new(Lines::default())
@@ -169,6 +169,7 @@ impl Reporter for Bars {
                     .multi
                     .println(format!("Resolving {name} ({repo}@{revision})"));
             }
+            Event::Status { message } => self.multi.suspend(|| status_line(&message)),
             Event::Resolved { .. } | Event::Info { .. } => {}
         }
     }
@@ -204,7 +205,7 @@ impl Reporter for Lines {
                 ..
             } if download_files + verify_files > 0 => Some(format!(
                 "Fetching {} ({}), verifying {verify_files}",
-                super::count(download_files, "file"),
+                count(download_files, "file"),
                 HumanBytes(download_bytes)
             )),
             Event::TaskStarted {
@@ -235,7 +236,7 @@ impl Reporter for Lines {
                     format!(
                         "{verb} {label} ({}, {})",
                         HumanBytes(size),
-                        super::elapsed(started.elapsed())
+                        elapsed(started.elapsed())
                     )
                 }),
             Event::Retrying {
@@ -244,7 +245,7 @@ impl Reporter for Lines {
                 error,
             } => Some(format!("retrying {label} (attempt {attempt}): {error}")),
             Event::Warning { message } => Some(format!("warning: {message}")),
-            Event::Info { message } => Some(message),
+            Event::Info { message } | Event::Status { message } => Some(message),
             Event::Planned { .. } | Event::TaskProgress { .. } | Event::Resolved { .. } => None,
         };
         if let Some(line) = line {
@@ -295,6 +296,8 @@ impl Reporter for JsonLines {
                 }
                 Self::write(&event);
             }
+            // Status lines are for people; a --json run's document says what they say.
+            Event::Status { .. } => {}
             other => Self::write(&other),
         }
     }

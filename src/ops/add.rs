@@ -1,0 +1,157 @@
+//! `add`: a new entry in models.toml (its formatting kept), locked; the caller then syncs it
+//! with the project [`Project::add`] returns. Nothing is written unless the new entry resolves.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::Project;
+use crate::error::{Error, Result};
+use crate::manifest::{self, ModelSpec, edit};
+use crate::repo::{RepoId, RepoType, validate_revision};
+use crate::report::Reporter;
+use crate::resolve::{Change, Upgrade};
+
+/// The entry to add.
+#[derive(Debug, Clone, Default)]
+pub struct AddOptions {
+    /// `namespace/name`, optionally `@REV` (a branch, tag, `refs/pr/N` or commit; default
+    /// `main`).
+    pub repo: String,
+    /// The entry's name; derived from the repo name when `None`.
+    pub name: Option<String>,
+    /// `model`, `dataset` or `space`.
+    pub repo_type: String,
+    /// fnmatch patterns of the files to take (all when empty).
+    pub include: Vec<String>,
+    /// fnmatch patterns of files to leave out (they win over `include`).
+    pub exclude: Vec<String>,
+    /// Also materialise the files as a plain directory (relative to the project).
+    pub dir: Option<PathBuf>,
+}
+
+/// What `add` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddReport {
+    /// The new entry's name.
+    pub added: String,
+    /// How the lock changed (the new entry, and nothing else moved).
+    pub changes: Vec<Change>,
+    /// The entry's repo.
+    #[serde(skip)]
+    pub repo: String,
+    /// models.toml did not exist and was created.
+    #[serde(skip)]
+    pub created: bool,
+    /// The manifest written.
+    #[serde(skip)]
+    pub manifest: PathBuf,
+}
+
+impl Project {
+    /// Adds an entry to models.toml (creating it if needed) and locks it, writing both files
+    /// only once the entry resolved. Returns the report and the project as it now is, ready to
+    /// [`Project::sync`] with `locked`.
+    pub async fn add(
+        &self,
+        options: &AddOptions,
+        reporter: &dyn Reporter,
+    ) -> Result<(AddReport, Project)> {
+        let manifest_path = self.manifest_path().to_path_buf();
+        let (text, created) = match fs_err::read_to_string(&manifest_path) {
+            Ok(text) => (text, false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (edit::init_template(), true),
+            Err(e) => return Err(Error::io(&manifest_path)(e)),
+        };
+        let current = manifest::parse(&manifest_path, &text)?;
+        let existing: Vec<&str> = current.models.keys().map(String::as_str).collect();
+        let spec = spec_from(options, &existing)?;
+        let new_text = edit::add_model(&text, &spec).map_err(|e| Error::Usage {
+            message: e.to_string(),
+            help: format!(
+                "pick another name with --name, or edit {}",
+                manifest_path.display()
+            ),
+        })?;
+        let manifest = manifest::parse(&manifest_path, &new_text)?;
+        let project = Project::with_manifest(self.options.clone(), Some(manifest))?;
+
+        // Resolve before writing anything: a typo in the repo id leaves both files untouched.
+        let manifest = project.require_manifest()?;
+        let previous = project.load_lock()?;
+        let resolution = project
+            .resolve(manifest, previous.as_ref(), &Upgrade::None, reporter)
+            .await?;
+        crate::fsutil::write_file_atomic(&manifest_path, new_text.as_bytes())
+            .map_err(Error::io(&manifest_path))?;
+        project.write_lock(&resolution.lock)?;
+        let report = AddReport {
+            added: spec.name,
+            changes: resolution.changes,
+            repo: spec.repo.to_string(),
+            created,
+            manifest: manifest_path,
+        };
+        Ok((report, project))
+    }
+}
+
+/// Builds the new entry from `REPO[@REV]` and the options.
+fn spec_from(options: &AddOptions, existing: &[&str]) -> Result<ModelSpec> {
+    let usage = |message: String, help: &str| Error::Usage {
+        message,
+        help: help.to_owned(),
+    };
+    let (repo_text, revision) = match options.repo.split_once('@') {
+        Some((repo, revision)) => (repo, revision.to_owned()),
+        None => (options.repo.as_str(), "main".to_owned()),
+    };
+    let repo = RepoId::parse(repo_text).map_err(|m| {
+        usage(
+            format!("invalid repo id: {m}"),
+            "use `namespace/name`, e.g. `sentence-transformers/all-MiniLM-L6-v2`",
+        )
+    })?;
+    validate_revision(&revision).map_err(|m| {
+        usage(
+            format!("invalid revision: {m}"),
+            "use a branch, a tag, `refs/pr/N` or a 40-hex commit after `@`",
+        )
+    })?;
+    let repo_type = RepoType::parse(&options.repo_type).ok_or_else(|| {
+        usage(
+            format!("unknown repo type `{}`", options.repo_type),
+            "use model, dataset or space",
+        )
+    })?;
+    let name = match &options.name {
+        Some(name) => name.clone(),
+        None => edit::derive_name(&repo, existing),
+    };
+    if let Some(dir) = &options.dir
+        && (dir.is_absolute()
+            || dir
+                .components()
+                .any(|c| c == std::path::Component::ParentDir))
+    {
+        return Err(usage(
+            format!(
+                "--dir {} must be a relative path inside the project",
+                dir.display()
+            ),
+            "use a path like `models/bert`",
+        ));
+    }
+    Ok(ModelSpec {
+        name,
+        repo,
+        repo_type,
+        revision,
+        include: options.include.clone(),
+        exclude: options.exclude.clone(),
+        dir: options.dir.as_deref().map(Path::to_path_buf),
+        // The cooldown comes from the manifest, which is parsed again after the edit.
+        exclude_newer: None,
+        cooldown: None,
+    })
+}

@@ -1,0 +1,360 @@
+//! `sync`: lock if needed, then plan and apply: download, verify, link, prune. A dry run
+//! ([`Project::plan_sync`]) stops at the plan and writes nothing.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::metrics::{Metrics, MetricsError};
+use super::{CancellationToken, Project, offline_missing};
+use crate::download::DownloadOptions;
+use crate::error::{Error, Result};
+use crate::lock::{Freshness, Lockfile};
+use crate::reconcile::plan::Plan;
+use crate::reconcile::{ExecuteOptions, PlanOptions, Summary, execute, plan};
+use crate::report::{Event, Reporter};
+use crate::resolve::{Change, Upgrade, describe_changes};
+use crate::store::{Store, VerifiedBlobs, disk, scan};
+
+/// How to sync.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// Fail ([`Error::LockStale`]) instead of re-resolving when the lock no longer matches the
+    /// manifest (`--locked`).
+    pub locked: bool,
+    /// Use the lock as it is, never resolve; the manifest is optional (`--frozen`).
+    pub frozen: bool,
+    /// Keep snapshot files the lock dropped (`--no-prune`).
+    pub no_prune: bool,
+    /// Files at once; the `jobs` setting when `None`.
+    pub jobs: Option<usize>,
+    /// Connections per large file; the `connections` setting when `None`.
+    pub connections: Option<usize>,
+    /// Bytes per second for all transfers together; the `limit-rate` setting when `None`.
+    pub limit_rate: Option<u64>,
+    /// Also write the metrics document ([`Metrics`]) here, whether the sync succeeds or not.
+    pub metrics_file: Option<PathBuf>,
+    /// Stops the sync when cancelled ([`Error::Cancelled`]); partial downloads are kept.
+    pub cancel: Option<CancellationToken>,
+}
+
+impl SyncOptions {
+    /// `--locked`: sync the lock, failing if the manifest changed since it was made.
+    pub fn locked() -> SyncOptions {
+        SyncOptions {
+            locked: true,
+            ..SyncOptions::default()
+        }
+    }
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncReport {
+    /// models.lock was (re)written.
+    pub lock_written: bool,
+    /// How the lock changed, when the sync resolved it first.
+    pub lock_changes: Vec<Change>,
+    /// Entries in the lock.
+    pub models: usize,
+    /// The store synced into.
+    pub store: PathBuf,
+    /// Files, bytes, time, retries and requests.
+    pub summary: Summary,
+    /// Mean download throughput.
+    pub throughput_bytes_per_sec: f64,
+    /// The store already matched the lock: nothing was planned.
+    #[serde(skip)]
+    pub already_in_sync: bool,
+}
+
+/// What a sync would do (a dry run): written nowhere.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncPlan {
+    /// Always true: tells a dry run's document from a sync's.
+    pub dry_run: bool,
+    /// How the lock would change, when the manifest needs resolving.
+    pub lock_changes: Vec<Change>,
+    /// Files that would be downloaded.
+    pub download_files: usize,
+    /// Bytes that would be downloaded.
+    pub download_bytes: u64,
+    /// Every step, with its reason and size.
+    pub plan: Plan,
+}
+
+/// The lock to sync from, and how it came to be.
+struct ChosenLock {
+    lock: Lockfile,
+    written: bool,
+    changes: Vec<Change>,
+}
+
+impl Project {
+    /// Makes the store match the lock (resolving the manifest first when the lock is missing or
+    /// stale, unless `locked` or `frozen` say otherwise), verifying every byte.
+    pub async fn sync(&self, options: &SyncOptions, reporter: &dyn Reporter) -> Result<SyncReport> {
+        self.measured(
+            options,
+            reporter,
+            self.sync_now(options, reporter),
+            |report| Some(&report.summary),
+        )
+        .await
+    }
+
+    /// What [`Project::sync`] would do, without writing anything but the metrics file (the lock
+    /// included).
+    pub async fn plan_sync(
+        &self,
+        options: &SyncOptions,
+        reporter: &dyn Reporter,
+    ) -> Result<SyncPlan> {
+        let plan_now = async {
+            let chosen = self.choose_lock(options, false, reporter).await?;
+            let verified = VerifiedBlobs::load(self.settings.verified_blobs_file());
+            let plan = self.plan_for(&self.store(), &chosen.lock, options, &verified);
+            Ok(SyncPlan {
+                dry_run: true,
+                lock_changes: chosen.changes,
+                download_files: plan.download_count(),
+                download_bytes: plan.download_bytes(),
+                plan,
+            })
+        };
+        // A dry run transfers nothing; its metrics have the requests its lock phase sent.
+        self.measured(options, reporter, plan_now, |_| None).await
+    }
+
+    /// Runs `work` under the options' cancellation token, then writes the metrics file when one
+    /// is asked for, also when `work` failed.
+    async fn measured<T>(
+        &self,
+        options: &SyncOptions,
+        reporter: &dyn Reporter,
+        work: impl Future<Output = Result<T>>,
+        summary_of: impl Fn(&T) -> Option<&Summary>,
+    ) -> Result<T> {
+        if let Some(path) = options.metrics_file.as_ref().filter(|path| path.is_dir()) {
+            // Found out now, not after a long download.
+            return Err(Error::Usage {
+                message: format!("--metrics-file {} is a directory", path.display()),
+                help: "name a file, e.g. `--metrics-file metrics/sync.json`".into(),
+            });
+        }
+        let started = Instant::now();
+        let result = match &options.cancel {
+            Some(cancel) => tokio::select! {
+                result = work => result,
+                () = cancel.cancelled() => Err(Error::Cancelled),
+            },
+            None => work.await,
+        };
+        let Some(path) = &options.metrics_file else {
+            return result;
+        };
+        let empty = Summary::default();
+        let outcome = match &result {
+            Ok(value) => Ok(summary_of(value).unwrap_or(&empty)),
+            Err(error) => Err(MetricsError {
+                code: error.error_code().to_owned(),
+                exit_code: error.exit_code(),
+                message: error.to_string(),
+            }),
+        };
+        let written = self.write_metrics(path, outcome, started.elapsed());
+        match (result, written) {
+            (Ok(value), Ok(())) => Ok(value),
+            (Ok(_), Err(error)) | (Err(error), Ok(())) => Err(error),
+            // The sync's error is the one to report; the metrics file is secondary.
+            (Err(error), Err(written)) => {
+                reporter.report(Event::Warning {
+                    message: format!("could not write the metrics file: {written}"),
+                });
+                Err(error)
+            }
+        }
+    }
+
+    /// Writes the metrics document atomically: the summary of a finished sync, or the error and
+    /// what the Hub client counted before it.
+    fn write_metrics(
+        &self,
+        path: &Path,
+        outcome: std::result::Result<&Summary, MetricsError>,
+        wall_time: Duration,
+    ) -> Result<()> {
+        let metrics = Metrics::new(outcome, &self.settings.hub_metrics, wall_time);
+        let mut text = serde_json::to_string_pretty(&metrics).unwrap_or_default();
+        text.push('\n');
+        crate::fsutil::write_file_atomic(path, text.as_bytes()).map_err(Error::io(path))
+    }
+
+    /// The sync itself.
+    async fn sync_now(&self, options: &SyncOptions, reporter: &dyn Reporter) -> Result<SyncReport> {
+        let chosen = self.choose_lock(options, true, reporter).await?;
+        let lock = &chosen.lock;
+        let store = self.store();
+        // Held from the scan to the end, so gc cannot delete what the plan relies on. A store
+        // that does not exist yet has nothing gc could delete: it is taken before the first
+        // change instead, so a sync with nothing to do never creates the store.
+        let mut store_lock = if store.root().exists() {
+            Some(super::share_store(&store, reporter)?)
+        } else {
+            None
+        };
+        let mut verified = VerifiedBlobs::load(self.settings.verified_blobs_file());
+        let plan = self.plan_for(&store, lock, options, &verified);
+        if plan.needs_network() && self.settings.offline {
+            return Err(offline_missing(&plan));
+        }
+        let min_free = check_free_space(&self.settings.store, plan.disk_bytes())?;
+        if store_lock.is_none() {
+            store_lock = Some(super::share_store(&store, reporter)?);
+        }
+        self.remember_sync(&store, lock, &plan, reporter);
+        let mut settings = self.settings.clone();
+        if options.limit_rate.is_some() {
+            settings.limit_rate = options.limit_rate;
+        }
+        let hub = settings.hub_client();
+        let summary = execute(
+            &plan,
+            &hub,
+            &mut verified,
+            reporter,
+            &ExecuteOptions {
+                jobs: options.jobs.unwrap_or(self.settings.jobs),
+                download: DownloadOptions {
+                    connections: options.connections.unwrap_or(self.settings.connections),
+                    partials_dir: Some(self.settings.partials_dir()),
+                    min_free,
+                },
+            },
+        )
+        .await?;
+        drop(store_lock);
+        Ok(SyncReport {
+            lock_written: chosen.written,
+            lock_changes: chosen.changes,
+            models: lock.models.len(),
+            store: self.settings.store.clone(),
+            throughput_bytes_per_sec: summary.throughput().round(),
+            summary,
+            already_in_sync: plan.is_empty(),
+        })
+    }
+
+    /// Scans the store and plans, keeping the links other projects pin.
+    fn plan_for(
+        &self,
+        store: &Store,
+        lock: &Lockfile,
+        options: &SyncOptions,
+        verified: &VerifiedBlobs,
+    ) -> Plan {
+        let dirs = self.plain_dirs(lock);
+        let state = scan(store, lock, &dirs, verified);
+        let mut plan = plan(
+            store,
+            lock,
+            &state,
+            &PlanOptions {
+                prune: !options.no_prune,
+                dirs,
+            },
+        );
+        if !plan.prunes.is_empty() {
+            // Another project may pin the same commit with other patterns: its links stay.
+            let wanted = crate::store::registry::Registry::new(&self.settings.state_dir)
+                .links_pinned_by_others(store, self.lock_path());
+            plan.prunes.retain(|prune| !wanted.contains(&prune.link));
+        }
+        plan
+    }
+
+    /// Decides the lock to sync from: `frozen` takes it as it is, `locked` requires it fresh,
+    /// otherwise a stale or missing lock is re-resolved (and written when `write`).
+    async fn choose_lock(
+        &self,
+        options: &SyncOptions,
+        write: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<ChosenLock> {
+        let previous = self.load_lock()?;
+        let manifest = if options.frozen {
+            None
+        } else {
+            Some(self.require_manifest()?)
+        };
+        let Some(manifest) = manifest else {
+            let lock = previous.ok_or_else(|| Error::LockMissing {
+                lock: self.lock_path().to_path_buf(),
+            })?;
+            return Ok(ChosenLock {
+                lock,
+                written: false,
+                changes: Vec::new(),
+            });
+        };
+        let freshness = previous.as_ref().map(|lock| lock.freshness(manifest));
+        match (previous, freshness) {
+            (Some(lock), Some(Freshness::Fresh)) => Ok(ChosenLock {
+                lock,
+                written: false,
+                changes: Vec::new(),
+            }),
+            (None, _) if options.locked => Err(Error::LockMissing {
+                lock: self.lock_path().to_path_buf(),
+            }),
+            (Some(_), Some(Freshness::Stale(reasons))) if options.locked => {
+                Err(self.stale_error(manifest, &reasons))
+            }
+            (previous, _) => {
+                let resolution = self
+                    .resolve(manifest, previous.as_ref(), &Upgrade::None, reporter)
+                    .await?;
+                let written = if write {
+                    let written = self.write_lock(&resolution.lock)?;
+                    for line in describe_changes(&resolution.changes) {
+                        reporter.report(Event::Status { message: line });
+                    }
+                    written
+                } else {
+                    false
+                };
+                Ok(ChosenLock {
+                    lock: resolution.lock,
+                    written,
+                    changes: resolution.changes,
+                })
+            }
+        }
+    }
+}
+
+/// Refuses to start a sync that cannot fit, with the reserve it keeps free: better a clear
+/// error before the first byte than a full disk half-way. Returns that reserve, which the
+/// downloads then watch (a disk filled by someone else meanwhile stops them cleanly, keeping
+/// the partial files for a resume).
+fn check_free_space(store: &Path, needed: u64) -> Result<u64> {
+    if needed == 0 {
+        return Ok(0);
+    }
+    match disk::usage(store) {
+        Ok(usage) if usage.available < needed.saturating_add(usage.reserve()) => {
+            Err(Error::DiskFull {
+                path: store.to_path_buf(),
+                needed,
+                available: usage.available,
+                reserve: usage.reserve(),
+            })
+        }
+        Ok(usage) => Ok(usage.reserve()),
+        Err(error) => {
+            tracing::debug!(%error, path = %store.display(), "free space unknown");
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! How the CLI shows things (CLI side; the library's operations never print): progress events
+//! ([`progress`]) and the text form of each operation's report, one file per command. `--json`
+//! needs no renderer: reports are serde documents.
+
+pub mod progress;
+pub mod sync;
+
+use std::fmt::Write as _;
+
+pub use crate::repo::short_commit as short;
+pub use crate::report::{count, elapsed};
+
+/// Left-aligned columns separated by two spaces; the last column is not padded.
+pub fn format_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(header.as_slice()).chain(rows.iter().map(<[String; N]>::as_slice)) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<width$}  ", width = widths[i]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
