@@ -60,10 +60,20 @@ use crate::settings::{Settings, SettingsOverrides};
 use crate::store::Store;
 use crate::store::fsops::FileLock;
 
+pub mod account;
 pub mod add;
+pub mod config;
+pub mod doctor;
+pub mod gc;
+pub mod init;
 pub mod lock;
 pub mod metrics;
+pub mod outdated;
+pub mod path;
+pub mod remove;
+pub mod status;
 pub mod sync;
+pub mod verify;
 
 pub use sync::{SyncOptions, SyncPlan, SyncReport};
 

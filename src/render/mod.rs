@@ -2,8 +2,18 @@
 //! ([`progress`]) and the text form of each operation's report, one file per command. `--json`
 //! needs no renderer: reports are serde documents.
 
+pub mod account;
+pub mod config;
+pub mod doctor;
+pub mod gc;
+pub mod init;
+pub mod outdated;
+pub mod path;
 pub mod progress;
+pub mod remove;
+pub mod status;
 pub mod sync;
+pub mod verify;
 
 use std::fmt::Write as _;
 

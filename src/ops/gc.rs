@@ -1,0 +1,1 @@
+//! `gc` (being written).

@@ -1,0 +1,1 @@
+//! `outdated` (being written).

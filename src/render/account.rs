@@ -1,0 +1,1 @@
+//! The text of `hfdl account` (being written).
