@@ -2,42 +2,19 @@
 
 use super::Context;
 use crate::cli::PathArgs;
-use crate::error::{Error, Result};
-use crate::lock;
-use crate::ops::unknown_model;
-use crate::store::{RepoRef, Store};
+use crate::error::Result;
+use crate::ops::Project;
+use crate::ops::path::PathOptions;
+use crate::render;
 
-pub fn run(ctx: &Context, project: &crate::ops::Project, args: &PathArgs) -> Result<()> {
-    let manifest = project.require_manifest()?;
-    let lock = lock::load(&project.settings().lock_path)?.unwrap_or_default();
-    let Some(model) = lock.get(&args.name) else {
-        if manifest.models.contains_key(&args.name) {
-            return Err(Error::NotSynced {
-                name: args.name.clone(),
-                path: project.settings().lock_path.clone(),
-            });
-        }
-        return Err(unknown_model(manifest, &args.name));
+/// Prints the entry's snapshot directory (or the `--json` document).
+pub fn run(ctx: &Context, project: &Project, args: &PathArgs) -> Result<()> {
+    let options = PathOptions {
+        name: args.name.clone(),
     };
-    let store = Store::new(&project.settings().store);
-    let dir = store.snapshot_dir(
-        RepoRef {
-            repo_type: model.repo_type,
-            repo: &model.repo,
-        },
-        &model.commit,
-    );
-    if !dir.is_dir() {
-        return Err(Error::NotSynced {
-            name: args.name.clone(),
-            path: dir,
-        });
-    }
-    let absolute = std::path::absolute(&dir).unwrap_or(dir);
+    let report = project.path(&options)?;
     if ctx.json {
-        return ctx.print_json(
-            &serde_json::json!({ "name": model.name, "path": absolute, "commit": model.commit }),
-        );
+        return ctx.print_report(&report);
     }
-    ctx.print_data(&absolute.display().to_string())
+    ctx.print_data(&render::path::path(&report))
 }

@@ -1,1 +1,202 @@
-//! `outdated` (being written).
+//! `outdated`: for each entry, the locked commit against the commit its manifest revision points
+//! to now (what `lock` with [`LockUpgrade::Models`](super::lock::LockUpgrade::Models) would
+//! take), with that commit's date and the file diff. Reads the Hub, writes nothing.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::{Project, unknown_model};
+use crate::error::{Error, Result};
+use crate::lock::LockedModel;
+use crate::lock::diff::{FileDiff, diff};
+use crate::report::Reporter;
+use crate::resolve::{HeldBack, Upgrade};
+
+/// Which entries to compare with upstream.
+#[derive(Debug, Clone, Default)]
+pub struct OutdatedOptions {
+    /// Only these entries of the manifest (all when empty).
+    pub names: Vec<String>,
+}
+
+/// How one entry compares with upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Drift {
+    /// The lock has the commit the revision points to, with the same files.
+    UpToDate,
+    /// The revision points elsewhere upstream: `hfdl lock --upgrade-model NAME` takes it.
+    Outdated,
+    /// The manifest entry changed since it was locked: `hfdl lock` re-resolves it (not
+    /// upstream drift).
+    ManifestChanged,
+    /// In the manifest but not in the lock.
+    NotLocked,
+}
+
+impl Drift {
+    /// The state in words, as the table shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Drift::UpToDate => "up to date",
+            Drift::Outdated => "outdated",
+            Drift::ManifestChanged => "manifest changed",
+            Drift::NotLocked => "not locked",
+        }
+    }
+}
+
+/// One entry against upstream.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelDrift {
+    /// The entry's name in models.toml.
+    pub name: String,
+    /// `namespace/name`.
+    pub repo: String,
+    /// `model`, `dataset` or `space`.
+    pub repo_type: String,
+    /// The revision the manifest asks for.
+    pub revision: String,
+    /// How the lock compares with upstream.
+    pub state: Drift,
+    /// The locked commit (`None`: not locked).
+    pub locked: Option<String>,
+    /// The commit the revision points to now.
+    pub latest: String,
+    /// When the latest commit was made (the Hub's `lastModified` at that revision).
+    pub latest_date: Option<String>,
+    /// A newer commit the cooldown (`exclude-newer`) keeps out, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_back: Option<HeldBack>,
+    /// Files added, removed and changed from the locked commit to the latest.
+    #[serde(flatten)]
+    pub files: FileDiff,
+}
+
+/// Every selected entry against upstream.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutdatedReport {
+    /// Entries that moved upstream (only these count for `--exit-code`).
+    pub outdated: usize,
+    /// The selected entries, sorted by name.
+    pub models: Vec<ModelDrift>,
+}
+
+impl OutdatedReport {
+    /// The entries that are not up to date (moved upstream, changed in the manifest, or not
+    /// locked).
+    pub fn drifted(&self) -> Vec<&ModelDrift> {
+        self.models
+            .iter()
+            .filter(|r| r.state != Drift::UpToDate)
+            .collect()
+    }
+
+    /// The verdict for CI (`--exit-code`): [`Error::Outdated`] naming the entries that moved
+    /// upstream. Only upstream moves count; a stale lock has `hfdl lock --check`.
+    pub fn verdict(&self) -> Result<()> {
+        if self.outdated == 0 {
+            return Ok(());
+        }
+        Err(Error::Outdated {
+            names: self
+                .models
+                .iter()
+                .filter(|r| r.state == Drift::Outdated)
+                .map(|r| r.name.clone())
+                .collect(),
+        })
+    }
+}
+
+impl Project {
+    /// Resolves the selected entries' revisions against the Hub as they are now and compares
+    /// the commits (and files) with the lock. Writes nothing.
+    pub async fn outdated(
+        &self,
+        options: &OutdatedOptions,
+        reporter: &dyn Reporter,
+    ) -> Result<OutdatedReport> {
+        let manifest = self.require_manifest()?;
+        for name in &options.names {
+            if !manifest.models.contains_key(name) {
+                return Err(unknown_model(manifest, name));
+            }
+        }
+        let selected: BTreeSet<String> = if options.names.is_empty() {
+            manifest.models.keys().cloned().collect()
+        } else {
+            options.names.iter().cloned().collect()
+        };
+        let locked = self.load_lock()?.unwrap_or_default();
+        let fresh = self
+            .resolve(
+                manifest,
+                Some(&locked),
+                &Upgrade::Models(selected.iter().map(|name| (name.clone(), None)).collect()),
+                reporter,
+            )
+            .await?;
+
+        let hub = self.settings.hub_client();
+        let mut rows = Vec::new();
+        for name in &selected {
+            let Some(latest) = fresh.lock.get(name) else {
+                continue;
+            };
+            let before = locked.get(name);
+            let files = before.map_or_else(
+                || diff(&empty_like(latest), latest),
+                |before| diff(before, latest),
+            );
+            let state = match before {
+                None => Drift::NotLocked,
+                Some(before) if before.requirement != latest.requirement => Drift::ManifestChanged,
+                Some(before) if before.commit == latest.commit && files.is_empty() => {
+                    Drift::UpToDate
+                }
+                Some(_) => Drift::Outdated,
+            };
+            let held_back = fresh
+                .changes
+                .iter()
+                .find(|change| change.name() == name.as_str())
+                .and_then(|change| change.why()?.held_back.clone());
+            let latest_date = if state == Drift::UpToDate {
+                None
+            } else {
+                hub.revision_info(latest.repo_type, &latest.repo, &latest.commit)
+                    .await
+                    .ok()
+                    .and_then(|info| info.last_modified)
+            };
+            rows.push(ModelDrift {
+                name: name.clone(),
+                repo: latest.repo.to_string(),
+                repo_type: latest.repo_type.to_string(),
+                revision: latest.revision.clone(),
+                state,
+                locked: before.map(|b| b.commit.clone()),
+                latest: latest.commit.clone(),
+                latest_date,
+                held_back,
+                files,
+            });
+        }
+        // Only upstream moves count for --exit-code; a stale lock has `hfdl lock --check`.
+        let outdated = rows.iter().filter(|r| r.state == Drift::Outdated).count();
+        Ok(OutdatedReport {
+            outdated,
+            models: rows,
+        })
+    }
+}
+
+/// A model with no files, so a not-yet-locked entry diffs as "everything added".
+fn empty_like(model: &LockedModel) -> LockedModel {
+    LockedModel {
+        files: Vec::new(),
+        ..model.clone()
+    }
+}
