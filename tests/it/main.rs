@@ -1,5 +1,6 @@
 //! hfdl's integration tests: the binary end to end against the mock Hub.
 
+mod architecture;
 mod auth;
 mod concurrency;
 mod config;
