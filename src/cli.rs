@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::logging::LogFormat;
+
 /// Declarative, lockfile-based sync of Hugging Face Hub models.
 ///
 /// `models.toml` lists the models a project wants, `models.lock` pins the exact commit and hash
@@ -57,14 +59,6 @@ pub struct GlobalArgs {
     /// never progress bars)
     #[arg(long, global = true, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
-}
-
-/// How log lines are written (`--log-format`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]

@@ -1,4 +1,35 @@
-//! hfdl: declarative, lockfile-based sync of Hugging Face Hub repositories.
+//! hfdl: declarative, lockfile-based sync of Hugging Face Hub repositories, as a library and
+//! the `hfdl` command line.
+//!
+//! A project commits `models.toml` (the models it wants) and `models.lock` (the exact commit
+//! and hash of every file); a sync makes the local store, the standard Hugging Face cache,
+//! match the lock, verifying every byte.
+//!
+//! # Using the library
+//!
+//! Everything a program needs goes through [`ops::Project`]: open a project once (manifest,
+//! settings, lock and store), then call one method per operation (`lock`, `sync`, `status`,
+//! `verify`, `outdated`, `gc`, …) with typed options; progress arrives as [`report::Event`]s
+//! through a [`report::Reporter`] of your choice (a [`report::ChannelReporter`] for an async
+//! program), and each operation returns a typed, serde-serialisable report. The library never
+//! prints, never reads the process environment on its own (you hand it an [`env::Env`]) and
+//! keeps no global state. `examples/embed.rs` syncs a lock this way against the bundled mock
+//! Hub (`cargo run --example embed`).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), hfdl::error::Error> {
+//! use hfdl::ops::{OpenOptions, Project, SyncOptions};
+//!
+//! let project = Project::open(OpenOptions {
+//!     manifest: Some("models.toml".into()),
+//!     env: hfdl::env::Env::from_process(),
+//!     ..OpenOptions::default()
+//! })?;
+//! let report = project.sync(&SyncOptions::locked(), &hfdl::report::Silent).await?;
+//! println!("{} files downloaded", report.summary.downloaded_files);
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Architecture
 //!
@@ -12,6 +43,24 @@
 //! (file system) touch the outside world; [`resolve::resolve`] takes the Hub as a value and
 //! [`reconcile::plan()`] takes a snapshot of the store, so both are testable without I/O.
 //!
+//! # Module graph
+//!
+//! The modules form layers, and imports only point down (or within a layer, without a
+//! cycle); `tests/it/architecture.rs` reads every `crate::` path and fails otherwise.
+//!
+//! | layer | modules |
+//! | --- | --- |
+//! | CLI | `main.rs`, `cli` (clap types), `commands` (one thin file per subcommand: arguments → options → operation → render) |
+//! | CLI side | [`render`] (progress renderers, the text of each report), [`logging`] |
+//! | operations | [`ops`]: [`ops::Project`] and one operation per command, typed reports |
+//! | pipeline | [`resolve`], [`reconcile`], [`settings`] (flags + environment + files → one value), [`health`] (doctor's checks), [`error`] (wraps every layer's error) |
+//! | files and the network | [`manifest`], [`lock`], [`config`], [`hub`], [`store`], [`download`], [`schema`] |
+//! | leaf helpers | [`codes`] (exit and error codes), [`report`] (progress events), [`fsutil`] (atomic writes, path checks), [`pattern`] (fnmatch), [`hash`], [`repo`], [`env`] |
+//!
+//! Each layer's error type ([`manifest::diagnostics::ManifestError`], [`hub::HubError`],
+//! [`store::error::StoreError`], …) says its own exit and error code through
+//! [`codes::ErrorCode`]; [`error::Error`] wraps them without any of them importing it.
+//!
 //! # File on disk → module
 //!
 //! | file | module |
@@ -21,19 +70,22 @@
 //! | `$HF_HUB_CACHE/{models,datasets,spaces}--*/…` | [`store`] (layout, scan, links, refs, locks) |
 //! | `$HFDL_CACHE_DIR/verified-blobs.json` | [`store::verified`] (stat cache of verified blobs) |
 //! | `$HFDL_CACHE_DIR/known-locks.json` | [`store::registry`] (lockfiles synced per store, for `gc`) |
+//! | `$HFDL_CACHE_DIR/partials/*.json`, `blobs/*.hfdl.incomplete` | [`store::partials`] (range maps of multi-connection downloads) |
 //! | `$HF_HUB_CACHE/.locks/hfdl-store.lock` | [`store::layout::STORE_LOCK_FILE`] (sync shared, gc exclusive) |
 //! | what the cache holds, read-only | [`store::inventory`] (`init --from-cache`), [`store::verify`], [`store::gc`] |
 //! | `$HF_HOME/token` | [`hub::auth`] (token sources, precedence, the token file) |
 //! | OS keyring entry `hfdl` / endpoint | [`hub::keyring`] (Secret Service, kernel keyring) |
 //! | `schemas/*.schema.json` | [`schema`] (JSON Schemas of the three files, for editors) |
 //! | environment variables | [`env`] (the only reader), [`settings`] (precedence) |
-//! | `--log-file PATH`, `--metrics-file PATH` | [`logging`], [`report::metrics`] |
+//! | `--log-file PATH`, `--metrics-file PATH` | [`logging`], [`ops::metrics`] |
 //! | `~/.config/hfdl/config.toml` | [`config`] (validation shared with `[settings]`, `toml_edit` edits) |
-//!
-//! The CLI (`main.rs`, [`cli`], [`commands`], [`report::render`]) is a thin layer over these.
 
+#![warn(missing_docs)]
+
+#[doc(hidden)] // The binary's command line (clap types), not part of the library's API.
 pub mod cli;
 pub mod codes;
+#[doc(hidden)] // The binary's subcommands, not part of the library's API.
 pub mod commands;
 pub mod config;
 pub mod download;

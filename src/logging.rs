@@ -1,4 +1,4 @@
-//! Logging set-up for the binary (CLI side, like [`report::render`](crate::report::render)):
+//! Logging set-up for the binary (CLI side, like [`crate::render`]):
 //! `tracing` to stderr and, with `--log-file`, to a file; text or JSON lines.
 //!
 //! The level: `-v`/`-vv`/`-vvv`, else `HFDL_LOG` (env-filter syntax), else `log-level` in the
@@ -17,10 +17,30 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::Registry;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::cli::{GlobalArgs, LogFormat};
 use crate::env::{self, Env};
 use crate::error::{Error, Result};
 use crate::settings::LogSettings;
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, with the spans each line happened in.
+    Json,
+}
+
+/// What the command line asks of logging (`-v`, `--log-format`, `--log-file`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogOptions {
+    /// `-v` count: 1 info, 2 debug, 3 or more trace.
+    pub verbose: u8,
+    /// The format, above `log-format` in the settings.
+    pub format: Option<LogFormat>,
+    /// Also append logs to this file.
+    pub file: Option<PathBuf>,
+}
 
 /// What a log file holds when no level was chosen.
 const FILE_DEFAULT: &str = "warn,hfdl=debug";
@@ -46,7 +66,7 @@ impl LogConfig {
     ///
     /// An `HFDL_LOG` that is not a valid filter is an error (exit 2), like every other
     /// variable hfdl reads.
-    pub fn new(global: &GlobalArgs, env: &Env, settings: &LogSettings) -> Result<LogConfig> {
+    pub fn new(options: &LogOptions, env: &Env, settings: &LogSettings) -> Result<LogConfig> {
         let from_env = match env.get(env::HFDL_LOG) {
             Some(filter) => match EnvFilter::try_new(filter) {
                 Ok(_) => Some(filter.to_owned()),
@@ -59,7 +79,7 @@ impl LogConfig {
             },
             None => None,
         };
-        let verbosity = match global.verbose {
+        let verbosity = match options.verbose {
             0 => None,
             1 => Some("hfdl=info".to_owned()),
             2 => Some("hfdl=debug".to_owned()),
@@ -67,7 +87,7 @@ impl LogConfig {
         };
         let file_filter = verbosity
             .clone()
-            .filter(|_| global.verbose >= 2)
+            .filter(|_| options.verbose >= 2)
             .or_else(|| from_env.clone());
         let filter = verbosity.or(from_env).or_else(|| {
             settings.log_level.as_deref().map(|level| {
@@ -78,7 +98,7 @@ impl LogConfig {
                 }
             })
         });
-        let format = global.log_format.unwrap_or_else(|| {
+        let format = options.format.unwrap_or_else(|| {
             if settings.log_format.as_deref() == Some("json") {
                 LogFormat::Json
             } else {
@@ -89,7 +109,7 @@ impl LogConfig {
             filter,
             file_filter,
             format,
-            file: global.log_file.clone(),
+            file: options.file.clone(),
         })
     }
 
@@ -170,25 +190,24 @@ mod tests {
             log_level: Some("info".into()),
             log_format: Some("json".into()),
         };
-        let global = GlobalArgs::default();
-        let config = LogConfig::new(&global, &env, &settings).unwrap();
+        let config = LogConfig::new(&LogOptions::default(), &env, &settings).unwrap();
         assert_eq!(config.filter.as_deref(), Some("hfdl=trace,reqwest=debug"));
         assert_eq!(config.format, LogFormat::Json);
 
-        let global = GlobalArgs {
+        let options = LogOptions {
             verbose: 2,
-            log_format: Some(LogFormat::Text),
+            format: Some(LogFormat::Text),
             ..Default::default()
         };
-        let config = LogConfig::new(&global, &env, &settings).unwrap();
+        let config = LogConfig::new(&options, &env, &settings).unwrap();
         assert_eq!(config.filter.as_deref(), Some("hfdl=debug"));
         assert_eq!(config.format, LogFormat::Text);
 
         let bare = Env::from_pairs([], None);
-        let config = LogConfig::new(&GlobalArgs::default(), &bare, &settings).unwrap();
+        let config = LogConfig::new(&LogOptions::default(), &bare, &settings).unwrap();
         assert_eq!(config.filter.as_deref(), Some("hfdl=info"));
         let config =
-            LogConfig::new(&GlobalArgs::default(), &bare, &LogSettings::default()).unwrap();
+            LogConfig::new(&LogOptions::default(), &bare, &LogSettings::default()).unwrap();
         assert_eq!(config.filter, None);
         assert_eq!(config.format, LogFormat::Text);
     }
@@ -197,21 +216,21 @@ mod tests {
     fn an_invalid_hfdl_log_is_a_usage_error_and_the_file_gets_debug_under_v() {
         let env = Env::from_pairs([(env::HFDL_LOG, "hfdl=loud")], None);
         let error =
-            LogConfig::new(&GlobalArgs::default(), &env, &LogSettings::default()).unwrap_err();
+            LogConfig::new(&LogOptions::default(), &env, &LogSettings::default()).unwrap_err();
         assert_eq!(error.exit_code(), crate::error::EXIT_USAGE);
         assert!(error.to_string().contains("HFDL_LOG=hfdl=loud"), "{error}");
 
         let bare = Env::from_pairs([], None);
-        let verbose = GlobalArgs {
+        let verbose = LogOptions {
             verbose: 1,
-            ..GlobalArgs::default()
+            ..LogOptions::default()
         };
         let config = LogConfig::new(&verbose, &bare, &LogSettings::default()).unwrap();
         assert_eq!(config.filter.as_deref(), Some("hfdl=info"));
         assert_eq!(config.file_filter, None, "the file keeps its debug default");
-        let very = GlobalArgs {
+        let very = LogOptions {
             verbose: 3,
-            ..GlobalArgs::default()
+            ..LogOptions::default()
         };
         let config = LogConfig::new(&very, &bare, &LogSettings::default()).unwrap();
         assert_eq!(config.file_filter.as_deref(), Some("hfdl=trace"));

@@ -124,5 +124,10 @@ fn error_chain(error: &Error) -> String {
 fn init_tracing(cli: &Cli, env: &Env) -> Result<(), Error> {
     let options = hfdl::commands::open_options(&cli.global, env);
     let settings = hfdl::settings::log_settings(&options.manifest_path(), &options.overrides, env);
-    hfdl::logging::LogConfig::new(&cli.global, env, &settings)?.init()
+    let logging = hfdl::logging::LogOptions {
+        verbose: cli.global.verbose,
+        format: cli.global.log_format,
+        file: cli.global.log_file.clone(),
+    };
+    hfdl::logging::LogConfig::new(&logging, env, &settings)?.init()
 }

@@ -25,9 +25,12 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum RepoType {
+    /// A model repo (`/{id}` on the Hub).
     #[default]
     Model,
+    /// A dataset repo (`/datasets/{id}`).
     Dataset,
+    /// A Space (`/spaces/{id}`).
     Space,
 }
 
