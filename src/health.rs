@@ -30,19 +30,26 @@ use crate::store::{Store, VerifiedBlobs, scan};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
+    /// Nothing to do.
     Ok,
+    /// Works, but worth a look.
     Warn,
+    /// A sync would fail (or the check could not run): `doctor` exits 1.
     Fail,
 }
 
 /// One check: its name, verdict, what was seen and, unless ok, what to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
+    /// What is checked (`store`, `disk`, `token`, …).
     #[serde(rename = "check")]
     pub name: &'static str,
+    /// The outcome.
     #[serde(rename = "status")]
     pub verdict: Verdict,
+    /// What was seen.
     pub detail: String,
+    /// The next step, unless ok.
     pub fix: Option<String>,
 }
 

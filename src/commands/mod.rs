@@ -10,7 +10,9 @@ use std::sync::Arc;
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::ops::{OpenOptions, Project};
+use crate::manifest::Manifest;
+use crate::manifest::diagnostics::ManifestError;
+use crate::ops::{ManifestNeed, OpenOptions, Project};
 use crate::render;
 use crate::report::Reporter;
 use crate::settings::{Settings, SettingsOverrides};
@@ -112,9 +114,17 @@ pub fn open_options(global: &GlobalArgs, env: &Env) -> OpenOptions {
 }
 
 /// Runs the parsed command line.
-pub async fn run(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
+///
+/// `manifest` is what [`crate::manifest::load`] returned for the manifest the flags point at
+/// (`main.rs` read it once, for the logging set-up).
+pub async fn run(
+    cli: Cli,
+    env: &Env,
+    is_terminal: bool,
+    manifest: std::result::Result<Manifest, ManifestError>,
+) -> Result<()> {
     let global = cli.global.clone();
-    let mut result = dispatch(cli, env, is_terminal).await;
+    let mut result = dispatch(cli, env, is_terminal, manifest).await;
     if let Err(error) = &mut result {
         name_the_account(error, &global, env).await;
     }
@@ -129,9 +139,15 @@ async fn name_the_account(error: &mut Error, global: &GlobalArgs, env: &Env) {
     }
 }
 
-async fn dispatch(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
+async fn dispatch(
+    cli: Cli,
+    env: &Env,
+    is_terminal: bool,
+    manifest: std::result::Result<Manifest, ManifestError>,
+) -> Result<()> {
     let global = &cli.global;
     let options = open_options(global, env);
+    let open = |need| Project::from_loaded(options.clone(), manifest, need);
     let context = |project: &Project| Context::new(global, project.settings(), is_terminal);
     match cli.command {
         Command::Init(args) => {
@@ -139,54 +155,54 @@ async fn dispatch(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
             init::run(&context(&project), &project, &args)
         }
         Command::Add(args) => {
-            let project = Project::open_optional(options)?;
+            let project = open(ManifestNeed::Optional)?;
             add::run(&context(&project), &project, &args).await
         }
         Command::Remove(args) => {
-            let project = Project::open(options)?;
+            let project = open(ManifestNeed::Required)?;
             remove::run(&context(&project), &project, &args)
         }
         Command::Lock(args) => {
-            let project = Project::open(options)?;
+            let project = open(ManifestNeed::Required)?;
             lock::run(&context(&project), &project, &args).await
         }
         Command::Sync(args) => {
             // --frozen needs only the lock; the manifest (for `dir` and [settings]) is optional.
             let project = if args.frozen {
-                Project::open_optional(options)?
+                open(ManifestNeed::Optional)?
             } else {
-                Project::open(options)?
+                open(ManifestNeed::Required)?
             };
             sync::run(&context(&project), &project, &args).await
         }
         Command::Outdated(args) => {
-            let project = Project::open(options)?;
+            let project = open(ManifestNeed::Required)?;
             outdated::run(&context(&project), &project, &args).await
         }
         Command::Status(args) => {
-            let project = Project::open(options)?;
+            let project = open(ManifestNeed::Required)?;
             status::run(&context(&project), &project, &args)
         }
         Command::Path(args) => {
-            let project = Project::open(options)?;
+            let project = open(ManifestNeed::Required)?;
             path::run(&context(&project), &project, &args)
         }
         Command::Login(args) => {
-            let project = Project::open_optional(options)?;
+            let project = open(ManifestNeed::Optional)?;
             login::run(&context(&project), &project, &args).await
         }
         Command::Logout(args) => {
-            let project = Project::open_optional(options)?;
+            let project = open(ManifestNeed::Optional)?;
             logout::run(&context(&project), &project, &args)
         }
         Command::Whoami(args) => {
-            let project = Project::open_optional(options)?;
+            let project = open(ManifestNeed::Optional)?;
             whoami::run(&context(&project), &project, &args).await
         }
         Command::Doctor(args) => {
             // A broken config.toml is what doctor is for: report it as a failed check and run
             // the others without the file.
-            let (project, config_error) = match Project::open_optional(options.clone()) {
+            let (project, config_error) = match open(ManifestNeed::Optional) {
                 Ok(project) => (project, None),
                 Err(error) if error.error_code() == "config-invalid" => {
                     (Project::without_config_file(options)?, Some(error))
@@ -196,13 +212,16 @@ async fn dispatch(cli: Cli, env: &Env, is_terminal: bool) -> Result<()> {
             doctor::run(&context(&project), &project, &args, config_error.as_ref()).await
         }
         Command::Verify(args) => {
-            let project = Project::open(options)?;
+            let project = open(ManifestNeed::Required)?;
             verify::run(&context(&project), &project, &args).await
         }
         Command::Gc(args) => {
-            let project = Project::open_optional(options)?;
+            let project = open(ManifestNeed::Optional)?;
             gc::run(&context(&project), &project, &args)
         }
-        Command::Config(args) => config::run(global, options, is_terminal, &args),
+        Command::Config(args) => {
+            let open_optional = || open(ManifestNeed::Optional);
+            config::run(global, options.clone(), open_optional, is_terminal, &args)
+        }
     }
 }
