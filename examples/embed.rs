@@ -11,6 +11,9 @@
 //!
 //! Run it with `cargo run --example embed`; CI runs it (`scripts/test`).
 
+// A program of its own: printing what it did is its job.
+#![allow(clippy::print_stdout)]
+
 use std::error::Error;
 
 use hfdl::env::Env;
@@ -29,11 +32,10 @@ fn main() -> Result<(), Box<dyn Error>> {
 
 /// What the embedding program does with the Hub at `hub`, in the directory `work`.
 async fn embed(hub: &MockHub, work: &std::path::Path) -> Result<(), Box<dyn Error>> {
-
     // The program's own project: which models it wants, committed next to its code.
     let project_dir = work.join("project");
-    std::fs::create_dir_all(&project_dir)?;
-    std::fs::write(
+    fs_err::create_dir_all(&project_dir)?;
+    fs_err::write(
         project_dir.join("models.toml"),
         "[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.json\", \"*.safetensors\"]\n",
     )?;
@@ -98,7 +100,7 @@ async fn embed(hub: &MockHub, work: &std::path::Path) -> Result<(), Box<dyn Erro
     let path = project.path(&PathOptions {
         name: "tiny".into(),
     })?;
-    println!("from_pretrained({:?})", path.path);
+    println!("from_pretrained(\"{}\")", path.path.display());
 
     drop(reporter);
     let finished = progress.await?;

@@ -8,6 +8,7 @@ use clap::Parser;
 use hfdl::cli::{Cli, ColorChoice};
 use hfdl::env::{self, Env};
 use hfdl::error::{EXIT_BUG, Error};
+use hfdl::manifest::Manifest;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -18,7 +19,10 @@ fn main() -> ExitCode {
         ColorChoice::Auto => std::io::stderr().is_terminal() && env.get(env::NO_COLOR).is_none(),
     };
     let json = cli.global.json;
-    if let Err(error) = init_tracing(&cli, &env) {
+    // Read once: logging takes its level and format from `[settings]`, the command the rest.
+    let manifest_path = hfdl::commands::open_options(&cli.global, &env).manifest_path();
+    let manifest = hfdl::manifest::load(&manifest_path);
+    if let Err(error) = init_tracing(&cli, &env, manifest.as_ref().ok()) {
         report_error(&error, json, color);
         return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1));
     }
@@ -41,7 +45,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_BUG as u8);
         }
     };
-    let result = runtime.block_on(hfdl::commands::run(cli, &env, is_terminal));
+    let result = runtime.block_on(hfdl::commands::run(cli, &env, is_terminal, manifest));
     // Do not wait for blocking tasks (e.g. a hash of a huge file) that lost their purpose.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
@@ -121,9 +125,14 @@ fn error_chain(error: &Error) -> String {
 /// Logging (see [`hfdl::logging`]). `log-level`/`log-format` resolve like every setting
 /// (`HFDL_*`, `[settings]`, config.toml); files that do not parse are the command's error to
 /// report, not logging's.
-fn init_tracing(cli: &Cli, env: &Env) -> Result<(), Error> {
+fn init_tracing(cli: &Cli, env: &Env, manifest: Option<&Manifest>) -> Result<(), Error> {
     let options = hfdl::commands::open_options(&cli.global, env);
-    let settings = hfdl::settings::log_settings(&options.manifest_path(), &options.overrides, env);
+    let settings = hfdl::settings::log_settings(
+        &options.manifest_path(),
+        &options.overrides,
+        env,
+        manifest.map(|manifest| &manifest.settings),
+    );
     let logging = hfdl::logging::LogOptions {
         verbose: cli.global.verbose,
         format: cli.global.log_format,

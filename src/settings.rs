@@ -50,6 +50,7 @@ pub enum Origin {
     Manifest,
     /// The user's config.toml.
     Config,
+    /// Nothing set it: the built-in default.
     Default,
 }
 
@@ -68,16 +69,20 @@ impl fmt::Display for Origin {
 /// One key's effective value and its origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Effective {
+    /// The settings key as written in config.toml (`store`, `limit-rate`, …).
     pub key: &'static str,
     /// As it is used (the store as an absolute path), or `None` when unset.
     pub value: Option<String>,
+    /// Where the value came from ([`Origin::Default`] when nothing set it).
     pub origin: Origin,
 }
 
 /// The log level and format, resolved like every other setting (see [`log_settings`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogSettings {
+    /// `log-level` (`off`, `error`, …, `trace`); `None` when unset (the default is `warn`).
     pub log_level: Option<String>,
+    /// `log-format` (`text` or `json`); `None` when unset (the default is `text`).
     pub log_format: Option<String>,
 }
 
@@ -95,29 +100,38 @@ pub struct SettingsOverrides {
 /// Everything an operation needs to know about its environment.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Where models.toml is (or would be).
     pub manifest_path: PathBuf,
+    /// models.lock, next to the manifest.
     pub lock_path: PathBuf,
     /// The Hugging Face hub cache.
     pub store: PathBuf,
     /// hfdl's own state (stat cache), outside the cache root.
     pub state_dir: PathBuf,
+    /// The Hub's base URL, without a trailing `/`.
     pub endpoint: String,
     /// The endpoint comes from a project file (`[settings]` in models.toml) and is not the
     /// Hub: a cloned repository must not be able to collect `HF_TOKEN` or the token file, so
     /// only a keyring token stored for that endpoint (`hfdl login`) is sent there.
     pub endpoint_from_project: bool,
+    /// Never touch the network (`--offline` or `HF_HUB_OFFLINE`).
     pub offline: bool,
     /// The environment, for the token lookup (deferred: it may read the OS keyring).
     pub env: Env,
+    /// Files downloaded in parallel.
     pub jobs: usize,
     /// Bytes per second for all downloads together.
     pub limit_rate: Option<u64>,
     /// Connections per large file.
     pub connections: usize,
+    /// Connect and per-read timeout of each request.
     pub timeout: Duration,
+    /// Retries of a failed request.
     pub retries: u32,
     /// The `progress` setting: progress bars wanted (where a terminal can show them).
     pub progress: bool,
+    /// The `User-Agent` sent: `hfdl/<version>`, plus `; origin/…` from
+    /// `HF_HUB_USER_AGENT_ORIGIN`.
     pub user_agent: String,
     /// Shared by every Hub client of the command, so its summary counts all its requests.
     pub hub_metrics: std::sync::Arc<crate::hub::metrics::HubMetrics>,
@@ -480,14 +494,16 @@ fn proxies(env: &Env) -> ProxyConfig {
 }
 
 /// The log level and format for `main.rs`'s tracing set-up, resolved like every other setting
-/// (flags aside). Cheap: it reads the manifest and config.toml, without reporting their errors,
-/// which are the command's to report.
-pub fn log_settings(manifest_path: &Path, overrides: &SettingsOverrides, env: &Env) -> LogSettings {
-    let manifest = crate::manifest::load(manifest_path)
-        .map(|manifest| manifest.settings)
-        .ok();
+/// (flags aside), from the manifest's `[settings]` (when it parsed) and config.toml. Errors in
+/// either are the command's to report, not logging's.
+pub fn log_settings(
+    manifest_path: &Path,
+    overrides: &SettingsOverrides,
+    env: &Env,
+    manifest: Option<&ManifestSettings>,
+) -> LogSettings {
     let config = config::load(&env.hfdl_config_file()).unwrap_or_default();
-    Settings::resolve(manifest_path, overrides, env, manifest.as_ref(), &config)
+    Settings::resolve(manifest_path, overrides, env, manifest, &config)
         .map(|settings| LogSettings {
             log_level: settings.log_level,
             log_format: settings.log_format,

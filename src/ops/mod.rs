@@ -52,6 +52,7 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::lock::{Lockfile, StaleReason};
 use crate::manifest::cooldown::Timestamp;
+use crate::manifest::diagnostics::ManifestError;
 use crate::manifest::{self, MANIFEST_FILE, Manifest};
 use crate::reconcile::plan::{BlobAction, Plan};
 use crate::report::{Event, Reporter};
@@ -100,6 +101,15 @@ impl OpenOptions {
     }
 }
 
+/// Whether opening a project requires its `models.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestNeed {
+    /// A missing manifest is an error (`manifest-not-found`).
+    Required,
+    /// A missing manifest is fine: the project has none.
+    Optional,
+}
+
 /// A project: its manifest (read once), its settings, and where its lock and store are.
 ///
 /// Cheap to keep and share (`&Project` across tasks): operations take `&self` and re-read the
@@ -115,16 +125,30 @@ impl Project {
     /// Opens the project: reads `models.toml` (it must exist), the user's config.toml and the
     /// environment, and resolves the settings. Nothing is written.
     pub fn open(options: OpenOptions) -> Result<Project> {
-        let manifest = manifest::load(&options.manifest_path())?;
-        Project::with_manifest(options, Some(manifest))
+        let loaded = manifest::load(&options.manifest_path());
+        Project::from_loaded(options, loaded, ManifestNeed::Required)
     }
 
     /// Like [`Project::open`], but a missing `models.toml` is fine: account, store and health
     /// operations also work outside a project (then without a manifest's `[settings]`).
     pub fn open_optional(options: OpenOptions) -> Result<Project> {
-        match manifest::load(&options.manifest_path()) {
+        let loaded = manifest::load(&options.manifest_path());
+        Project::from_loaded(options, loaded, ManifestNeed::Optional)
+    }
+
+    /// Opens the project from what [`manifest::load`] returned for
+    /// [`OpenOptions::manifest_path`], for a caller that needed the manifest earlier (the CLI
+    /// sets up logging from its `[settings]`), so that it is parsed once.
+    pub fn from_loaded(
+        options: OpenOptions,
+        loaded: std::result::Result<Manifest, ManifestError>,
+        need: ManifestNeed,
+    ) -> Result<Project> {
+        match loaded {
             Ok(manifest) => Project::with_manifest(options, Some(manifest)),
-            Err(error) if error.error_code() == "manifest-not-found" => {
+            Err(error)
+                if need == ManifestNeed::Optional && error.error_code() == "manifest-not-found" =>
+            {
                 Project::with_manifest(options, None)
             }
             Err(error) => Err(error.into()),

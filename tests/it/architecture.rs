@@ -69,12 +69,12 @@ fn code_of(text: &str) -> String {
                 .get(i + 1)
                 .is_some_and(|next| next.trim_start().starts_with("mod ") && next.ends_with('{'))
         {
-            let mut depth = 0i32;
+            let (mut opened, mut closed) = (0, 0);
             let mut j = i + 1;
             loop {
-                depth += lines[j].matches('{').count() as i32;
-                depth -= lines[j].matches('}').count() as i32;
-                if depth <= 0 || j + 1 == lines.len() {
+                opened += lines[j].matches('{').count();
+                closed += lines[j].matches('}').count();
+                if closed >= opened || j + 1 == lines.len() {
                     break;
                 }
                 j += 1;
@@ -210,7 +210,11 @@ fn every_import_points_down_the_layers() {
         unplaced.is_empty(),
         "modules in no layer (place them in LAYERS here and in src/lib.rs): {unplaced:?}"
     );
-    assert!(upward.is_empty(), "imports up the layers:\n{}", upward.join("\n"));
+    assert!(
+        upward.is_empty(),
+        "imports up the layers:\n{}",
+        upward.join("\n")
+    );
 }
 
 #[test]
@@ -220,7 +224,10 @@ fn the_checks_above_see_a_cycle_and_an_upward_import() {
         "use crate::a; // crate::b\n#[cfg(test)]\nmod tests {\n    use crate::c;\n}\nfn f() { crate::d::g() }\n",
     );
     assert!(code.contains("crate::a") && code.contains("crate::d"));
-    assert!(!code.contains("crate::b") && !code.contains("crate::c"), "{code}");
+    assert!(
+        !code.contains("crate::b") && !code.contains("crate::c"),
+        "{code}"
+    );
     let graph: BTreeMap<String, BTreeSet<String>> = [
         ("store", vec!["download"]),
         ("download", vec!["hub", "store"]),
