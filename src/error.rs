@@ -16,104 +16,163 @@ pub use crate::codes::{
 /// Everything a command can fail with.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum Error {
+    /// The manifest (`models.toml`) could not be read or is invalid.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Manifest(#[from] ManifestError),
 
+    /// The lockfile (`models.lock`) could not be read or is invalid.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Lock(#[from] LockError),
 
+    /// Resolving manifest entries to commits and file lists failed.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Resolve(#[from] ResolveError),
 
+    /// A request to the Hub failed.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Hub(#[from] HubError),
 
+    /// A blob could not be fetched into the store.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Download(#[from] DownloadError),
 
+    /// The lock no longer matches the manifest.
     #[error("{} is out of date with {}: {}", lock.display(), manifest.display(), reasons.join(", "))]
     #[diagnostic(help("run `hfdl lock` and commit {}", lock.display()))]
     LockStale {
+        /// The lockfile.
         lock: PathBuf,
+        /// The manifest it was checked against.
         manifest: PathBuf,
+        /// One line per entry that differs: not locked yet, removed, or changed.
         reasons: Vec<String>,
     },
 
+    /// The command needs a lockfile and there is none.
     #[error("{} does not exist", lock.display())]
     #[diagnostic(help("run `hfdl lock` to create it, and commit it next to the manifest"))]
-    LockMissing { lock: PathBuf },
+    LockMissing {
+        /// Where the lockfile was expected.
+        lock: PathBuf,
+    },
 
+    /// Offline, and the store lacks files the lock needs.
     #[error("offline, and the store lacks what the lock needs: {}", missing.join(", "))]
     #[diagnostic(help(
         "run `hfdl sync` once with network access (without --offline / HF_HUB_OFFLINE)"
     ))]
-    OfflineMissing { missing: Vec<String> },
+    OfflineMissing {
+        /// The first ten missing files as `model: path`, then an "and N more" line if any.
+        missing: Vec<String>,
+    },
 
+    /// The store's disk lacks room for the sync plus the reserve it keeps free.
     #[error("not enough free disk space in {}: the sync needs {needed} bytes and leaves {reserve} free for other programs, {available} are available", path.display())]
     #[diagnostic(help(
         "free some space (`hfdl gc` removes what no lock uses), or point --store / HF_HUB_CACHE at a larger disk"
     ))]
     DiskFull {
+        /// The store directory whose disk was measured.
         path: PathBuf,
+        /// Bytes the sync still has to download.
         needed: u64,
+        /// Bytes free on the disk.
         available: u64,
         /// What a sync keeps free on the disk (`store::disk::reserve_for`).
         reserve: u64,
     },
 
+    /// A model name given on the command line is not in the manifest.
     #[error("no entry named `{name}` in {}", manifest.display())]
     #[diagnostic(help("{}", if known.is_empty() { "the manifest has no entries; add one with `hfdl add REPO`".to_owned() } else { format!("known entries: {}", known.join(", ")) }))]
     UnknownModel {
+        /// The name asked for.
         name: String,
+        /// The manifest searched.
         manifest: PathBuf,
+        /// The entry names the manifest does have.
         known: Vec<String>,
     },
 
+    /// A manifest entry is not locked yet, or its snapshot is not in the store.
     #[error("`{name}` is not synced: {} is missing", path.display())]
     #[diagnostic(help("run `hfdl sync`"))]
-    NotSynced { name: String, path: PathBuf },
+    NotSynced {
+        /// The entry's name.
+        name: String,
+        /// What is missing: the lockfile (entry not locked) or the snapshot directory.
+        path: PathBuf,
+    },
 
+    /// `hfdl init --from-cache` found no complete snapshot to adopt.
     #[error("no complete snapshot in {}", store.display())]
     #[diagnostic(help(
         "point hfdl at the cache with --store or HF_HUB_CACHE, or start with `hfdl init` and `hfdl add REPO`"
     ))]
-    NothingCached { store: PathBuf },
+    NothingCached {
+        /// The store that was searched.
+        store: PathBuf,
+    },
 
+    /// `hfdl init` refuses to overwrite an existing manifest.
     #[error("{} already exists", path.display())]
     #[diagnostic(help("edit it, or use `hfdl add REPO` to add entries"))]
-    AlreadyExists { path: PathBuf },
+    AlreadyExists {
+        /// The existing file.
+        path: PathBuf,
+    },
 
+    /// The command line asked for something invalid.
     #[error("{message}")]
     #[diagnostic(help("{help}"))]
-    Usage { message: String, help: String },
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        help: String,
+    },
 
+    /// `hfdl doctor` had failing checks (its report has already been printed).
     #[error("doctor found problems: {}", failures.join(", "))]
     #[diagnostic(help("each failed check above says what to fix"))]
-    ChecksFailed { failures: Vec<String> },
+    ChecksFailed {
+        /// The names of the failed checks.
+        failures: Vec<String>,
+    },
 
+    /// `hfdl outdated` found entries whose revision moved upstream since they were locked.
     #[error("{} moved upstream: {}", if names.len() == 1 { "1 model" } else { "models" }, names.join(", "))]
     #[diagnostic(help(
         "take the updates with `hfdl lock --upgrade-model NAME`, or `hfdl lock --upgrade`"
     ))]
-    Outdated { names: Vec<String> },
+    Outdated {
+        /// The outdated entries' names.
+        names: Vec<String>,
+    },
 
+    /// The OS keyring holding the token could not be used.
     #[error(transparent)]
     #[diagnostic(help(
         "unlock the keyring (or set HFDL_KEYRING=none to leave it alone and use the HF token file)"
     ))]
     Keyring(#[from] crate::hub::keyring::KeyringError),
 
+    /// A file system operation failed.
     #[error("I/O error on {}: {source}", path.display())]
     Io {
+        /// The file or directory operated on.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
 
+    /// `hfdl verify` found the store out of line with the lock (its report has already been
+    /// printed).
     #[error("the store does not match models.lock: {} in {} checked", crate::report::count(*problems, "problem"), crate::report::count(*checked, "file"))]
     #[diagnostic(help("{}", if *repaired {
         "the repair left these problems; check permissions and free space on the store, then run `hfdl verify --repair` again"
@@ -121,24 +180,37 @@ pub enum Error {
         "run `hfdl verify --repair` to re-fetch what is missing or damaged and remove what is extra"
     }))]
     VerifyFailed {
+        /// Problems found (after the repair, when there was one).
         problems: usize,
+        /// Files checked.
         checked: usize,
+        /// Whether `--repair` ran, so these are the problems it left.
         repaired: bool,
     },
+    /// Another hfdl process held the store's lock for longer than this one would wait.
     #[error("the store {} is in use by another hfdl process; waited {waited_secs} s", store.display())]
     #[diagnostic(help(
         "run the command again once the other hfdl process has finished (a sync waits for gc up to 10 minutes; gc waits for syncs up to `--wait SECONDS`)"
     ))]
-    StoreBusy { store: PathBuf, waited_secs: u64 },
+    StoreBusy {
+        /// The store's root directory.
+        store: PathBuf,
+        /// How long this process waited, in seconds.
+        waited_secs: u64,
+    },
 
+    /// The configuration is invalid.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Config(#[from] crate::config::ConfigError),
 
+    /// The store's bookkeeping (registry of lockfiles, garbage collection) failed.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Store(#[from] crate::store::error::StoreError),
 
+    /// The sync was cancelled through its cancellation token; partial downloads are kept for a
+    /// resume.
     #[error("cancelled")]
     #[diagnostic(help("partial downloads are kept: run the sync again to resume"))]
     Cancelled,

@@ -55,7 +55,7 @@
 //! | operations | [`ops`]: [`ops::Project`] and one operation per command, typed reports |
 //! | pipeline | [`resolve`], [`reconcile`], [`settings`] (flags + environment + files → one value), [`health`] (doctor's checks), [`error`] (wraps every layer's error) |
 //! | files and the network | [`manifest`], [`lock`], [`config`], [`hub`], [`store`], [`download`], [`schema`] |
-//! | leaf helpers | [`codes`] (exit and error codes), [`report`] (progress events), [`fsutil`] (atomic writes, path checks), [`pattern`] (fnmatch), [`hash`], [`repo`], [`env`] |
+//! | leaf helpers | [`codes`] (exit and error codes), [`report`] (progress events), [`fsutil`] (atomic writes, path checks), [`pattern`] (fnmatch), [`hash`], [`repo`], [`env`](mod@env) |
 //!
 //! Each layer's error type ([`manifest::diagnostics::ManifestError`], [`hub::HubError`],
 //! [`store::error::StoreError`], …) says its own exit and error code through
@@ -76,13 +76,14 @@
 //! | `$HF_HOME/token` | [`hub::auth`] (token sources, precedence, the token file) |
 //! | OS keyring entry `hfdl` / endpoint | [`hub::keyring`] (Secret Service, kernel keyring) |
 //! | `schemas/*.schema.json` | [`schema`] (JSON Schemas of the three files, for editors) |
-//! | environment variables | [`env`] (the only reader), [`settings`] (precedence) |
+//! | environment variables | [`env`](mod@env) (the only reader), [`settings`] (precedence) |
 //! | `--log-file PATH`, `--metrics-file PATH` | [`logging`], [`ops::metrics`] |
 //! | `~/.config/hfdl/config.toml` | [`config`] (validation shared with `[settings]`, `toml_edit` edits) |
 
 #![warn(missing_docs)]
 
 #[doc(hidden)] // The binary's command line (clap types), not part of the library's API.
+#[allow(rustdoc::broken_intra_doc_links)] // Its doc comments are clap's help text.
 pub mod cli;
 pub mod codes;
 #[doc(hidden)] // The binary's subcommands, not part of the library's API.

@@ -52,11 +52,13 @@ const STDERR_DEFAULT: &str = "warn";
 pub struct LogConfig {
     /// The chosen filter (env-filter syntax), if any was chosen.
     pub filter: Option<String>,
-    /// The log file's filter: [`FILE_DEFAULT`] (debug), unless `-vv`/`-vvv` or `HFDL_LOG` chose
+    /// The log file's filter: `warn,hfdl=debug`, unless `-vv`/`-vvv` or `HFDL_LOG` chose
     /// one explicitly. A file someone asked for never gets less than debug from `-v` or a
     /// quiet `log-level`.
     pub file_filter: Option<String>,
+    /// Text or JSON, for stderr and the log file alike.
     pub format: LogFormat,
+    /// The file to append logs to (`--log-file`); `None` logs to stderr only.
     pub file: Option<PathBuf>,
 }
 

@@ -73,12 +73,17 @@ fn discard_ranged(options: &DownloadOptions, fetch: &BlobFetch) {
 /// One blob to fetch.
 #[derive(Debug, Clone)]
 pub struct BlobFetch {
+    /// Model, dataset or space.
     pub repo_type: RepoType,
+    /// The Hub repository.
     pub repo: RepoId,
+    /// The locked commit the file is fetched at.
     pub commit: String,
     /// The file's path in the repo (for the URL and messages).
     pub path: String,
+    /// The locked digest the bytes must hash to.
     pub hash: ContentHash,
+    /// The locked size, in bytes.
     pub size: u64,
     /// `blobs/<hex>`.
     pub blob: PathBuf,
@@ -95,6 +100,7 @@ pub struct FetchStats {
     pub downloaded: u64,
     /// Bytes reused from a partial download.
     pub resumed: u64,
+    /// Retries after a retryable error or a hash mismatch.
     pub retries: u32,
     /// The blob appeared meanwhile (another process) and was verified instead.
     pub already_present: bool,
@@ -103,21 +109,28 @@ pub struct FetchStats {
 /// Why a blob could not be fetched.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DownloadError {
+    /// The request to the Hub failed (after any retries).
     #[error(transparent)]
     #[diagnostic(transparent)]
     Hub(#[from] HubError),
 
+    /// The downloaded bytes did not hash to the locked digest, twice in a row.
     #[error("hash mismatch for `{path}` in `{repo}`: expected {expected}, got {actual}")]
     #[diagnostic(help(
         "the bytes were discarded and fetched again, with the same result; the Hub or a proxy serves content that differs from the lock; if the repo was force-pushed, run `hfdl lock --upgrade`"
     ))]
     HashMismatch {
+        /// The Hub repository.
         repo: RepoId,
+        /// The file's path in the repo.
         path: String,
+        /// The digest in the lock.
         expected: ContentHash,
+        /// The digest of the bytes received.
         actual: ContentHash,
     },
 
+    /// The server sent more bytes than the lock says the file (or range) has.
     #[error(
         "size mismatch for `{path}` in `{repo}`: expected {expected} bytes, the server sent {actual}"
     )]
@@ -125,19 +138,27 @@ pub enum DownloadError {
         "the server's answer does not match the lock; run again, or `hfdl lock --upgrade` if the repo changed"
     ))]
     SizeMismatch {
+        /// The Hub repository.
         repo: RepoId,
+        /// The file's path in the repo.
         path: String,
+        /// Bytes expected: the locked size, or the range's size for a multi-connection download.
         expected: u64,
+        /// Bytes received when the download stopped.
         actual: u64,
     },
 
+    /// Reading or writing a file in the store failed.
     #[error("I/O error on {path}: {source}")]
     #[diagnostic(help("check free disk space and permissions of the store"))]
     Io {
+        /// The file or directory operated on.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
 
+    /// Writing stopped because free space on the store's disk would drop below the reserve.
     #[error(
         "stopped before the disk fills: {} free on the disk of {}, and hfdl keeps {} free",
         indicatif::HumanBytes(*available), path.display(), indicatif::HumanBytes(*reserve)
@@ -148,12 +169,15 @@ pub enum DownloadError {
     LowDisk {
         /// The partial file that was being written (kept for a resume).
         path: PathBuf,
+        /// Bytes free on the disk when writing stopped.
         available: u64,
+        /// Bytes hfdl keeps free ([`DownloadOptions::min_free`]).
         reserve: u64,
     },
 }
 
 impl DownloadError {
+    /// The stable machine code of `--json` errors.
     pub fn error_code(&self) -> &'static str {
         match self {
             DownloadError::Hub(e) => e.error_code(),
@@ -166,6 +190,7 @@ impl DownloadError {
         }
     }
 
+    /// The process exit code: the Hub error's own, otherwise 1.
     pub fn exit_code(&self) -> i32 {
         match self {
             DownloadError::Hub(e) => e.exit_code(),

@@ -18,10 +18,12 @@ pub const ACCEPTED_FORMS: &str = "use a duration like \"7 days\", \"36h\", \"2 w
 pub struct Timestamp(i64);
 
 impl Timestamp {
+    /// The instant `seconds` after 1970-01-01T00:00:00Z (negative: before it).
     pub const fn from_unix_seconds(seconds: i64) -> Timestamp {
         Timestamp(seconds)
     }
 
+    /// Seconds since 1970-01-01T00:00:00Z (negative: before it).
     pub const fn unix_seconds(self) -> i64 {
         self.0
     }

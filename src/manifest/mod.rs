@@ -95,7 +95,9 @@ impl Manifest {
 pub struct ModelSpec {
     /// The entry's handle (`hfdl path NAME`), the `NAME` of `[models.NAME]`.
     pub name: String,
+    /// The Hub repository (`repo`).
     pub repo: RepoId,
+    /// Model, dataset or space (`repo-type`); a model when absent.
     pub repo_type: RepoType,
     /// Branch, tag, `refs/pr/N` or 40-hex commit; `main` when absent.
     pub revision: String,
@@ -160,17 +162,26 @@ fn canonical_patterns(patterns: &[String]) -> Vec<&str> {
 /// `[settings]`: the same keys as `config.toml`, all optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ManifestSettings {
+    /// The store directory as written (`~` and relative paths are resolved by
+    /// [`crate::settings`]).
     pub store: Option<String>,
+    /// The Hub's URL (http or https).
     pub endpoint: Option<String>,
+    /// Files downloaded in parallel (1 to 256).
     pub jobs: Option<u32>,
+    /// Connections per large file (1 to 64).
     pub connections: Option<u32>,
     /// Bytes per second, as written (`50M`, or an integer number of bytes).
     pub limit_rate: Option<String>,
     /// A duration as written (`30s`, `2m`, or an integer number of seconds).
     pub timeout: Option<String>,
+    /// Retries of a failed request (0 to 100).
     pub retries: Option<u32>,
+    /// Whether to show progress bars.
     pub progress: Option<bool>,
+    /// One of [`LOG_LEVELS`].
     pub log_level: Option<String>,
+    /// One of [`LOG_FORMATS`].
     pub log_format: Option<String>,
     /// The project's cooldown; entries without their own `exclude-newer` take it.
     pub exclude_newer: Option<ExcludeNewer>,

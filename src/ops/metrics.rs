@@ -18,32 +18,43 @@ pub const METRICS_VERSION: u32 = 1;
 /// What `--metrics-file` holds.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Metrics {
+    /// The document's format version ([`METRICS_VERSION`]).
     pub version: u32,
+    /// Whether the sync succeeded.
     pub ok: bool,
+    /// Why the sync failed (`null` when it succeeded).
     pub error: Option<MetricsError>,
     /// From the start of the command's sync (lock phase included) to its end.
     pub wall_time_secs: f64,
+    /// What happened to the locked files (`null` after a failure).
     pub files: Option<FileMetrics>,
+    /// Byte counts.
     pub bytes: ByteMetrics,
     /// Downloaded bytes per second of the download phase (`null` after a failure).
     pub throughput_bytes_per_sec: Option<f64>,
     /// Retries of API calls and downloads.
     pub retries: u64,
+    /// HTTP requests sent, by kind.
     pub requests: RequestCounts,
 }
 
 /// Why the sync failed: the `--json` error's code, exit code and message.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct MetricsError {
+    /// The stable machine code, as in `--json` errors.
     pub code: String,
+    /// The process exit code.
     pub exit_code: i32,
+    /// The error's message.
     pub message: String,
 }
 
 /// What happened to the locked files.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 pub struct FileMetrics {
+    /// Locked files in all entries.
     pub total: usize,
+    /// Files fetched from the network by this sync.
     pub downloaded: usize,
     /// Found in the cache unverified, hashed and adopted.
     pub adopted: usize,

@@ -255,7 +255,7 @@ impl Reporter for Lines {
 }
 
 /// `--json`: one JSON object per event on stderr, for tools that follow a sync. Progress is
-/// coalesced per task to at most one line per [`JsonLines::PROGRESS_EVERY`] (plus the
+/// coalesced per task to at most one line per 250 ms (plus the
 /// remainder before the task's end), so a fast transfer does not flood the pipe.
 #[derive(Default)]
 pub struct JsonLines {

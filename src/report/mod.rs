@@ -18,61 +18,102 @@ pub type TaskId = u64;
 pub enum Event {
     /// An entry is being resolved against the Hub.
     Resolving {
+        /// The manifest entry's name.
         name: String,
+        /// The Hub repository.
         repo: String,
+        /// The revision being resolved: the manifest's, or the precise one asked for.
         revision: String,
     },
     /// An entry was resolved to a commit.
     Resolved {
+        /// The manifest entry's name.
         name: String,
+        /// The full commit hash.
         commit: String,
+        /// Files selected by the entry's include/exclude patterns.
         files: usize,
+        /// Total size of those files, in bytes.
         bytes: u64,
     },
     /// The plan is known: what will be transferred and verified.
     Planned {
+        /// Files to download.
         download_files: usize,
+        /// Bytes to download.
         download_bytes: u64,
+        /// Files already present whose hashes will be checked.
         verify_files: usize,
+        /// Bytes to hash for those checks.
         verify_bytes: u64,
     },
     /// A download or verification began. `done` bytes are already there (resume).
     TaskStarted {
+        /// The task's id, repeated by its later events.
         id: TaskId,
+        /// Download or verification.
         kind: TaskKind,
+        /// What to show for it: usually the file's path in its repository.
         label: String,
+        /// The file's full size, in bytes.
         size: u64,
+        /// Bytes already present when the task began.
         done: u64,
     },
     /// `bytes` more bytes were processed.
-    TaskProgress { id: TaskId, bytes: u64 },
+    TaskProgress {
+        /// The task.
+        id: TaskId,
+        /// Bytes processed since the previous event (an increment, not a total).
+        bytes: u64,
+    },
     /// The task ended (successfully or not).
-    TaskFinished { id: TaskId, ok: bool },
+    TaskFinished {
+        /// The task.
+        id: TaskId,
+        /// Whether it succeeded.
+        ok: bool,
+    },
     /// A transfer will be retried after an error.
     Retrying {
+        /// The file's path in its repository.
         label: String,
+        /// Which retry this is, counting from 1.
         attempt: u32,
+        /// The error that caused the retry.
         error: String,
     },
     /// A notable step that is not a transfer (a link repaired, a file pruned).
-    Info { message: String },
+    Info {
+        /// The line to show.
+        message: String,
+    },
     /// A line for the person running the operation, at the moment it happens: a lock change
     /// before the downloads start, or why the operation waits (another process holds the store).
-    Status { message: String },
+    Status {
+        /// The line to show.
+        message: String,
+    },
     /// Something the user should know that does not stop the run.
-    Warning { message: String },
+    Warning {
+        /// The warning's text.
+        message: String,
+    },
 }
 
 /// What kind of work a task does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
+    /// Fetching a file from the Hub.
     Download,
+    /// Hashing a file already on disk to check it.
     Verify,
 }
 
 /// Receives events; implementations must be cheap and never block for long.
 pub trait Reporter: Send + Sync {
+    /// Handles one event.
     fn report(&self, event: Event);
 }
 
@@ -109,6 +150,7 @@ impl Reporter for ChannelReporter {
 pub struct TaskIds(AtomicU64);
 
 impl TaskIds {
+    /// A fresh id, unique among those this counter has handed out.
     pub fn next(&self) -> TaskId {
         self.0.fetch_add(1, Ordering::Relaxed)
     }

@@ -6,7 +6,9 @@ use crate::manifest::cooldown::Timestamp;
 /// One commit of a revision's history, with its parsed date.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatedCommit {
+    /// The full commit hash.
     pub id: String,
+    /// The commit's date, as its pusher wrote it.
     pub date: Timestamp,
 }
 

@@ -35,7 +35,9 @@ use crate::lock::Lockfile;
 /// What `gc` is asked to do.
 #[derive(Debug, Clone)]
 pub struct GcOptions<'a> {
+    /// The store to collect garbage in.
     pub store: &'a Store,
+    /// The registry of known lockfiles, whose references are kept.
     pub registry: &'a Registry,
     /// hfdl's directory of range maps (`$HFDL_CACHE_DIR/partials`).
     pub partials_dir: &'a Path,
@@ -50,7 +52,9 @@ pub struct GcOptions<'a> {
 /// What `gc` freed (or, with `dry_run`, would free).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GcReport {
+    /// Nothing was deleted: the report lists what would be.
     pub dry_run: bool,
+    /// The store's root directory.
     pub store: PathBuf,
     /// The lockfiles whose references were kept.
     pub locks: Vec<PathBuf>,
@@ -71,9 +75,13 @@ pub struct GcReport {
 pub struct RepoFreed {
     /// `models--org--name`.
     pub folder: String,
+    /// `model`, `dataset` or `space`.
     pub repo_type: String,
+    /// The repo id (`org/name`).
     pub repo: String,
+    /// Files (blobs, links, refs, partials) freed in this repo.
     pub files: usize,
+    /// Bytes freed in this repo (regular files; a link frees no content).
     pub bytes: u64,
     /// Nothing in the repo was referenced: its whole folder is gone.
     pub removed: bool,

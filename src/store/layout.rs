@@ -14,15 +14,19 @@ pub struct Store {
 /// A repository inside the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RepoRef<'a> {
+    /// Model, dataset or space.
     pub repo_type: RepoType,
+    /// The repo id (`org/name`).
     pub repo: &'a RepoId,
 }
 
 impl Store {
+    /// The store rooted at `root` (nothing is created or checked).
     pub fn new(root: impl Into<PathBuf>) -> Store {
         Store { root: root.into() }
     }
 
+    /// The cache directory the store is rooted at.
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -36,10 +40,12 @@ impl Store {
         )
     }
 
+    /// `<root>/models--org--name`: the repo's folder.
     pub fn repo_dir(&self, repo: RepoRef<'_>) -> PathBuf {
         self.root.join(Self::repo_folder_name(repo))
     }
 
+    /// `blobs/`: the repo's content-addressed files.
     pub fn blobs_dir(&self, repo: RepoRef<'_>) -> PathBuf {
         self.repo_dir(repo).join("blobs")
     }
@@ -56,6 +62,7 @@ impl Store {
             .join(format!("{}.incomplete", hash.hex()))
     }
 
+    /// `snapshots/<commit>`: the commit's files, as links into `blobs/`.
     pub fn snapshot_dir(&self, repo: RepoRef<'_>, commit: &str) -> PathBuf {
         self.repo_dir(repo).join("snapshots").join(commit)
     }

@@ -30,6 +30,7 @@ pub const MIN_RANGE: u64 = 8 << 20;
 pub struct RangeMap {
     /// The file's size (a map for another size is stale).
     pub size: u64,
+    /// One range per connection, in file order, together covering the whole file.
     pub ranges: Vec<Range>,
     /// The partial file this map describes (absolute), so `hfdl gc` can tell a map whose partial
     /// is gone. Maps written before this field existed lack it.
@@ -40,8 +41,11 @@ pub struct RangeMap {
 /// `[start, end)`, of which `done` bytes from `start` are on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Range {
+    /// The first byte's offset in the file.
     pub start: u64,
+    /// The offset just past the last byte.
     pub end: u64,
+    /// Bytes from `start` already written.
     pub done: u64,
 }
 
@@ -65,6 +69,7 @@ impl RangeMap {
         }
     }
 
+    /// Bytes on disk across all ranges.
     pub fn done(&self) -> u64 {
         self.ranges.iter().map(|r| r.done).sum()
     }

@@ -73,12 +73,14 @@ impl Registry {
         pinned
     }
 
+    /// The registry kept in `state_dir` (hfdl's state directory); nothing is read yet.
     pub fn new(state_dir: impl Into<PathBuf>) -> Registry {
         Registry {
             state_dir: state_dir.into(),
         }
     }
 
+    /// `known-locks.json` in the state directory: the registry's file.
     pub fn file(&self) -> PathBuf {
         self.state_dir.join(REGISTRY_FILE)
     }
