@@ -10,6 +10,7 @@ mod engine;
 mod failures;
 mod gc;
 mod interop;
+mod library;
 mod lifecycle;
 mod observability;
 mod schemas;
