@@ -46,9 +46,15 @@ fn a_program_locks_and_syncs_with_progress_through_a_channel() {
     let project = open(&ctx, &ctx.cache);
     let (reporter, mut events) = ChannelReporter::new();
     let report = runtime().block_on(async {
-        let lock = project.lock(&LockOptions::default(), &reporter).await.unwrap();
+        let lock = project
+            .lock(&LockOptions::default(), &reporter)
+            .await
+            .unwrap();
         assert!(lock.written);
-        project.sync(&SyncOptions::locked(), &reporter).await.unwrap()
+        project
+            .sync(&SyncOptions::locked(), &reporter)
+            .await
+            .unwrap()
     });
     drop(reporter);
     let mut started = 0;
