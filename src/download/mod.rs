@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 
 use crate::hash::{ContentHash, ContentHasher};
-use crate::hub::client::{ErrorContext, redact_url, redirect_target, retry_delay};
+use crate::hub::client::{ErrorContext, backoff, redact_url, redirect_target, retry_delay};
 use crate::hub::{HubClient, HubError};
 use crate::repo::{RepoId, RepoType};
 use crate::report::{Event, Reporter, TaskId, TaskKind};
@@ -114,11 +114,10 @@ pub enum DownloadError {
     #[diagnostic(transparent)]
     Hub(#[from] HubError),
 
-    /// The downloaded bytes did not hash to the locked digest, twice in a row.
+    /// The downloaded bytes did not hash to the locked digest: the same wrong digest twice in a
+    /// row, or different wrong digests until the file's retry budget ran out (see `cause`).
     #[error("hash mismatch for `{path}` in `{repo}`: expected {expected}, got {actual}")]
-    #[diagnostic(help(
-        "the bytes were discarded and fetched again, with the same result; the Hub or a proxy serves content that differs from the lock; if the repo was force-pushed, run `hfdl lock --upgrade`"
-    ))]
+    #[diagnostic(help("{cause}"))]
     HashMismatch {
         /// The Hub repository.
         repo: RepoId,
@@ -128,6 +127,8 @@ pub enum DownloadError {
         expected: ContentHash,
         /// The digest of the bytes received.
         actual: ContentHash,
+        /// Which case ended the download; its `Display` is the help.
+        cause: MismatchCause,
     },
 
     /// The server sent more bytes than the lock says the file (or range) has.
@@ -199,6 +200,37 @@ impl DownloadError {
     }
 }
 
+/// Why a hash mismatch ended a download ([`DownloadError::HashMismatch`]); its `Display` is the
+/// error's help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MismatchCause {
+    /// The same wrong digest twice in a row: the server consistently serves other bytes.
+    Consistent,
+    /// The wrong digests differed (bytes damaged in transit), and the file's retry budget ran
+    /// out before a copy matched.
+    RetriesExhausted {
+        /// Retries the file used, every cause together (the `retries` setting).
+        retries: u32,
+    },
+}
+
+impl std::fmt::Display for MismatchCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MismatchCause::Consistent => f.write_str(
+                "the bytes were discarded and fetched again, with the same result; the Hub or a proxy serves content that differs from the lock; if the repo was force-pushed, run `hfdl lock --upgrade`",
+            ),
+            MismatchCause::RetriesExhausted { retries: 0 } => f.write_str(
+                "retries are off (`retries = 0`), so the bad bytes were discarded and not fetched again; run `hfdl sync` again, or allow retries with `hfdl config set retries 4`",
+            ),
+            MismatchCause::RetriesExhausted { retries } => write!(
+                f,
+                "the bytes were discarded and fetched again until the retry budget ran out ({retries} retries of this file, all causes together), and the wrong digests differed: the bytes were damaged on the way (a flaky CDN, proxy or network), not changed on the Hub; run `hfdl sync` again, or raise `retries`"
+            ),
+        }
+    }
+}
+
 fn is_disk_full(error: &std::io::Error) -> bool {
     error.kind() == std::io::ErrorKind::StorageFull || error.raw_os_error() == Some(28)
 }
@@ -210,7 +242,9 @@ fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> DownloadEr
     }
 }
 
-/// Fetches one blob into the store; on success `fetch.blob` exists and holds the locked bytes.
+/// Fetches one blob into the store; on success `fetch.blob` exists and holds the locked bytes,
+/// fsynced. The rename that published it is durable once the caller fsyncs the blobs directory
+/// ([`crate::store::fsops::sync_dir`]), which it must do before linking to the blob.
 pub async fn fetch_blob(
     hub: &HubClient,
     fetch: &BlobFetch,
@@ -252,8 +286,15 @@ pub async fn fetch_blob(
     result
 }
 
-/// Downloads into `.incomplete` until the bytes hash to the lock's digest (one refetch on a
-/// mismatch), then publishes the blob by renaming.
+/// Downloads into `.incomplete` until the bytes hash to the lock's digest, then publishes the
+/// blob by renaming.
+///
+/// A wrong digest that differs from the previous one is corruption on the way (a CDN serves the
+/// odd bad body): the bytes are discarded and fetched again, like a cut body, within the file's
+/// retry budget. `stats.retries` is that budget's counter, one per file, shared by every cause
+/// (network errors, 5xx and 429, cut bodies, wrong digests) and by all connections of a ranged
+/// download; it numbers the `Retrying` events. The same wrong digest twice in a row means the
+/// server consistently serves other bytes: that fails at once.
 async fn download_verified(
     hub: &HubClient,
     fetch: &BlobFetch,
@@ -262,7 +303,7 @@ async fn download_verified(
     id: TaskId,
 ) -> Result<FetchStats, DownloadError> {
     let mut stats = FetchStats::default();
-    let mut mismatches = 0;
+    let mut previous_mismatch: Option<ContentHash> = None;
     loop {
         let ranged = options.ranged_paths(fetch).filter(|(map, partial)| {
             // Resume a multi-connection download, or start one for a large file.
@@ -284,32 +325,42 @@ async fn download_verified(
         if actual == fetch.hash {
             break;
         }
-        // A CDN can serve the odd bad body: discard it and fetch once more before failing.
+        // Nothing unverified stays: the bad bytes go before any retry or error.
         fs_err::remove_file(&fetch.incomplete).map_err(io_error(&fetch.incomplete))?;
-        mismatches += 1;
-        if mismatches > 1 {
+        let budget = hub.options();
+        let cause = if previous_mismatch.as_ref() == Some(&actual) {
+            Some(MismatchCause::Consistent)
+        } else if stats.retries >= budget.retries {
+            Some(MismatchCause::RetriesExhausted {
+                retries: stats.retries,
+            })
+        } else {
+            None
+        };
+        if let Some(cause) = cause {
             return Err(DownloadError::HashMismatch {
                 repo: fetch.repo.clone(),
                 path: fetch.path.clone(),
                 expected: fetch.hash.clone(),
                 actual,
+                cause,
             });
         }
-        reporter.report(Event::Retrying {
-            label: fetch.path.clone(),
-            attempt: mismatches,
-            error: format!("hash mismatch (expected {}, got {actual})", fetch.hash),
-        });
+        let delay = backoff(stats.retries, budget.retry_base);
         stats.retries += 1;
         hub.metrics().count_retry();
+        reporter.report(Event::Retrying {
+            label: fetch.path.clone(),
+            attempt: stats.retries,
+            error: format!("hash mismatch (expected {}, got {actual})", fetch.hash),
+        });
+        tracing::debug!(path = fetch.path, attempt = stats.retries, ?delay, %actual, "fetching again after a hash mismatch");
+        tokio::time::sleep(delay).await;
+        previous_mismatch = Some(actual);
     }
+    // The caller makes the rename durable (one fsync of the blobs directory for all the files
+    // it fetched) before a snapshot link points at the blob.
     fs_err::rename(&fetch.incomplete, &fetch.blob).map_err(io_error(&fetch.blob))?;
-    if let Some(parent) = fetch.blob.parent() {
-        // Make the rename durable before a snapshot link points at it.
-        if let Ok(dir) = fs_err::File::open(parent) {
-            let _ = dir.sync_all();
-        }
-    }
     Ok(stats)
 }
 
@@ -375,7 +426,6 @@ async fn download_to_incomplete(
         done: offset,
     });
     let options = hub.options();
-    let mut attempt = 0u32;
     loop {
         if offset == fetch.size {
             break Ok(hasher.clone().finish());
@@ -387,10 +437,13 @@ async fn download_to_incomplete(
         };
         match stream_once(hub, fetch, target, &mut hasher, &mut offset, stats).await {
             Ok(()) => {}
-            Err(DownloadError::Hub(error)) if error.is_retryable() && attempt < options.retries => {
-                let delay = retry_delay(&error, attempt, options.retry_base);
-                attempt += 1;
+            // `stats.retries` is the file's one retry counter, whatever the cause.
+            Err(DownloadError::Hub(error))
+                if error.is_retryable() && stats.retries < options.retries =>
+            {
+                let delay = retry_delay(&error, stats.retries, options.retry_base);
                 stats.retries += 1;
+                let attempt = stats.retries;
                 hub.metrics().count_retry();
                 reporter.report(Event::Retrying {
                     label: fetch.path.clone(),
@@ -625,12 +678,24 @@ fn log_body(url: &str, bytes: u64, started: std::time::Instant, complete: bool) 
     );
 }
 
-/// Writing and hashing on a blocking thread, fed through a short queue: the async workers keep
+/// Writing and hashing off the async threads, fed through short queues: the async workers keep
 /// receiving while the disk absorbs a write (page-cache throttling can stall one for a while)
 /// or the CPU hashes, and a slow disk pushes back on the network instead of filling memory.
+///
+/// A large body is hashed on a thread of its own, fed the same chunks (`Bytes` clones share
+/// their memory), so hashing overlaps the copy into the page cache instead of following it:
+/// sha256 alone runs at about the speed of the disk, and in series the two added up. A small
+/// body is hashed by the writer, where a second thread would cost more than it saves.
 struct DiskWriter {
     sender: tokio::sync::mpsc::Sender<bytes::Bytes>,
-    task: tokio::task::JoinHandle<(ContentHasher, u64, Result<(), WriteStop>)>,
+    task: tokio::task::JoinHandle<(Option<ContentHasher>, u64, Result<(), WriteStop>)>,
+    hashing: Option<HashThread>,
+}
+
+/// The hashing thread of a large body: its queue, and the hasher with the bytes it hashed.
+struct HashThread {
+    sender: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    task: tokio::task::JoinHandle<(ContentHasher, u64)>,
 }
 
 /// Where one GET's bytes go and who hears about them.
@@ -670,21 +735,38 @@ impl DiskWriter {
     /// Chunks queued between the network and the disk: with `jobs` files at once this bounds
     /// memory (a chunk is what one socket read gave, up to a few hundred KiB).
     const QUEUE: usize = 8;
+    /// Bodies at least this large get a hashing thread of their own.
+    const HASH_THREAD_MIN: u64 = 4 << 20;
+    /// A large body is flushed to the disk every this many bytes while it arrives (see
+    /// [`Flusher`]).
+    const FLUSH_AHEAD: u64 = 64 << 20;
 
     /// Appends to `file` (positioned at `offset`) and to `hasher`; once `complete_at` bytes are
     /// written the file is fsynced, off the async threads. With a `guard`, it stops before a
     /// write would take free space on the disk below the reserve.
     fn start(
         file: fs_err::File,
-        mut hasher: ContentHasher,
+        hasher: ContentHasher,
         offset: u64,
         complete_at: u64,
         mut guard: Option<FreeSpaceGuard>,
     ) -> DiskWriter {
+        let (hashing, mut inline_hasher) =
+            if complete_at.saturating_sub(offset) >= Self::HASH_THREAD_MIN {
+                (Some(HashThread::start(hasher, offset)), None)
+            } else {
+                (None, Some(hasher))
+            };
+        let flusher = if complete_at.saturating_sub(offset) >= 2 * Self::FLUSH_AHEAD {
+            file.try_clone().ok().map(Flusher::start)
+        } else {
+            None
+        };
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<bytes::Bytes>(Self::QUEUE);
         let task = tokio::task::spawn_blocking(move || {
             let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
             let mut written = offset;
+            let mut flushed_at = offset;
             let mut last_flush = std::time::Instant::now();
             let mut result = Ok(());
             while let Some(chunk) = receiver.blocking_recv() {
@@ -698,8 +780,16 @@ impl DiskWriter {
                     result = Err(WriteStop::Io(error));
                     break;
                 }
-                hasher.update(&chunk);
+                if let Some(hasher) = inline_hasher.as_mut() {
+                    hasher.update(&chunk);
+                }
                 written += chunk.len() as u64;
+                if let Some(flusher) = &flusher
+                    && written - flushed_at >= Self::FLUSH_AHEAD
+                    && flusher.request()
+                {
+                    flushed_at = written;
+                }
                 // On a slow link, flush now and then so that a kill loses little.
                 if last_flush.elapsed() >= FLUSH_EVERY {
                     if let Err(error) = writer.flush() {
@@ -708,6 +798,9 @@ impl DiskWriter {
                     }
                     last_flush = std::time::Instant::now();
                 }
+            }
+            if let Some(flusher) = flusher {
+                flusher.stop();
             }
             // Flushed in every case: bytes written before a stop stay resumable.
             let flushed = writer
@@ -720,27 +813,109 @@ impl DiskWriter {
                 }
                 (Ok(()), Ok(_)) => Ok(()),
             };
-            (hasher, written, result)
+            (inline_hasher, written, result)
         });
-        DiskWriter { sender, task }
+        DiskWriter {
+            sender,
+            task,
+            hashing,
+        }
     }
 
     /// Queues a chunk; `false` when the writer has stopped (after an error).
     async fn send(&self, chunk: bytes::Bytes) -> bool {
+        if let Some(hashing) = &self.hashing
+            && hashing.sender.send(chunk.clone()).await.is_err()
+        {
+            return false;
+        }
         self.sender.send(chunk).await.is_ok()
     }
 
-    /// Waits for the queue to drain: the hasher, the bytes written and hashed, and any error.
+    /// Waits for the queues to drain: the hasher, the bytes written (and hashed), and any
+    /// error. After an error the hasher may have seen bytes the file did not get; the caller
+    /// then stops using it (a later run re-hashes the partial file).
     async fn finish(self) -> (ContentHasher, u64, Result<(), WriteStop>) {
         drop(self.sender);
-        match self.task.await {
-            Ok(done) => done,
-            Err(error) => (
+        let lost = |error: tokio::task::JoinError| {
+            (
                 ContentHasher::new(crate::hash::HashKind::Sha256, 0),
                 0,
                 Err(WriteStop::Io(std::io::Error::other(error))),
-            ),
-        }
+            )
+        };
+        let (inline_hasher, written, result) = match self.task.await {
+            Ok(done) => done,
+            Err(error) => return lost(error),
+        };
+        let Some(hashing) = self.hashing else {
+            let hasher = inline_hasher
+                .unwrap_or_else(|| ContentHasher::new(crate::hash::HashKind::Sha256, 0));
+            return (hasher, written, result);
+        };
+        drop(hashing.sender);
+        let (hasher, hashed) = match hashing.task.await {
+            Ok(done) => done,
+            Err(error) => return lost(error),
+        };
+        // Both threads saw the same chunks unless the writer stopped early (an error).
+        let result = match result {
+            Ok(()) if hashed != written => Err(WriteStop::Io(std::io::Error::other(format!(
+                "{hashed} bytes hashed but {written} written"
+            )))),
+            result => result,
+        };
+        (hasher, written, result)
+    }
+}
+
+/// Starts the disk's writeback of a large body while it still arrives: a thread that
+/// `fdatasync`s the file whenever the writer asks (every [`DiskWriter::FLUSH_AHEAD`] bytes).
+/// Otherwise a machine with plenty of memory keeps the whole body as dirty pages and writes it
+/// only at the final fsync, after the last byte arrived, so the download and the disk took
+/// turns instead of working together. Its errors are the final fsync's to report.
+struct Flusher {
+    sender: std::sync::mpsc::SyncSender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Flusher {
+    fn start(file: fs_err::File) -> Flusher {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::spawn(move || {
+            while receiver.recv().is_ok() {
+                let _ = file.sync_data();
+            }
+        });
+        Flusher { sender, thread }
+    }
+
+    /// Asks for a flush; `false` while the previous one still runs (then the writer asks
+    /// again later, rather than queueing flushes behind a slow disk).
+    fn request(&self) -> bool {
+        self.sender.try_send(()).is_ok()
+    }
+
+    /// Waits for a running flush to end, so the final fsync does not race it.
+    fn stop(self) {
+        drop(self.sender);
+        let _ = self.thread.join();
+    }
+}
+
+impl HashThread {
+    /// Starts hashing chunks into `hasher`, which has seen the `offset` bytes before them.
+    fn start(mut hasher: ContentHasher, offset: u64) -> HashThread {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<bytes::Bytes>(DiskWriter::QUEUE);
+        let task = tokio::task::spawn_blocking(move || {
+            let mut hashed = offset;
+            while let Some(chunk) = receiver.blocking_recv() {
+                hasher.update(&chunk);
+                hashed += chunk.len() as u64;
+            }
+            (hasher, hashed)
+        });
+        HashThread { sender, task }
     }
 }
 

@@ -51,6 +51,8 @@ struct Shared<'a> {
     map: Mutex<RangeMap>,
     map_path: PathBuf,
     downloaded: AtomicU64,
+    /// The file's retries so far, every cause and every range together (starts at
+    /// `stats.retries`, written back at the end): one budget per file.
     retries: AtomicU32,
     /// Bytes to keep free on the disk ([`DownloadOptions::min_free`]).
     min_free: u64,
@@ -114,7 +116,7 @@ pub async fn download(
         map: Mutex::new(map),
         map_path: map_path.to_path_buf(),
         downloaded: AtomicU64::new(0),
-        retries: AtomicU32::new(0),
+        retries: AtomicU32::new(stats.retries),
         min_free: options.min_free,
     };
     let outcome = futures_util::future::try_join_all(
@@ -124,7 +126,7 @@ pub async fn download(
     )
     .await;
     stats.downloaded += shared.downloaded.load(Ordering::Relaxed);
-    stats.retries += shared.retries.load(Ordering::Relaxed);
+    stats.retries = shared.retries.load(Ordering::Relaxed);
     outcome?;
     let file = fs_err::OpenOptions::new()
         .write(true)
@@ -138,19 +140,26 @@ pub async fn download(
 async fn fetch_range(shared: &Shared<'_>, index: usize, range: Range) -> Result<(), RangedError> {
     let options = shared.hub.options();
     let mut done = range.done;
-    let mut attempt = 0u32;
     loop {
         if range.start + done >= range.end {
             return Ok(());
         }
-        match stream_range(shared, index, range, &mut done, attempt).await {
+        let retries = shared.retries.load(Ordering::Relaxed);
+        match stream_range(shared, index, range, &mut done, retries).await {
             Ok(()) => {}
-            Err(RangedError::Failed(DownloadError::Hub(error)))
-                if error.is_retryable() && attempt < options.retries =>
-            {
-                let delay = retry_delay(&error, attempt, options.retry_base);
-                attempt += 1;
-                shared.retries.fetch_add(1, Ordering::Relaxed);
+            Err(RangedError::Failed(DownloadError::Hub(error))) if error.is_retryable() => {
+                // Takes the file's next retry, unless another range (or cause) spent the budget.
+                let Ok(used) =
+                    shared
+                        .retries
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                            (n < options.retries).then_some(n + 1)
+                        })
+                else {
+                    return Err(DownloadError::Hub(error).into());
+                };
+                let delay = retry_delay(&error, used, options.retry_base);
+                let attempt = used + 1;
                 shared.hub.metrics().count_retry();
                 shared.reporter.report(Event::Retrying {
                     label: shared.fetch.path.clone(),

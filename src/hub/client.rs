@@ -752,6 +752,13 @@ pub fn retry_delay(error: &HubError, attempt: u32, base: Duration) -> Duration {
     {
         return *retry_after;
     }
+    backoff(attempt, base)
+}
+
+/// Exponential backoff before retry `attempt` (0-based) from `base`, with jitter, capped at
+/// 30 s: the delay of [`retry_delay`] when the server did not ask for one (and after a body that
+/// did not hash to the lock, which no server error describes).
+pub fn backoff(attempt: u32, base: Duration) -> Duration {
     let exponential = base
         .saturating_mul(1 << attempt.min(10))
         .min(Duration::from_secs(30));

@@ -261,3 +261,136 @@ fn a_sync_killed_mid_download_is_completed_by_the_next_one() {
     );
     assert!(blob.is_file());
 }
+
+/// The `attempt N` and the error of every `retrying model.safetensors` line on stderr.
+fn weight_retries(output: &std::process::Output) -> Vec<(u32, String)> {
+    let pattern =
+        regex::Regex::new(r"retrying model\.safetensors \(attempt (\d+)\): (.*)").unwrap();
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter_map(|line| {
+            let found = pattern.captures(line)?;
+            Some((found[1].parse().unwrap(), found[2].to_owned()))
+        })
+        .collect()
+}
+
+/// One fault for the next request of the weights' CDN URL.
+fn weights_fault(ctx: &TestContext, fault: Fault) {
+    ctx.hub.add_fault(FaultRule {
+        path_contains: format!("/cdn/{}", ctx.tiny_file("model.safetensors").etag()),
+        fault,
+        times: Some(1),
+    });
+}
+
+fn assert_every_file_correct(ctx: &TestContext) {
+    let check = crate::support::check_store(&ctx.project.join("models.lock"), &ctx.cache);
+    assert!(check.complete(), "{check:?}");
+    let verify = ctx.run(&["verify", "--full"]);
+    assert!(verify.status.success(), "{}", ctx.render(&verify));
+}
+
+#[test]
+fn two_corrupted_bodies_in_a_row_with_different_bytes_are_fetched_again_and_the_sync_succeeds() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(TINY);
+    assert!(ctx.run(&["lock"]).status.success());
+    // A flaky CDN: two bodies in a row with a different byte flipped (two different wrong
+    // digests), then a good one.
+    weights_fault(&ctx, Fault::Corrupt { offset: 1000 });
+    weights_fault(&ctx, Fault::Corrupt { offset: 2000 });
+    let output = ctx.run(&["sync"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let retries = weight_retries(&output);
+    let attempts: Vec<u32> = retries.iter().map(|(n, _)| *n).collect();
+    assert_eq!(attempts, vec![1, 2], "{}", ctx.render(&output));
+    assert!(
+        retries.iter().all(|(_, e)| e.starts_with("hash mismatch")),
+        "{retries:?}"
+    );
+    assert_ne!(retries[0].1, retries[1].1, "two different wrong digests");
+    assert_every_file_correct(&ctx);
+}
+
+#[test]
+fn the_same_wrong_bytes_twice_is_a_hash_mismatch_whose_help_says_the_server_serves_other_bytes() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(TINY);
+    assert!(ctx.run(&["lock"]).status.success());
+    ctx.hub.add_fault(FaultRule {
+        path_contains: format!("/cdn/{}", ctx.tiny_file("model.safetensors").etag()),
+        fault: Fault::Corrupt { offset: 1000 },
+        times: None,
+    });
+    let output = ctx.run(&["sync", "--json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", ctx.render(&output));
+    assert_eq!(json_error_code(&output), "hash-mismatch");
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let help = value["error"]["help"].as_str().unwrap();
+    assert!(
+        help.contains("with the same result") && help.contains("serves content that differs"),
+        "{help}"
+    );
+    // Fetched twice, not until the budget ran out: a third copy would be the same.
+    let gets = ctx
+        .hub
+        .requests()
+        .iter()
+        .filter(|r| r.kind == hfdl_mock_hub::RequestKind::Cdn)
+        .count();
+    assert_eq!(gets, 2);
+    let check = crate::support::check_store(&ctx.project.join("models.lock"), &ctx.cache);
+    assert!(check.wrong.is_empty(), "{check:?}");
+}
+
+#[test]
+fn different_wrong_bytes_until_the_retry_budget_runs_out_are_a_hash_mismatch_that_says_so() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(TINY);
+    assert!(ctx.run(&["lock"]).status.success());
+    for offset in [10, 20, 30] {
+        weights_fault(&ctx, Fault::Corrupt { offset });
+    }
+    let output = ctx
+        .hfdl()
+        .args(["sync", "--json"])
+        .env("HFDL_RETRIES", "2")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", ctx.render(&output));
+    assert_eq!(json_error_code(&output), "hash-mismatch");
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let help = value["error"]["help"].as_str().unwrap();
+    assert!(
+        help.contains("retry budget ran out (2 retries")
+            && help.contains("wrong digests differed")
+            && !help.contains("same result"),
+        "{help}"
+    );
+    let check = crate::support::check_store(&ctx.project.join("models.lock"), &ctx.cache);
+    assert!(check.wrong.is_empty(), "{check:?}");
+}
+
+#[test]
+fn retries_of_one_file_are_numbered_across_causes() {
+    let ctx = TestContext::new();
+    ctx.write_manifest(TINY);
+    assert!(ctx.run(&["lock"]).status.success());
+    // A 503, a body cut after 100 000 bytes, then a resumed body with a flipped byte.
+    weights_fault(&ctx, Fault::Status(503));
+    weights_fault(&ctx, Fault::CutAfter(100_000));
+    weights_fault(&ctx, Fault::Corrupt { offset: 200_000 });
+    let output = ctx.run(&["sync"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let retries = weight_retries(&output);
+    let attempts: Vec<u32> = retries.iter().map(|(n, _)| *n).collect();
+    assert_eq!(attempts, vec![1, 2, 3], "{}", ctx.render(&output));
+    assert!(retries[0].1.contains("503"), "{retries:?}");
+    assert!(
+        retries[1].1.starts_with("could not reach"),
+        "the cut body: {retries:?}"
+    );
+    assert!(retries[2].1.starts_with("hash mismatch"), "{retries:?}");
+    assert_every_file_correct(&ctx);
+}

@@ -8,6 +8,7 @@ mod cooldown;
 mod doctor;
 mod engine;
 mod failures;
+mod fault_matrix;
 mod gc;
 mod interop;
 mod library;

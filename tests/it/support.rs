@@ -301,3 +301,128 @@ pub fn wait_for_partial(blobs: &Path, bytes: u64) -> PathBuf {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// The store compared with a project's `models.lock`: what is wrong (never allowed) and what is
+/// missing (allowed only after a failed or killed run).
+#[derive(Debug, Default)]
+pub struct StoreCheck {
+    /// Visible files that are not verified content: a blob whose bytes do not hash to its name,
+    /// a snapshot file that is not a link to such a blob, or a link to another digest than the
+    /// lock's. Partial downloads (`*.incomplete`) are not visible content and not listed.
+    pub wrong: Vec<String>,
+    /// Locked files that are not in their snapshot.
+    pub missing: Vec<String>,
+}
+
+impl StoreCheck {
+    /// Nothing wrong and nothing missing.
+    pub fn complete(&self) -> bool {
+        self.wrong.is_empty() && self.missing.is_empty()
+    }
+}
+
+/// Hashes every blob in `store` and follows every snapshot link, against `lock` (the project's
+/// `models.lock`, if there is one).
+pub fn check_store(lock: &Path, store: &Path) -> StoreCheck {
+    use hfdl::hash::{ContentHash, HashKind};
+    use std::collections::HashMap;
+
+    let mut check = StoreCheck::default();
+    let hash_blob = |path: &Path| -> Option<ContentHash> {
+        let name = path.file_name()?.to_str()?;
+        let kind = match name.len() {
+            64 => HashKind::Sha256,
+            40 => HashKind::GitSha1,
+            _ => return None,
+        };
+        let size = fs_err::metadata(path).ok()?.len();
+        let file = fs_err::File::open(path).ok()?;
+        let (actual, _) = hfdl::hash::hash_reader(file, kind, size).ok()?;
+        (actual.hex() == name).then_some(actual)
+    };
+    // Every blob: its bytes hash to its name.
+    let mut good_blobs: HashMap<PathBuf, String> = HashMap::new();
+    let repos: Vec<PathBuf> = fs_err::read_dir(store)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join("blobs").is_dir() || p.join("snapshots").is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    for repo in &repos {
+        for entry in fs_err::read_dir(repo.join("blobs")).into_iter().flatten() {
+            let Ok(entry) = entry else { continue };
+            let path = entry.path();
+            if path.to_string_lossy().ends_with(".incomplete") {
+                continue;
+            }
+            match hash_blob(&path) {
+                Some(hash) => {
+                    good_blobs.insert(path, hash.hex().to_owned());
+                }
+                None => check
+                    .wrong
+                    .push(format!("blob {} is not its digest", path.display())),
+            }
+        }
+        // Every snapshot file: a link to a verified blob of this repo.
+        let mut pending = vec![repo.join("snapshots")];
+        while let Some(dir) = pending.pop() {
+            for entry in fs_err::read_dir(&dir).into_iter().flatten() {
+                let Ok(entry) = entry else { continue };
+                let path = entry.path();
+                let kind = entry.file_type().unwrap();
+                if kind.is_dir() {
+                    pending.push(path);
+                } else if !kind.is_symlink() {
+                    check
+                        .wrong
+                        .push(format!("{} is not a link", path.display()));
+                } else {
+                    let target = fs_err::canonicalize(&path).ok();
+                    let blob = repo.join("blobs");
+                    let fine = target.as_ref().is_some_and(|t| {
+                        good_blobs.contains_key(&blob.join(t.file_name().unwrap_or_default()))
+                            && fs_err::canonicalize(&blob).is_ok_and(|b| t.parent() == Some(&b))
+                    });
+                    if !fine {
+                        check.wrong.push(format!(
+                            "{} links to {target:?}, not a verified blob",
+                            path.display()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // Every locked file: in its snapshot, linked to the lock's digest.
+    let Ok(text) = fs_err::read_to_string(lock) else {
+        return check;
+    };
+    let lockfile = hfdl::lock::Lockfile::decode(lock, &text).expect("models.lock decodes");
+    let layout = hfdl::store::layout::Store::new(store);
+    for model in &lockfile.models {
+        let repo = hfdl::store::RepoRef {
+            repo_type: model.repo_type,
+            repo: &model.repo,
+        };
+        for file in &model.files {
+            let link = layout.snapshot_file(repo, &model.commit, &file.path);
+            let target = fs_err::canonicalize(&link).ok();
+            match target.as_ref().and_then(|t| t.file_name()) {
+                None => check.missing.push(format!("{}: {}", model.name, file.path)),
+                Some(name) if name.to_string_lossy() != file.hash.hex() => {
+                    check.wrong.push(format!(
+                        "{} links to {}, the lock says {}",
+                        link.display(),
+                        name.display(),
+                        file.hash
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    check
+}
