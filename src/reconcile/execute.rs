@@ -178,6 +178,19 @@ pub async fn execute(
         }
     }
 
+    // Blobs were renamed into place without a directory fsync each; one per blobs directory
+    // makes all those renames durable before a snapshot link points at one of them. (A
+    // directory fsync per file cost more than writing a small file.)
+    let blob_dirs: BTreeSet<&Path> = plan
+        .blobs
+        .iter()
+        .filter(|step| !failed_blobs.contains(&step.blob))
+        .filter_map(|step| step.blob.parent())
+        .collect();
+    for dir in blob_dirs {
+        fsops::sync_dir(dir);
+    }
+
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| DownloadError::Io { path, source }

@@ -42,6 +42,14 @@ pub fn replace_with_symlink(link: &Path, target: &Path) -> std::io::Result<()> {
     )))
 }
 
+/// Makes the entries of `dir` (files renamed into it, links made in it) durable. Best effort: a
+/// file system that cannot fsync a directory has nothing to make durable this way.
+pub fn sync_dir(dir: &Path) {
+    if let Ok(dir) = fs_err::File::open(dir) {
+        let _ = dir.sync_all();
+    }
+}
+
 #[cfg(unix)]
 fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
     std::os::unix::fs::symlink(target, link)
