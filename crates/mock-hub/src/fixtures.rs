@@ -315,9 +315,13 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FixtureError + '_ {
     }
 }
 
+/// The parsed fixtures, loaded once from disk and kept in memory: requests never read or parse
+/// a fixture file. A repo is shared as an `Arc`, so a request holds a consistent snapshot
+/// without copying its file tables, and a change swaps in a new `Arc` (copy on write) after
+/// writing it to disk: the next request sees it, a request in flight keeps the old one.
 #[derive(Debug, Default)]
 struct State {
-    repos: BTreeMap<(RepoType, String), Repo>,
+    repos: BTreeMap<(RepoType, String), Arc<Repo>>,
     users: Vec<UserSpec>,
 }
 
@@ -359,7 +363,9 @@ impl Fixtures {
                     let text = fs_err::read(&path).map_err(io_err(&path))?;
                     let repo: Repo = serde_json::from_slice(&text)
                         .map_err(|source| FixtureError::Json { path, source })?;
-                    state.repos.insert((repo.repo_type, repo.id.clone()), repo);
+                    state
+                        .repos
+                        .insert((repo.repo_type, repo.id.clone()), Arc::new(repo));
                 }
             }
         }
@@ -419,7 +425,7 @@ impl Fixtures {
             created: CREATED.to_owned(),
         };
         self.save_repo(&repo)?;
-        state.repos.insert(key, repo);
+        state.repos.insert(key, Arc::new(repo));
         Ok(())
     }
 
@@ -673,7 +679,10 @@ impl Fixtures {
 
     /// A snapshot of a repo.
     pub fn repo(&self, repo_type: RepoType, id: &str) -> Option<Repo> {
-        self.read().repos.get(&(repo_type, id.to_owned())).cloned()
+        self.read()
+            .repos
+            .get(&(repo_type, id.to_owned()))
+            .map(|repo| Repo::clone(repo))
     }
 
     /// Finds a repo by exact id; failing that, by old id or case-insensitive match (the
@@ -681,7 +690,7 @@ impl Fixtures {
     pub fn lookup(&self, repo_type: RepoType, id: &str) -> Lookup {
         let state = self.read();
         if let Some(repo) = state.repos.get(&(repo_type, id.to_owned())) {
-            return Lookup::Found(Box::new(repo.clone()));
+            return Lookup::Found(Arc::clone(repo));
         }
         for ((kind, canonical), repo) in &state.repos {
             if *kind == repo_type
@@ -714,10 +723,10 @@ impl Fixtures {
             .repos
             .get_mut(&(repo_type, id.to_owned()))
             .ok_or_else(|| FixtureError::NoRepo(id.to_owned()))?;
-        let mut updated = repo.clone();
+        let mut updated = Repo::clone(repo);
         change(&mut updated)?;
         self.save_repo(&updated)?;
-        *repo = updated;
+        *repo = Arc::new(updated);
         Ok(())
     }
 
@@ -821,7 +830,8 @@ impl Fixtures {
 /// The outcome of [`Fixtures::lookup`].
 #[derive(Debug, Clone)]
 pub enum Lookup {
-    Found(Box<Repo>),
+    /// The repo as it is now (a shared snapshot: later changes do not alter it).
+    Found(Arc<Repo>),
     /// Known under another (canonical) id.
     Moved(String),
     Missing,

@@ -6,17 +6,18 @@
 //! hfdl-mock-hub generate --out DIR many-small --id bench/many --count 5000
 //! hfdl-mock-hub serve --fixtures DIR [--port N] [--cdn-port N] [--page-size N]
 //! hfdl-mock-hub --fixtures DIR [--port N]          # same as `serve`
+//! hfdl-mock-hub static --dir DIR [--port N]         # a plain static file server (benchmarks)
 //! ```
 //!
-//! `serve` prints `endpoint=URL` and `cdn=URL` on stdout once it listens, then runs until
-//! SIGINT or SIGTERM.
+//! `serve` prints `endpoint=URL` and `cdn=URL` on stdout once it listens (`static` prints
+//! `endpoint=URL`), then runs until SIGINT or SIGTERM.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use hfdl_mock_hub::{Fixtures, MockHub, RepoType, ServerOptions, generate};
+use hfdl_mock_hub::{Fixtures, MockHub, RepoType, ServerOptions, StaticServer, generate};
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +37,16 @@ struct Cli {
 enum Command {
     /// Serve a fixture directory.
     Serve(ServeArgs),
+    /// Serve the files of a directory as a plain static server (`GET /path/in/dir`): the
+    /// benchmark's baseline for the same bytes without the Hub protocol.
+    Static {
+        /// The directory to serve.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
     /// Write fixture repos into a directory (created if missing).
     Generate {
         /// The fixture directory.
@@ -110,6 +121,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),
+        Some(Command::Static { dir, port }) => serve_static(&dir, port),
         Some(Command::Generate { out, what }) => generate_into(&out, what),
     };
     match result {
@@ -143,6 +155,18 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     .and_then(|()| stdout.flush())
     .map_err(|e| e.to_string())?;
     hub.wait_for_signal().map_err(|e| e.to_string())
+}
+
+fn serve_static(dir: &std::path::Path, port: u16) -> Result<(), String> {
+    if !dir.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    let server = StaticServer::start(dir, port).map_err(|e| format!("cannot listen: {e}"))?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "endpoint={}", server.endpoint())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| e.to_string())?;
+    server.wait_for_signal().map_err(|e| e.to_string())
 }
 
 fn generate_into(out: &std::path::Path, what: Generate) -> Result<(), String> {

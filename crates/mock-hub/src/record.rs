@@ -1,8 +1,8 @@
 //! What the server saw and what it should do wrong: the request log, the counters by kind,
 //! and the fault rules tests install.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -96,9 +96,9 @@ pub struct FaultRule {
 
 /// A body being sent; see [`Recorder::body_started`].
 #[derive(Debug)]
-pub struct BodyInFlight<'r>(&'r Recorder);
+pub struct BodyInFlight(Arc<Recorder>);
 
-impl Drop for BodyInFlight<'_> {
+impl Drop for BodyInFlight {
     fn drop(&mut self) {
         self.0.bodies_in_flight.fetch_sub(1, Ordering::SeqCst);
     }
@@ -141,10 +141,10 @@ impl Recorder {
     }
 
     /// Counts a body being sent until the returned guard is dropped.
-    pub fn body_started(&self) -> BodyInFlight<'_> {
+    pub fn body_started(self: &Arc<Self>) -> BodyInFlight {
         let now = self.bodies_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_concurrent_bodies.fetch_max(now, Ordering::SeqCst);
-        BodyInFlight(self)
+        BodyInFlight(Arc::clone(self))
     }
 
     /// Adds body bytes actually sent.

@@ -436,11 +436,11 @@ fn find_repo(
     repo_type: RepoType,
     id: &str,
     redirect: impl FnOnce(&str) -> String,
-) -> Result<Repo, Outcome> {
+) -> Result<Arc<Repo>, Outcome> {
     match call.shared.fixtures.lookup(repo_type, id) {
         Lookup::Found(repo) => {
             check_read(&repo, call.user.as_ref()).map_err(Err)?;
-            Ok(*repo)
+            Ok(repo)
         }
         Lookup::Moved(canonical) => {
             let mut location = redirect(&canonical);

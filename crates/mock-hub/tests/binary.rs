@@ -61,8 +61,10 @@ struct Server {
 }
 
 impl Server {
-    /// Starts the binary with `args` and waits for its `endpoint=` and `cdn=` lines.
+    /// Starts the binary with `args` and waits for its `endpoint=` and `cdn=` lines (only
+    /// `endpoint=` for `static`).
     fn start(args: &[&str]) -> Server {
+        let wants_cdn = args.first() != Some(&"static");
         let mut child = Command::new(BIN)
             .args(args)
             .env("MOCK_HUB_LOG", "warn")
@@ -90,7 +92,7 @@ impl Server {
         });
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         let mut seen = Vec::new();
-        while server.endpoint.is_empty() || server.cdn.is_empty() {
+        while server.endpoint.is_empty() || (wants_cdn && server.cdn.is_empty()) {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = receiver.recv_timeout(left).unwrap_or_else(|e| {
                 panic!("no endpoint=/cdn= lines from {args:?} ({e}); stdout so far: {seen:?}")
@@ -102,13 +104,14 @@ impl Server {
             }
             seen.push(line);
         }
-        for url in [&server.endpoint, &server.cdn] {
-            assert!(url.starts_with("http://127.0.0.1:"), "{seen:?}");
+        assert!(server.endpoint.starts_with("http://127.0.0.1:"), "{seen:?}");
+        if wants_cdn {
+            assert!(server.cdn.starts_with("http://127.0.0.1:"), "{seen:?}");
+            assert_ne!(
+                server.endpoint, server.cdn,
+                "the CDN must be another origin"
+            );
         }
-        assert_ne!(
-            server.endpoint, server.cdn,
-            "the CDN must be another origin"
-        );
         server
     }
 
@@ -466,6 +469,69 @@ fn generate_repo_and_many_small_then_serve_with_top_level_flags() {
     assert!(status.success(), "exit after SIGTERM: {status:?}");
 }
 
+/// `static --dir` over the tree the benchmark builds (repo paths hard-linked to the fixture
+/// objects) serves the same bytes as the Hub, then exits cleanly on SIGTERM.
+#[test]
+fn static_serves_the_same_bytes_as_the_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures_dir = dir.path().join("fixtures");
+    let fixtures = path_str(&fixtures_dir);
+    run_ok(&[
+        "generate",
+        "--out",
+        fixtures,
+        "repo",
+        "--id",
+        "bench/big",
+        "--files",
+        "2",
+        "--size",
+        "300KiB",
+        "--small",
+        "2",
+    ]);
+    let loaded = hfdl_mock_hub::Fixtures::open(&fixtures_dir).unwrap();
+    let repo = loaded
+        .repo(hfdl_mock_hub::RepoType::Model, "bench/big")
+        .unwrap();
+    let files = &repo.resolve("main").unwrap().files;
+    let root = dir.path().join("static");
+    for (path, info) in files {
+        let target = root.join("big").join(path);
+        fs_err::create_dir_all(target.parent().unwrap()).unwrap();
+        fs_err::hard_link(loaded.object_path(&info.content_sha256), target).unwrap();
+    }
+    let hub = Server::start(&["serve", "--fixtures", fixtures]);
+    let mut plain = Server::start(&["static", "--dir", path_str(&root)]);
+    let client = following_client();
+    for path in files.keys() {
+        let from_hub = client
+            .get(hub.url(&format!("/bench/big/resolve/main/{path}")))
+            .send()
+            .unwrap();
+        let from_static = client
+            .get(plain.url(&format!("/big/{path}")))
+            .send()
+            .unwrap();
+        assert_eq!(from_hub.status(), 200, "{path}");
+        assert_eq!(from_static.status(), 200, "{path}");
+        assert_eq!(
+            from_hub.bytes().unwrap(),
+            from_static.bytes().unwrap(),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        client
+            .get(plain.url("/big/nothing"))
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    assert!(plain.terminate().success());
+}
+
 #[test]
 fn bad_invocations_fail_with_a_helpful_message() {
     let dir = tempfile::tempdir().unwrap();
@@ -496,6 +562,11 @@ fn bad_invocations_fail_with_a_helpful_message() {
         "{}",
         finished.render()
     );
+
+    // A static server over a directory that is not there.
+    let finished = run(&["static", "--dir", missing]);
+    assert!(!finished.success(), "{}", finished.render());
+    assert!(finished.stderr.contains(missing), "{}", finished.render());
 
     // No fixture directory at all.
     let finished = run(&["serve"]);

@@ -962,6 +962,49 @@ fn ranges_on_the_cdn() {
     check_ranges(&t, &url, &t.content(&weights));
 }
 
+/// A body of many read chunks, whole and in ranges that start and end inside chunks, several
+/// at once: every byte in order (the server reuses its read buffers between chunks).
+#[test]
+fn large_bodies_arrive_whole_and_in_order() {
+    let t = TestHub::start();
+    let size = 5 * 1024 * 1024 + 12_345;
+    t.fixtures()
+        .commit(
+            RepoType::Model,
+            MODEL,
+            "main",
+            "large",
+            vec![FileChange::generated("large.bin", size, 99)],
+        )
+        .unwrap();
+    let info = t.file(RepoType::Model, MODEL, "main", "large.bin");
+    let content = t.content(&info);
+    let url = t.cdn_url("/acme/tiny/resolve/main/large.bin");
+    std::thread::scope(|scope| {
+        let downloads: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| t.client.get(&url).send().unwrap().bytes().unwrap()))
+            .collect();
+        for download in downloads {
+            assert_eq!(sha256_hex(&download.join().unwrap()), info.content_sha256);
+        }
+    });
+    let size = usize::try_from(size).unwrap();
+    for (start, end) in [(1, 300_000), (262_143, 2_000_000), (1_048_577, size - 2)] {
+        let response = t
+            .client
+            .get(&url)
+            .header("range", format!("bytes={start}-{end}"))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 206);
+        assert_eq!(
+            response.bytes().unwrap().as_ref(),
+            &content[start..=end],
+            "{start}-{end}"
+        );
+    }
+}
+
 #[test]
 fn ranges_on_resolve_cache_and_direct_resolve() {
     let t = TestHub::start();
