@@ -252,14 +252,21 @@ pub async fn fetch_blob(
     reporter: &dyn Reporter,
     id: TaskId,
 ) -> Result<FetchStats, DownloadError> {
-    let lock_path = fetch.lock.clone();
-    let _lock = tokio::task::spawn_blocking(move || FileLock::acquire(&lock_path))
-        .await
-        .map_err(|e| DownloadError::Io {
-            path: fetch.lock.clone(),
-            source: std::io::Error::other(e),
-        })?
-        .map_err(io_error(&fetch.lock))?;
+    // Uncontended (the usual case) the lock is taken in place; only waiting for another
+    // process's download of the same blob needs a blocking thread.
+    let _lock =
+        if let Some(lock) = FileLock::try_acquire(&fetch.lock).map_err(io_error(&fetch.lock))? {
+            lock
+        } else {
+            let lock_path = fetch.lock.clone();
+            tokio::task::spawn_blocking(move || FileLock::acquire(&lock_path))
+                .await
+                .map_err(|e| DownloadError::Io {
+                    path: fetch.lock.clone(),
+                    source: std::io::Error::other(e),
+                })?
+                .map_err(io_error(&fetch.lock))?
+        };
 
     // Another process may have published the blob while we waited for the lock.
     if fetch.blob.exists() {
@@ -462,6 +469,10 @@ async fn download_to_incomplete(
 async fn resume_state(fetch: &BlobFetch) -> Result<(ContentHasher, u64), DownloadError> {
     let path = fetch.incomplete.clone();
     let (kind, size) = (fetch.hash.kind(), fetch.size);
+    if !path.exists() {
+        // Nothing to resume (the usual case): no blocking thread for an empty hasher.
+        return Ok((ContentHasher::new(kind, size), 0));
+    }
     tokio::task::spawn_blocking(move || -> std::io::Result<(ContentHasher, u64)> {
         let mut hasher = ContentHasher::new(kind, size);
         let Ok(mut file) = fs_err::File::open(&path) else {
@@ -608,7 +619,7 @@ async fn stream_once(
         .incomplete
         .parent()
         .map(|dir| FreeSpaceGuard::new(dir, min_free));
-    let writer = DiskWriter::start(
+    let mut writer = DiskWriter::start(
         file,
         std::mem::replace(hasher, ContentHasher::new(fetch.hash.kind(), 0)),
         *offset,
@@ -685,11 +696,96 @@ fn log_body(url: &str, bytes: u64, started: std::time::Instant, complete: bool) 
 /// A large body is hashed on a thread of its own, fed the same chunks (`Bytes` clones share
 /// their memory), so hashing overlaps the copy into the page cache instead of following it:
 /// sha256 alone runs at about the speed of the disk, and in series the two added up. A small
-/// body is hashed by the writer, where a second thread would cost more than it saves.
-struct DiskWriter {
-    sender: tokio::sync::mpsc::Sender<bytes::Bytes>,
-    task: tokio::task::JoinHandle<(Option<ContentHasher>, u64, Result<(), WriteStop>)>,
-    hashing: Option<HashThread>,
+/// body is kept in memory as it arrives and written, hashed and fsynced in one go at the end:
+/// for a file of a few KiB, handing each chunk to another thread cost more than the write. One
+/// that takes longer than [`FLUSH_EVERY`] (a slow link) becomes a streaming one, so that a kill
+/// still loses only what was in flight.
+enum DiskWriter {
+    /// A writer thread fed through a queue (and maybe a hashing thread).
+    Streaming {
+        sender: tokio::sync::mpsc::Sender<bytes::Bytes>,
+        task: tokio::task::JoinHandle<(Option<ContentHasher>, u64, Result<(), WriteStop>)>,
+        hashing: Option<HashThread>,
+    },
+    /// A small body, written by [`DiskWriter::finish`].
+    Buffered(Box<Buffered>),
+    /// Only while a buffered writer turns into a streaming one.
+    Switching,
+}
+
+/// What a small body's single write needs.
+struct Buffered {
+    /// When it started: past [`FLUSH_EVERY`] it streams instead.
+    started: std::time::Instant,
+    file: fs_err::File,
+    hasher: ContentHasher,
+    offset: u64,
+    complete_at: u64,
+    guard: Option<FreeSpaceGuard>,
+    chunks: Vec<bytes::Bytes>,
+}
+
+/// Writes `chunks` after `offset` bytes (the file positioned there), feeding `hasher` when
+/// given, flushing now and then (a kill loses little) and asking `flusher` to start the disk's
+/// writeback; fsyncs once `complete_at` bytes are written. Stops before a write would take free
+/// space below the `guard`'s reserve. Returns the bytes now in the file and how it ended.
+fn write_chunks(
+    file: fs_err::File,
+    mut hasher: Option<&mut ContentHasher>,
+    offset: u64,
+    complete_at: u64,
+    mut guard: Option<FreeSpaceGuard>,
+    flusher: Option<Flusher>,
+    chunks: impl Iterator<Item = bytes::Bytes>,
+) -> (u64, Result<(), WriteStop>) {
+    let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut written = offset;
+    let mut flushed_at = offset;
+    let mut last_flush = std::time::Instant::now();
+    let mut result = Ok(());
+    for chunk in chunks {
+        if let Some(guard) = guard.as_mut()
+            && let Err(stop) = guard.check(chunk.len() as u64, writer.buffer().len() as u64)
+        {
+            result = Err(WriteStop::BelowReserve(stop));
+            break;
+        }
+        if let Err(error) = writer.write_all(&chunk) {
+            result = Err(WriteStop::Io(error));
+            break;
+        }
+        if let Some(hasher) = hasher.as_mut() {
+            hasher.update(&chunk);
+        }
+        written += chunk.len() as u64;
+        if let Some(flusher) = &flusher
+            && written - flushed_at >= DiskWriter::FLUSH_AHEAD
+            && flusher.request()
+        {
+            flushed_at = written;
+        }
+        // On a slow link, flush now and then so that a kill loses little.
+        if last_flush.elapsed() >= FLUSH_EVERY {
+            if let Err(error) = writer.flush() {
+                result = Err(WriteStop::Io(error));
+                break;
+            }
+            last_flush = std::time::Instant::now();
+        }
+    }
+    if let Some(flusher) = flusher {
+        flusher.stop();
+    }
+    // Flushed in every case: bytes written before a stop stay resumable.
+    let flushed = writer
+        .into_inner()
+        .map_err(|e| WriteStop::Io(e.into_error()));
+    let result = match (result, flushed) {
+        (Err(stop), _) | (Ok(()), Err(stop)) => Err(stop),
+        (Ok(()), Ok(file)) if written == complete_at => file.sync_all().map_err(WriteStop::Io),
+        (Ok(()), Ok(_)) => Ok(()),
+    };
+    (written, result)
 }
 
 /// The hashing thread of a large body: its queue, and the hasher with the bytes it hashed.
@@ -737,6 +833,9 @@ impl DiskWriter {
     const QUEUE: usize = 8;
     /// Bodies at least this large get a hashing thread of their own.
     const HASH_THREAD_MIN: u64 = 4 << 20;
+    /// Bodies at most this large are kept in memory and written at the end (at most `jobs`
+    /// of them at once).
+    const BUFFERED_MAX: u64 = 1 << 20;
     /// A large body is flushed to the disk every this many bytes while it arrives (see
     /// [`Flusher`]).
     const FLUSH_AHEAD: u64 = 64 << 20;
@@ -749,73 +848,56 @@ impl DiskWriter {
         hasher: ContentHasher,
         offset: u64,
         complete_at: u64,
-        mut guard: Option<FreeSpaceGuard>,
+        guard: Option<FreeSpaceGuard>,
     ) -> DiskWriter {
-        let (hashing, mut inline_hasher) =
-            if complete_at.saturating_sub(offset) >= Self::HASH_THREAD_MIN {
-                (Some(HashThread::start(hasher, offset)), None)
-            } else {
-                (None, Some(hasher))
-            };
-        let flusher = if complete_at.saturating_sub(offset) >= 2 * Self::FLUSH_AHEAD {
+        if complete_at.saturating_sub(offset) <= Self::BUFFERED_MAX {
+            return DiskWriter::Buffered(Box::new(Buffered {
+                started: std::time::Instant::now(),
+                file,
+                hasher,
+                offset,
+                complete_at,
+                guard,
+                chunks: Vec::new(),
+            }));
+        }
+        Self::streaming(file, hasher, offset, complete_at, guard)
+    }
+
+    /// A writer thread (and, for a large body, a hashing thread and a flusher).
+    fn streaming(
+        file: fs_err::File,
+        hasher: ContentHasher,
+        offset: u64,
+        complete_at: u64,
+        guard: Option<FreeSpaceGuard>,
+    ) -> DiskWriter {
+        let remaining = complete_at.saturating_sub(offset);
+        let (hashing, mut inline_hasher) = if remaining >= Self::HASH_THREAD_MIN {
+            (Some(HashThread::start(hasher, offset)), None)
+        } else {
+            (None, Some(hasher))
+        };
+        let flusher = if remaining >= 2 * Self::FLUSH_AHEAD {
             file.try_clone().ok().map(Flusher::start)
         } else {
             None
         };
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<bytes::Bytes>(Self::QUEUE);
         let task = tokio::task::spawn_blocking(move || {
-            let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-            let mut written = offset;
-            let mut flushed_at = offset;
-            let mut last_flush = std::time::Instant::now();
-            let mut result = Ok(());
-            while let Some(chunk) = receiver.blocking_recv() {
-                if let Some(guard) = guard.as_mut()
-                    && let Err(stop) = guard.check(chunk.len() as u64, writer.buffer().len() as u64)
-                {
-                    result = Err(WriteStop::BelowReserve(stop));
-                    break;
-                }
-                if let Err(error) = writer.write_all(&chunk) {
-                    result = Err(WriteStop::Io(error));
-                    break;
-                }
-                if let Some(hasher) = inline_hasher.as_mut() {
-                    hasher.update(&chunk);
-                }
-                written += chunk.len() as u64;
-                if let Some(flusher) = &flusher
-                    && written - flushed_at >= Self::FLUSH_AHEAD
-                    && flusher.request()
-                {
-                    flushed_at = written;
-                }
-                // On a slow link, flush now and then so that a kill loses little.
-                if last_flush.elapsed() >= FLUSH_EVERY {
-                    if let Err(error) = writer.flush() {
-                        result = Err(WriteStop::Io(error));
-                        break;
-                    }
-                    last_flush = std::time::Instant::now();
-                }
-            }
-            if let Some(flusher) = flusher {
-                flusher.stop();
-            }
-            // Flushed in every case: bytes written before a stop stay resumable.
-            let flushed = writer
-                .into_inner()
-                .map_err(|e| WriteStop::Io(e.into_error()));
-            let result = match (result, flushed) {
-                (Err(stop), _) | (Ok(()), Err(stop)) => Err(stop),
-                (Ok(()), Ok(file)) if written == complete_at => {
-                    file.sync_all().map_err(WriteStop::Io)
-                }
-                (Ok(()), Ok(_)) => Ok(()),
-            };
+            let chunks = std::iter::from_fn(|| receiver.blocking_recv());
+            let (written, result) = write_chunks(
+                file,
+                inline_hasher.as_mut(),
+                offset,
+                complete_at,
+                guard,
+                flusher,
+                chunks,
+            );
             (inline_hasher, written, result)
         });
-        DiskWriter {
+        DiskWriter::Streaming {
             sender,
             task,
             hashing,
@@ -823,20 +905,56 @@ impl DiskWriter {
     }
 
     /// Queues a chunk; `false` when the writer has stopped (after an error).
-    async fn send(&self, chunk: bytes::Bytes) -> bool {
-        if let Some(hashing) = &self.hashing
+    async fn send(&mut self, chunk: bytes::Bytes) -> bool {
+        if let DiskWriter::Buffered(buffered) = self {
+            if buffered.started.elapsed() < FLUSH_EVERY {
+                buffered.chunks.push(chunk);
+                return true;
+            }
+            // A slow link: stream from here on, starting with what was kept.
+            let DiskWriter::Buffered(buffered) = std::mem::replace(self, DiskWriter::Switching)
+            else {
+                unreachable!("matched above");
+            };
+            let Buffered {
+                file,
+                hasher,
+                offset,
+                complete_at,
+                guard,
+                chunks,
+                ..
+            } = *buffered;
+            *self = Self::streaming(file, hasher, offset, complete_at, guard);
+            for kept in chunks {
+                if !self.send_streaming(kept).await {
+                    return false;
+                }
+            }
+        }
+        self.send_streaming(chunk).await
+    }
+
+    /// Queues a chunk for the writer (and hashing) threads.
+    async fn send_streaming(&self, chunk: bytes::Bytes) -> bool {
+        let DiskWriter::Streaming {
+            sender, hashing, ..
+        } = self
+        else {
+            return false;
+        };
+        if let Some(hashing) = hashing
             && hashing.sender.send(chunk.clone()).await.is_err()
         {
             return false;
         }
-        self.sender.send(chunk).await.is_ok()
+        sender.send(chunk).await.is_ok()
     }
 
-    /// Waits for the queues to drain: the hasher, the bytes written (and hashed), and any
+    /// Waits for the writing to end: the hasher, the bytes written (and hashed), and any
     /// error. After an error the hasher may have seen bytes the file did not get; the caller
     /// then stops using it (a later run re-hashes the partial file).
     async fn finish(self) -> (ContentHasher, u64, Result<(), WriteStop>) {
-        drop(self.sender);
         let lost = |error: tokio::task::JoinError| {
             (
                 ContentHasher::new(crate::hash::HashKind::Sha256, 0),
@@ -844,11 +962,52 @@ impl DiskWriter {
                 Err(WriteStop::Io(std::io::Error::other(error))),
             )
         };
-        let (inline_hasher, written, result) = match self.task.await {
+        let (sender, task, hashing) = match self {
+            DiskWriter::Switching => {
+                let error = std::io::Error::other("the disk writer was lost while switching");
+                return (
+                    ContentHasher::new(crate::hash::HashKind::Sha256, 0),
+                    0,
+                    Err(WriteStop::Io(error)),
+                );
+            }
+            DiskWriter::Streaming {
+                sender,
+                task,
+                hashing,
+            } => (sender, task, hashing),
+            DiskWriter::Buffered(buffered) => {
+                let Buffered {
+                    file,
+                    mut hasher,
+                    offset,
+                    complete_at,
+                    guard,
+                    chunks,
+                    ..
+                } = *buffered;
+                let task = tokio::task::spawn_blocking(move || {
+                    let chunks = chunks.into_iter();
+                    let (written, result) = write_chunks(
+                        file,
+                        Some(&mut hasher),
+                        offset,
+                        complete_at,
+                        guard,
+                        None,
+                        chunks,
+                    );
+                    (hasher, written, result)
+                });
+                return task.await.unwrap_or_else(lost);
+            }
+        };
+        drop(sender);
+        let (inline_hasher, written, result) = match task.await {
             Ok(done) => done,
             Err(error) => return lost(error),
         };
-        let Some(hashing) = self.hashing else {
+        let Some(hashing) = hashing else {
             let hasher = inline_hasher
                 .unwrap_or_else(|| ContentHasher::new(crate::hash::HashKind::Sha256, 0));
             return (hasher, written, result);

@@ -100,6 +100,24 @@ impl FileLock {
         })
     }
 
+    /// Takes the lock at `path` if it is free right now; `None` when another holder has it.
+    /// Never blocks on the lock (opening the file is a quick local call), so async code can
+    /// try it in place and only hand the waiting to a blocking thread.
+    pub fn try_acquire(path: &Path) -> std::io::Result<Option<FileLock>> {
+        let file = open_lock_file(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(FileLock {
+                file,
+                path: path.to_path_buf(),
+            })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(std::io::Error::new(
+                e.kind(),
+                format!("locking {}: {e}", path.display()),
+            )),
+        }
+    }
+
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
