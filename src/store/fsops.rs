@@ -5,13 +5,26 @@ use std::path::{Path, PathBuf};
 
 use crate::fsutil::write_if_changed;
 
-/// Makes `link` a symlink to `target` (relative), replacing whatever is there atomically: the
-/// link is created under a temp name in the same directory, then renamed over.
+/// Makes `link` a symlink to `target` (relative), replacing whatever is there atomically: made
+/// in place when the name is free, else under a temp name in the same directory, then renamed
+/// over.
 pub fn replace_with_symlink(link: &Path, target: &Path) -> std::io::Result<()> {
     let parent = link
         .parent()
         .ok_or_else(|| std::io::Error::other(format!("{} has no parent", link.display())))?;
     fs_err::create_dir_all(parent)?;
+    // Where nothing is in the way (a fresh snapshot) the link is made in place: symlink(2) is
+    // atomic, and this spares the rename of the temp-name dance below.
+    match symlink(target, link) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(std::io::Error::new(
+                e.kind(),
+                format!("creating symlink {}: {e}", link.display()),
+            ));
+        }
+        Ok(()) => return Ok(()),
+    }
     let file_name = link
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
