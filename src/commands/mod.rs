@@ -134,7 +134,15 @@ pub async fn run(
 /// A signed-in user refused by a gated repo needs to know which account must accept its
 /// conditions: ask the Hub whose token it is and put the name in the help.
 async fn name_the_account(error: &mut Error, global: &GlobalArgs, env: &Env) {
-    if let Ok(project) = Project::open_optional(open_options(global, env)) {
+    let signed_in_refusal = matches!(
+        error.hub_error_mut(),
+        Some(crate::hub::HubError::GatedRepo {
+            authenticated: true,
+            ..
+        })
+    );
+    // Only then is the project (manifest, config, settings) read again.
+    if signed_in_refusal && let Ok(project) = Project::open_optional(open_options(global, env)) {
         project.name_the_account(error).await;
     }
 }

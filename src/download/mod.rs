@@ -254,7 +254,7 @@ pub async fn fetch_blob(
 ) -> Result<FetchStats, DownloadError> {
     // Uncontended (the usual case) the lock is taken in place; only waiting for another
     // process's download of the same blob needs a blocking thread.
-    let _lock =
+    let lock =
         if let Some(lock) = FileLock::try_acquire(&fetch.lock).map_err(io_error(&fetch.lock))? {
             lock
         } else {
@@ -284,7 +284,16 @@ pub async fn fetch_blob(
         fs_err::create_dir_all(parent).map_err(io_error(parent))?;
     }
 
-    let result = download_verified(hub, fetch, options, reporter, id).await;
+    // Shared with the writer thread, which keeps it until its last write even when this
+    // future is dropped (a cancelled sync): no other download of the blob starts meanwhile.
+    let lock = std::sync::Arc::new(lock);
+    let target = Target {
+        min_free: options.min_free,
+        reporter,
+        id,
+        lock: &lock,
+    };
+    let result = download_verified(hub, fetch, options, target).await;
     // Reported only now: a file is "downloaded" once its bytes are verified and published.
     reporter.report(Event::TaskFinished {
         id,
@@ -306,9 +315,9 @@ async fn download_verified(
     hub: &HubClient,
     fetch: &BlobFetch,
     options: &DownloadOptions,
-    reporter: &dyn Reporter,
-    id: TaskId,
+    target: Target<'_>,
 ) -> Result<FetchStats, DownloadError> {
+    let reporter = target.reporter;
     let mut stats = FetchStats::default();
     let mut previous_mismatch: Option<ContentHash> = None;
     loop {
@@ -324,10 +333,10 @@ async fn download_verified(
                 map: &map,
                 partial: &partial,
             };
-            download_in_ranges(hub, fetch, options, ranged, reporter, id, &mut stats).await?
+            download_in_ranges(hub, fetch, options, ranged, target, &mut stats).await?
         } else {
             discard_ranged(options, fetch);
-            download_to_incomplete(hub, fetch, options.min_free, reporter, id, &mut stats).await?
+            download_to_incomplete(hub, fetch, target, &mut stats).await?
         };
         if actual == fetch.hash {
             break;
@@ -386,10 +395,10 @@ async fn download_in_ranges(
     fetch: &BlobFetch,
     options: &DownloadOptions,
     paths: RangedPaths<'_>,
-    reporter: &dyn Reporter,
-    id: TaskId,
+    target: Target<'_>,
     stats: &mut FetchStats,
 ) -> Result<ContentHash, DownloadError> {
+    let (reporter, id) = (target.reporter, target.id);
     match ranges::download(hub, fetch, reporter, id, stats, options, paths).await {
         Ok(()) => {
             fs_err::rename(paths.partial, &fetch.incomplete)
@@ -405,7 +414,7 @@ async fn download_in_ranges(
             let _ = fs_err::remove_file(paths.map);
             let _ = fs_err::remove_file(paths.partial);
             stats.resumed = 0;
-            download_to_incomplete(hub, fetch, options.min_free, reporter, id, stats).await
+            download_to_incomplete(hub, fetch, target, stats).await
         }
         Err(ranges::RangedError::Failed(error)) => Err(error),
     }
@@ -416,11 +425,16 @@ async fn download_in_ranges(
 async fn download_to_incomplete(
     hub: &HubClient,
     fetch: &BlobFetch,
-    min_free: u64,
-    reporter: &dyn Reporter,
-    id: TaskId,
+    target: Target<'_>,
     stats: &mut FetchStats,
 ) -> Result<ContentHash, DownloadError> {
+    let (reporter, id) = (target.reporter, target.id);
+    if fetch.size == 0 {
+        // An empty file (`__init__.py`, `.gitkeep`) is its own content: no request, but the
+        // `.incomplete` the caller verifies and publishes must exist, and be durable.
+        let file = fs_err::File::create(&fetch.incomplete).map_err(io_error(&fetch.incomplete))?;
+        file.sync_all().map_err(io_error(&fetch.incomplete))?;
+    }
     let (mut hasher, mut offset) = resume_state(fetch).await?;
     if offset > 0 {
         stats.resumed += offset;
@@ -437,11 +451,6 @@ async fn download_to_incomplete(
         if offset == fetch.size {
             break Ok(hasher.clone().finish());
         }
-        let target = Target {
-            min_free,
-            reporter,
-            id,
-        };
         match stream_once(hub, fetch, target, &mut hasher, &mut offset, stats).await {
             Ok(()) => {}
             // `stats.retries` is the file's one retry counter, whatever the cause.
@@ -572,6 +581,7 @@ async fn stream_once(
         min_free,
         reporter,
         id,
+        lock,
     } = target;
     let range = (*offset > 0).then(|| format!("bytes={offset}-"));
     let started = std::time::Instant::now();
@@ -620,11 +630,14 @@ async fn stream_once(
         .parent()
         .map(|dir| FreeSpaceGuard::new(dir, min_free));
     let mut writer = DiskWriter::start(
-        file,
+        Sink {
+            file,
+            offset: *offset,
+            complete_at,
+            guard,
+            lock: lock.clone(),
+        },
         std::mem::replace(hasher, ContentHasher::new(fetch.hash.kind(), 0)),
-        *offset,
-        complete_at,
-        guard,
     );
     let mut body = response.bytes_stream();
     let mut received_total = *offset;
@@ -713,31 +726,43 @@ enum DiskWriter {
     Switching,
 }
 
-/// What a small body's single write needs.
+/// A small body kept in memory until its single write.
 struct Buffered {
     /// When it started: past [`FLUSH_EVERY`] it streams instead.
     started: std::time::Instant,
-    file: fs_err::File,
+    sink: Sink,
     hasher: ContentHasher,
-    offset: u64,
-    complete_at: u64,
-    guard: Option<FreeSpaceGuard>,
     chunks: Vec<bytes::Bytes>,
 }
 
-/// Writes `chunks` after `offset` bytes (the file positioned there), feeding `hasher` when
-/// given, flushing now and then (a kill loses little) and asking `flusher` to start the disk's
-/// writeback; fsyncs once `complete_at` bytes are written. Stops before a write would take free
-/// space below the `guard`'s reserve. Returns the bytes now in the file and how it ended.
-fn write_chunks(
+/// Where a body's bytes go: the `.incomplete` file positioned at `offset`, fsynced once
+/// `complete_at` bytes are in; with a `guard`, writing stops before free space on the disk
+/// drops below its reserve. `lock` is the blob's lock: whoever writes holds it until the last
+/// write, even after the download that started it was dropped.
+struct Sink {
     file: fs_err::File,
-    mut hasher: Option<&mut ContentHasher>,
     offset: u64,
     complete_at: u64,
-    mut guard: Option<FreeSpaceGuard>,
+    guard: Option<FreeSpaceGuard>,
+    lock: std::sync::Arc<FileLock>,
+}
+
+/// Writes `chunks` into the `sink`, feeding `hasher` when given, flushing now and then (a kill
+/// loses little) and asking `flusher` to start the disk's writeback. Returns the bytes now in
+/// the file and how it ended.
+fn write_chunks(
+    sink: Sink,
+    mut hasher: Option<&mut ContentHasher>,
     flusher: Option<Flusher>,
     chunks: impl Iterator<Item = bytes::Bytes>,
 ) -> (u64, Result<(), WriteStop>) {
+    let Sink {
+        file,
+        offset,
+        complete_at,
+        mut guard,
+        lock: _held_until_written,
+    } = sink;
     let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
     let mut written = offset;
     let mut flushed_at = offset;
@@ -773,8 +798,12 @@ fn write_chunks(
             last_flush = std::time::Instant::now();
         }
     }
-    if let Some(flusher) = flusher {
-        flusher.stop();
+    // A flush that failed failed for these bytes too, even if the final fsync says nothing.
+    let flushed_ahead = flusher.map_or(Ok(()), Flusher::stop);
+    if result.is_ok()
+        && let Err(error) = flushed_ahead
+    {
+        result = Err(WriteStop::Io(error));
     }
     // Flushed in every case: bytes written before a stop stay resumable.
     let flushed = writer
@@ -801,6 +830,8 @@ struct Target<'a> {
     min_free: u64,
     reporter: &'a dyn Reporter,
     id: TaskId,
+    /// The blob's lock, held by the writer until its last write.
+    lock: &'a std::sync::Arc<FileLock>,
 }
 
 /// Why the disk writer stopped early.
@@ -840,38 +871,23 @@ impl DiskWriter {
     /// [`Flusher`]).
     const FLUSH_AHEAD: u64 = 64 << 20;
 
-    /// Appends to `file` (positioned at `offset`) and to `hasher`; once `complete_at` bytes are
-    /// written the file is fsynced, off the async threads. With a `guard`, it stops before a
-    /// write would take free space on the disk below the reserve.
-    fn start(
-        file: fs_err::File,
-        hasher: ContentHasher,
-        offset: u64,
-        complete_at: u64,
-        guard: Option<FreeSpaceGuard>,
-    ) -> DiskWriter {
-        if complete_at.saturating_sub(offset) <= Self::BUFFERED_MAX {
+    /// Appends to the `sink` and to `hasher` (which has seen the bytes before the sink's
+    /// offset), off the async threads.
+    fn start(sink: Sink, hasher: ContentHasher) -> DiskWriter {
+        if sink.complete_at.saturating_sub(sink.offset) <= Self::BUFFERED_MAX {
             return DiskWriter::Buffered(Box::new(Buffered {
                 started: std::time::Instant::now(),
-                file,
+                sink,
                 hasher,
-                offset,
-                complete_at,
-                guard,
                 chunks: Vec::new(),
             }));
         }
-        Self::streaming(file, hasher, offset, complete_at, guard)
+        Self::streaming(sink, hasher)
     }
 
     /// A writer thread (and, for a large body, a hashing thread and a flusher).
-    fn streaming(
-        file: fs_err::File,
-        hasher: ContentHasher,
-        offset: u64,
-        complete_at: u64,
-        guard: Option<FreeSpaceGuard>,
-    ) -> DiskWriter {
+    fn streaming(sink: Sink, hasher: ContentHasher) -> DiskWriter {
+        let (offset, complete_at) = (sink.offset, sink.complete_at);
         let remaining = complete_at.saturating_sub(offset);
         let (hashing, mut inline_hasher) = if remaining >= Self::HASH_THREAD_MIN {
             (Some(HashThread::start(hasher, offset)), None)
@@ -879,22 +895,14 @@ impl DiskWriter {
             (None, Some(hasher))
         };
         let flusher = if remaining >= 2 * Self::FLUSH_AHEAD {
-            file.try_clone().ok().map(Flusher::start)
+            sink.file.try_clone().ok().and_then(Flusher::start)
         } else {
             None
         };
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<bytes::Bytes>(Self::QUEUE);
         let task = tokio::task::spawn_blocking(move || {
             let chunks = std::iter::from_fn(|| receiver.blocking_recv());
-            let (written, result) = write_chunks(
-                file,
-                inline_hasher.as_mut(),
-                offset,
-                complete_at,
-                guard,
-                flusher,
-                chunks,
-            );
+            let (written, result) = write_chunks(sink, inline_hasher.as_mut(), flusher, chunks);
             (inline_hasher, written, result)
         });
         DiskWriter::Streaming {
@@ -917,15 +925,12 @@ impl DiskWriter {
                 unreachable!("matched above");
             };
             let Buffered {
-                file,
+                sink,
                 hasher,
-                offset,
-                complete_at,
-                guard,
                 chunks,
                 ..
             } = *buffered;
-            *self = Self::streaming(file, hasher, offset, complete_at, guard);
+            *self = Self::streaming(sink, hasher);
             for kept in chunks {
                 if !self.send_streaming(kept).await {
                     return false;
@@ -978,25 +983,14 @@ impl DiskWriter {
             } => (sender, task, hashing),
             DiskWriter::Buffered(buffered) => {
                 let Buffered {
-                    file,
+                    sink,
                     mut hasher,
-                    offset,
-                    complete_at,
-                    guard,
                     chunks,
                     ..
                 } = *buffered;
                 let task = tokio::task::spawn_blocking(move || {
-                    let chunks = chunks.into_iter();
-                    let (written, result) = write_chunks(
-                        file,
-                        Some(&mut hasher),
-                        offset,
-                        complete_at,
-                        guard,
-                        None,
-                        chunks,
-                    );
+                    let (written, result) =
+                        write_chunks(sink, Some(&mut hasher), None, chunks.into_iter());
                     (hasher, written, result)
                 });
                 return task.await.unwrap_or_else(lost);
@@ -1032,33 +1026,47 @@ impl DiskWriter {
 /// `fdatasync`s the file whenever the writer asks (every [`DiskWriter::FLUSH_AHEAD`] bytes).
 /// Otherwise a machine with plenty of memory keeps the whole body as dirty pages and writes it
 /// only at the final fsync, after the last byte arrived, so the download and the disk took
-/// turns instead of working together. Its errors are the final fsync's to report.
+/// turns instead of working together.
+///
+/// Its first error is kept and reported by [`Flusher::stop`]: the clone shares the file's
+/// write-error state, so a write-back error this thread saw would not show again at the final
+/// fsync, and a blob whose bytes never reached the disk would be published.
 struct Flusher {
     sender: std::sync::mpsc::SyncSender<()>,
-    thread: std::thread::JoinHandle<()>,
+    thread: std::thread::JoinHandle<std::io::Result<()>>,
 }
 
 impl Flusher {
-    fn start(file: fs_err::File) -> Flusher {
+    /// The flusher thread of `file` (a clone of the writer's); `None` when no thread can be
+    /// started (the writer then does without).
+    fn start(file: fs_err::File) -> Option<Flusher> {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<()>(1);
-        let thread = std::thread::spawn(move || {
-            while receiver.recv().is_ok() {
-                let _ = file.sync_data();
-            }
-        });
-        Flusher { sender, thread }
+        let thread = std::thread::Builder::new()
+            .name("hfdl-flush".into())
+            .spawn(move || {
+                while receiver.recv().is_ok() {
+                    file.sync_data()?;
+                }
+                Ok(())
+            })
+            .ok()?;
+        Some(Flusher { sender, thread })
     }
 
-    /// Asks for a flush; `false` while the previous one still runs (then the writer asks
-    /// again later, rather than queueing flushes behind a slow disk).
+    /// Asks for a flush; `false` when one is already queued (then the writer asks again later,
+    /// rather than queueing flushes behind a slow disk). After an error the thread is gone and
+    /// every request is refused.
     fn request(&self) -> bool {
         self.sender.try_send(()).is_ok()
     }
 
-    /// Waits for a running flush to end, so the final fsync does not race it.
-    fn stop(self) {
+    /// Waits for a running flush to end, so the final fsync does not race it; the first error
+    /// of a flush, if any.
+    fn stop(self) -> std::io::Result<()> {
         drop(self.sender);
-        let _ = self.thread.join();
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the flusher thread panicked")))
     }
 }
 

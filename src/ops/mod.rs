@@ -361,16 +361,31 @@ impl Project {
 }
 
 /// Holds the store lock shared until the returned guard drops: any number of syncs run side
-/// by side, but `gc` (exclusive) never deletes what this one scanned and relies on.
-pub(crate) fn share_store(store: &Store, reporter: &dyn Reporter) -> Result<FileLock> {
+/// by side, but `gc` (exclusive) never deletes what this one scanned and relies on. Waiting for
+/// a running `gc` happens on a blocking thread, so the runtime (and a cancellation) is not held
+/// up meanwhile.
+pub(crate) async fn share_store(store: &Store, reporter: &dyn Reporter) -> Result<FileLock> {
     use crate::store::fsops::LockMode;
     const PATIENCE: std::time::Duration = std::time::Duration::from_mins(10);
     let path = store.store_lock_path();
-    FileLock::acquire_within(&path, LockMode::Shared, PATIENCE, || {
-        reporter.report(Event::Status {
-            message: "Waiting for `hfdl gc` on this store to finish…".into(),
-        });
+    // Free, the usual case: taken at once.
+    let now = FileLock::acquire_within(&path, LockMode::Shared, std::time::Duration::ZERO, || {})
+        .map_err(Error::io(&path))?;
+    if let Some(lock) = now {
+        return Ok(lock);
+    }
+    reporter.report(Event::Status {
+        message: "Waiting for `hfdl gc` on this store to finish…".into(),
+    });
+    let waiting = path.clone();
+    tokio::task::spawn_blocking(move || {
+        FileLock::acquire_within(&waiting, LockMode::Shared, PATIENCE, || {})
     })
+    .await
+    .map_err(|error| Error::Io {
+        path: path.clone(),
+        source: std::io::Error::other(error),
+    })?
     .map_err(Error::io(&path))?
     .ok_or_else(|| Error::StoreBusy {
         store: store.root().to_path_buf(),

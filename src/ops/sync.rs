@@ -200,7 +200,7 @@ impl Project {
         // that does not exist yet has nothing gc could delete: it is taken before the first
         // change instead, so a sync with nothing to do never creates the store.
         let mut store_lock = if store.root().exists() {
-            Some(super::share_store(&store, reporter)?)
+            Some(super::share_store(&store, reporter).await?)
         } else {
             None
         };
@@ -211,7 +211,7 @@ impl Project {
         }
         let min_free = check_free_space(&self.settings.store, plan.disk_bytes())?;
         if store_lock.is_none() {
-            store_lock = Some(super::share_store(&store, reporter)?);
+            store_lock = Some(super::share_store(&store, reporter).await?);
         }
         self.remember_sync(&store, lock, &plan, reporter);
         let mut settings = self.settings.clone();

@@ -211,7 +211,7 @@ impl Project {
         }
         // From here the store changes: like a sync, hold the store lock against `hfdl gc` and
         // register the lockfile so gc keeps what the repair fetches.
-        let _store_lock = share_store(store, reporter)?;
+        let _store_lock = share_store(store, reporter).await?;
         self.remember_sync(store, lock, &plan, reporter);
         let removed_files =
             discard_damaged(found, &mut verified, &dirs).map_err(Error::io(store.root()))?;

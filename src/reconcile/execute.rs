@@ -188,7 +188,10 @@ pub async fn execute(
         .filter_map(|step| step.blob.parent())
         .collect();
     for dir in blob_dirs {
-        fsops::sync_dir(dir);
+        fsops::sync_dir(dir).map_err(|source| DownloadError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
     }
 
     let io = |path: &Path| {
@@ -392,6 +395,8 @@ pub fn materialise(source: &Path, dest: &Path) -> std::io::Result<()> {
         fs_err::set_permissions(&temp, permissions)?;
     } else {
         fs_err::copy(&real, &temp)?;
+        // A copy's bytes are durable before the name appears, like a downloaded blob's.
+        fs_err::File::open(&temp)?.sync_all()?;
     }
     fs_err::rename(&temp, dest)
 }

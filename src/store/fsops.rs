@@ -55,11 +55,23 @@ pub fn replace_with_symlink(link: &Path, target: &Path) -> std::io::Result<()> {
     )))
 }
 
-/// Makes the entries of `dir` (files renamed into it, links made in it) durable. Best effort: a
-/// file system that cannot fsync a directory has nothing to make durable this way.
-pub fn sync_dir(dir: &Path) {
-    if let Ok(dir) = fs_err::File::open(dir) {
-        let _ = dir.sync_all();
+/// Makes the entries of `dir` (files renamed into it, links made in it) durable. A file system
+/// that cannot fsync a directory (or a directory that cannot be opened for it) has nothing to
+/// make durable this way; any other failure is an error, since the renames may be lost.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    let Ok(handle) = fs_err::File::open(dir) else {
+        return Ok(());
+    };
+    match handle.sync_all() {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported
+            ) =>
+        {
+            Ok(())
+        }
+        result => result,
     }
 }
 

@@ -462,3 +462,40 @@ fn log_level_and_format_in_settings_shape_the_logs() {
     assert!(quiet.status.success());
     assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
 }
+
+#[test]
+fn an_empty_file_is_synced_without_a_request_and_loads_as_empty() {
+    use hfdl_mock_hub::{FileChange, RepoOptions, RepoType};
+    let ctx = TestContext::new();
+    let fixtures = ctx.hub.fixtures();
+    fixtures
+        .create_repo(RepoType::Model, "acme/pkg", RepoOptions::default())
+        .unwrap();
+    fixtures
+        .commit(
+            RepoType::Model,
+            "acme/pkg",
+            "main",
+            "an empty __init__.py",
+            vec![
+                FileChange::regular("config.json", b"{}".to_vec()),
+                FileChange::regular("pkg/__init__.py", Vec::new()),
+            ],
+        )
+        .unwrap();
+    ctx.write_manifest("[models.pkg]\nrepo = \"acme/pkg\"\n");
+    assert!(ctx.run(&["lock"]).status.success());
+    ctx.hub.reset();
+    let output = ctx.run(&["sync", "--json"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let snapshot = String::from_utf8(ctx.run(&["path", "pkg"]).stdout).unwrap();
+    let empty = std::path::Path::new(snapshot.trim()).join("pkg/__init__.py");
+    assert_eq!(fs_err::metadata(&empty).unwrap().len(), 0);
+    // Only config.json crossed the network (a redirect and its body).
+    let requests: Vec<String> = ctx.hub.requests().iter().map(|r| r.path.clone()).collect();
+    assert!(
+        requests.iter().all(|path| !path.contains("__init__")),
+        "{requests:?}"
+    );
+    assert!(ctx.run(&["verify", "--full"]).status.success());
+}
