@@ -25,5 +25,5 @@ pub trait ErrorCode {
 
 /// `ENOSPC`: the disk is full (an I/O error that gets the `disk-full` code).
 pub fn is_disk_full(error: &std::io::Error) -> bool {
-    error.raw_os_error() == Some(28)
+    error.kind() == std::io::ErrorKind::StorageFull || error.raw_os_error() == Some(28)
 }

@@ -20,9 +20,9 @@ fn main() -> ExitCode {
     };
     let json = cli.global.json;
     // Read once: logging takes its level and format from `[settings]`, the command the rest.
-    let manifest_path = hfdl::commands::open_options(&cli.global, &env).manifest_path();
-    let manifest = hfdl::manifest::load(&manifest_path);
-    if let Err(error) = init_tracing(&cli, &env, manifest.as_ref().ok()) {
+    let options = hfdl::commands::open_options(&cli.global, &env);
+    let manifest = hfdl::manifest::load(&options.manifest_path());
+    if let Err(error) = init_tracing(&cli, &options, manifest.as_ref().ok()) {
         report_error(&error, json, color);
         return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1));
     }
@@ -125,8 +125,12 @@ fn error_chain(error: &Error) -> String {
 /// Logging (see [`hfdl::logging`]). `log-level`/`log-format` resolve like every setting
 /// (`HFDL_*`, `[settings]`, config.toml); files that do not parse are the command's error to
 /// report, not logging's.
-fn init_tracing(cli: &Cli, env: &Env, manifest: Option<&Manifest>) -> Result<(), Error> {
-    let options = hfdl::commands::open_options(&cli.global, env);
+fn init_tracing(
+    cli: &Cli,
+    options: &hfdl::ops::OpenOptions,
+    manifest: Option<&Manifest>,
+) -> Result<(), Error> {
+    let env = &options.env;
     let settings = hfdl::settings::log_settings(
         &options.manifest_path(),
         &options.overrides,

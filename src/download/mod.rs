@@ -185,7 +185,7 @@ impl DownloadError {
             DownloadError::HashMismatch { .. } | DownloadError::SizeMismatch { .. } => {
                 "hash-mismatch"
             }
-            DownloadError::Io { source, .. } if is_disk_full(source) => "disk-full",
+            DownloadError::Io { source, .. } if crate::codes::is_disk_full(source) => "disk-full",
             DownloadError::Io { .. } => "io-error",
             DownloadError::LowDisk { .. } => "disk-full",
         }
@@ -229,10 +229,6 @@ impl std::fmt::Display for MismatchCause {
             ),
         }
     }
-}
-
-fn is_disk_full(error: &std::io::Error) -> bool {
-    error.kind() == std::io::ErrorKind::StorageFull || error.raw_os_error() == Some(28)
 }
 
 fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> DownloadError + '_ {

@@ -65,8 +65,15 @@ impl Project {
     /// Runs every check: config, store, disk, lock, keyring, token, endpoint, clock.
     pub async fn doctor(&self, options: &DoctorOptions) -> DoctorReport {
         // Outside a project there is no manifest, and the lock checks say so; a manifest that
-        // does not parse has already stopped the command with its diagnostic.
-        let manifest = manifest::load(self.manifest_path()).ok();
+        // does not parse has already stopped the command with its diagnostic. A project opened
+        // without config.toml (to report it broken) has not read its manifest: read it here.
+        let loaded;
+        let manifest = if let Some(manifest) = self.manifest() {
+            Some(manifest)
+        } else {
+            loaded = manifest::load(self.manifest_path()).ok();
+            loaded.as_ref()
+        };
         let mut checks = Vec::new();
         if let Some(problem) = &options.config_error {
             let help = problem
@@ -83,7 +90,7 @@ impl Project {
                 ),
             ));
         }
-        checks.extend(health::diagnose(self.settings(), manifest.as_ref()).await);
+        checks.extend(health::diagnose(self.settings(), manifest).await);
         DoctorReport {
             ok: !checks.iter().any(|c| c.verdict == Verdict::Fail),
             checks,

@@ -35,8 +35,8 @@
 //! # }
 //! ```
 //!
-//! `examples/embed.rs` runs the same against the bundled mock Hub, and the crate's doctests and
-//! integration tests use nothing but this API and the CLI.
+//! `examples/embed.rs` runs the same against the bundled mock Hub, and `tests/it/library.rs`
+//! tests what an embedder relies on.
 //!
 //! Cancellation: [`SyncOptions::cancel`] takes a [`CancellationToken`]; a cancelled sync stops
 //! at once with [`Error::Cancelled`], keeping its partial downloads for the next run (dropping
