@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 
 pub use crate::logging::LogFormat;
 
@@ -75,6 +76,10 @@ pub enum Command {
     Init(InitArgs),
     /// Add a model to models.toml, lock it and sync it
     Add(AddArgs),
+    /// Search the Hub's models, datasets or Spaces
+    Search(SearchArgs),
+    /// Show a repo before adding it: commit, license, card, gating, files, what patterns select
+    Info(InfoArgs),
     /// Remove entries from models.toml and models.lock (`hfdl gc` frees their files)
     Remove(RemoveArgs),
     /// Resolve models.toml against the Hub into models.lock
@@ -102,6 +107,87 @@ pub enum Command {
     Whoami(WhoamiArgs),
     /// Check the set-up: config, store, disk, lock, keyring, token, endpoint, clock
     Doctor(DoctorArgs),
+    /// Print a shell completion script (commands, flags, and model names from models.toml)
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the version, git commit, target and compiler (with --json: for bug reports)
+    Version(VersionArgs),
+    /// Explain an error code (the `code` of a --json error), like rustc --explain
+    Explain(ExplainArgs),
+}
+
+/// How to install a completion script, shown by `hfdl completions --help`.
+const COMPLETIONS_HELP: &str = "Install (the script asks `hfdl` for candidates at each <TAB>, so it never goes stale):
+  bash:       hfdl completions bash > ~/.local/share/bash-completion/completions/hfdl
+  zsh:        hfdl completions zsh > ~/.zfunc/_hfdl   (with `fpath+=~/.zfunc; autoload -U compinit; compinit` in ~/.zshrc)
+  fish:       hfdl completions fish > ~/.config/fish/completions/hfdl.fish
+  powershell: hfdl completions powershell >> $PROFILE
+  elvish:     hfdl completions elvish >> ~/.config/elvish/rc.elv";
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// The shells `hfdl completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+}
+
+impl Shell {
+    /// The name clap_complete knows the shell by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+            Shell::Powershell => "powershell",
+            Shell::Elvish => "elvish",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The error code, e.g. `lock-stale` [default: list every code with its summary]
+    #[arg(value_name = "CODE", add = ArgValueCandidates::new(error_codes))]
+    pub code: Option<String>,
+}
+
+/// Completion candidates for `hfdl explain`: every error code, with its summary as the hint.
+fn error_codes() -> Vec<CompletionCandidate> {
+    crate::explain::codes()
+        .map(|code| {
+            CompletionCandidate::new(code)
+                .help(crate::explain::summary(code).map(|summary| summary.to_owned().into()))
+        })
+        .collect()
+}
+
+/// Completion candidates for arguments that name entries: the models of `./models.toml`.
+///
+/// Called by the shell at each <TAB> (see [`crate::commands::completions`]); a missing or
+/// broken manifest just completes nothing.
+fn model_names() -> Vec<CompletionCandidate> {
+    let Ok(manifest) = crate::manifest::load(std::path::Path::new(crate::manifest::MANIFEST_FILE))
+    else {
+        return Vec::new();
+    };
+    manifest
+        .models
+        .iter()
+        .map(|(name, spec)| CompletionCandidate::new(name).help(Some(spec.repo.to_string().into())))
+        .collect()
 }
 
 #[derive(Debug, Args)]
@@ -112,9 +198,99 @@ pub struct InitArgs {
     pub from_cache: bool,
 }
 
+/// The ways to name a repo, shown by `hfdl add --help` and `hfdl info --help`.
+const REPO_FORMS_HELP: &str = "REPO can be named as:
+  org/name, org/name@REV                         REV: a branch, tag, commit or refs/pr/N
+  https://huggingface.co/org/name                also …/datasets/org/name, …/spaces/org/name
+  https://huggingface.co/org/name/tree/REV/DIR   a folder: include = [\"DIR/**\"]
+  https://huggingface.co/org/name/blob/REV/FILE  one file (also …/resolve/REV/FILE)
+  hf://[datasets/|spaces/]org/name[@REV][/PATH]  PATH/ is a folder, PATH one file
+URLs work on hf.co and on the configured endpoint (a mirror) too; encode a revision with `/` as
+refs%2Fpr%2F3 (refs/pr/N and refs/convert/NAME also work as they are).";
+
+/// A repo type, as the flags take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RepoTypeArg {
+    Model,
+    Dataset,
+    Space,
+}
+
+impl From<RepoTypeArg> for crate::repo::RepoType {
+    fn from(value: RepoTypeArg) -> crate::repo::RepoType {
+        match value {
+            RepoTypeArg::Model => crate::repo::RepoType::Model,
+            RepoTypeArg::Dataset => crate::repo::RepoType::Dataset,
+            RepoTypeArg::Space => crate::repo::RepoType::Space,
+        }
+    }
+}
+
+/// The order of search results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchSortArg {
+    /// Most downloaded (last 30 days) first
+    Downloads,
+    /// Most liked first
+    Likes,
+    /// Most recently changed first
+    Modified,
+}
+
 #[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Text the repo id contains (case-insensitive) [default: every repo]
+    #[arg(value_name = "QUERY")]
+    pub query: Option<String>,
+    /// What to search
+    #[arg(
+        long = "type",
+        visible_alias = "repo-type",
+        value_enum,
+        value_name = "TYPE",
+        default_value = "model"
+    )]
+    pub repo_type: RepoTypeArg,
+    /// Only repos of this user or organisation
+    #[arg(long, value_name = "ORG")]
+    pub author: Option<String>,
+    /// Only repos with this tag (repeatable): a task, a library, `license:mit`, `dataset:NAME`,
+    /// a language
+    #[arg(long, value_name = "TAG")]
+    pub filter: Vec<String>,
+    /// The order of the results [default: the Hub's]
+    #[arg(long, value_enum, value_name = "KEY")]
+    pub sort: Option<SearchSortArg>,
+    /// How many results to show
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = REPO_FORMS_HELP)]
+pub struct InfoArgs {
+    /// The repo: `org/name[@REV]`, a Hub URL or an hf:// URI (see below)
+    #[arg(value_name = "REPO[@REV]")]
+    pub repo: String,
+    /// The repo type when REPO does not say [default: model]
+    #[arg(long, visible_alias = "type", value_enum, value_name = "TYPE")]
+    pub repo_type: Option<RepoTypeArg>,
+    /// List every file (of the selection) with its size and whether it is stored in LFS
+    #[arg(long)]
+    pub files: bool,
+    /// Preview what this models.toml `include` pattern selects (repeatable), with the total size
+    #[arg(long, value_name = "PATTERN")]
+    pub include: Vec<String>,
+    /// Preview what this `exclude` pattern leaves out (repeatable; wins over --include)
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = REPO_FORMS_HELP)]
 pub struct AddArgs {
-    /// Repository id, optionally with a revision: `org/name` or `org/name@revision`
+    /// The repo: `org/name[@REV]`, a Hub URL or an hf:// URI (see below); models.toml gets
+    /// `org/name` with the revision, type and include pattern it states
     #[arg(value_name = "REPO[@REV]")]
     pub repo: String,
     /// The entry's name [default: derived from the repo name]
@@ -126,9 +302,9 @@ pub struct AddArgs {
     /// Skip files matching this fnmatch pattern (repeatable; wins over --include)
     #[arg(long, value_name = "PATTERN")]
     pub exclude: Vec<String>,
-    /// model, dataset or space
-    #[arg(long, value_name = "TYPE", default_value = "model")]
-    pub repo_type: String,
+    /// The repo type when REPO does not say [default: model]
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub repo_type: Option<RepoTypeArg>,
     /// Also materialise the files as a plain directory
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
@@ -143,7 +319,7 @@ pub struct AddArgs {
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     /// Entry names in models.toml
-    #[arg(required = true, value_name = "NAME")]
+    #[arg(required = true, value_name = "NAME", add = ArgValueCandidates::new(model_names))]
     pub names: Vec<String>,
 }
 
@@ -160,7 +336,7 @@ pub struct LockArgs {
     pub upgrade: bool,
     /// Move this entry's pin (repeatable); NAME@REV pins it to the commit that REV (a commit,
     /// tag or branch) names, leaving models.toml as it is
-    #[arg(long, value_name = "NAME[@REV]")]
+    #[arg(long, value_name = "NAME[@REV]", add = ArgValueCandidates::new(model_names))]
     pub upgrade_model: Vec<String>,
 }
 
@@ -202,7 +378,7 @@ fn parse_limit_rate(text: &str) -> Result<u64, String> {
 #[derive(Debug, Args)]
 pub struct OutdatedArgs {
     /// Only these entries [default: all]
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = ArgValueCandidates::new(model_names))]
     pub names: Vec<String>,
     /// Exit 1 when any entry moved upstream (for CI jobs and bots)
     #[arg(long)]
@@ -215,6 +391,7 @@ pub struct StatusArgs {}
 #[derive(Debug, Args)]
 pub struct PathArgs {
     /// The entry's name in models.toml
+    #[arg(add = ArgValueCandidates::new(model_names))]
     pub name: String,
 }
 
@@ -241,7 +418,7 @@ pub struct DoctorArgs {}
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Only these entries of models.toml [default: all]
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = ArgValueCandidates::new(model_names))]
     pub names: Vec<String>,
     /// Hash every file again, even those unchanged since hfdl last verified them
     #[arg(long)]

@@ -33,6 +33,9 @@ pub const TRANSFORMERS_OFFLINE: &str = "TRANSFORMERS_OFFLINE";
 pub const HF_HUB_DISABLE_PROGRESS_BARS: &str = "HF_HUB_DISABLE_PROGRESS_BARS";
 /// Appended to the user agent as `origin/<value>`.
 pub const HF_HUB_USER_AGENT_ORIGIN: &str = "HF_HUB_USER_AGENT_ORIGIN";
+/// Set by the shell completion script (`hfdl completions SHELL`) to the shell's name: `hfdl`
+/// then prints completion candidates for the words after `--` instead of running a command.
+pub const HFDL_COMPLETE: &str = "HFDL_COMPLETE";
 /// hfdl's own state directory (stat cache of verified blobs); default: the platform cache dir.
 pub const HFDL_CACHE_DIR: &str = "HFDL_CACHE_DIR";
 /// Which OS keyring `hfdl login` uses: `secret-service`, `kernel` (Linux keyutils), `native`

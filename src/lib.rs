@@ -55,7 +55,7 @@
 //! | operations | [`ops`]: [`ops::Project`] and one operation per command, typed reports |
 //! | pipeline | [`resolve`], [`reconcile`], [`settings`] (flags + environment + files → one value), [`health`] (doctor's checks), [`error`] (wraps every layer's error) |
 //! | files and the network | [`manifest`], [`lock`], [`config`], [`hub`], [`store`], [`download`], [`schema`] |
-//! | leaf helpers | [`codes`] (exit and error codes), [`report`] (progress events), [`fsutil`] (atomic writes, path checks), [`pattern`] (fnmatch), [`hash`], [`repo`], [`env`](mod@env) |
+//! | leaf helpers | [`codes`] (exit and error codes), [`report`] (progress events), [`fsutil`] (atomic writes, path checks), [`pattern`] (fnmatch), [`hash`], [`repo`] (ids, and every way people name a repo), [`card`] (README front matter), [`env`](mod@env), [`build_info`] (what `hfdl version` prints), [`explain`] (the help page of each error code) |
 //!
 //! Each layer's error type ([`manifest::diagnostics::ManifestError`], [`hub::HubError`],
 //! [`store::error::StoreError`], …) says its own exit and error code through
@@ -82,6 +82,8 @@
 
 #![warn(missing_docs)]
 
+pub mod build_info;
+pub mod card;
 #[doc(hidden)] // The binary's command line (clap types), not part of the library's API.
 #[allow(rustdoc::broken_intra_doc_links)] // Its doc comments are clap's help text.
 pub mod cli;
@@ -92,6 +94,7 @@ pub mod config;
 pub mod download;
 pub mod env;
 pub mod error;
+pub mod explain;
 pub mod fsutil;
 pub mod hash;
 pub mod health;
@@ -99,6 +102,8 @@ pub mod hub;
 pub mod lock;
 pub mod logging;
 pub mod manifest;
+#[doc(hidden)] // Generates the man pages and reference pages from the command line.
+pub mod manual;
 pub mod ops;
 pub mod pattern;
 pub mod reconcile;

@@ -4,13 +4,19 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory as _, Parser};
 use hfdl::cli::{Cli, ColorChoice};
 use hfdl::env::{self, Env};
 use hfdl::error::{EXIT_BUG, Error};
 use hfdl::manifest::Manifest;
 
 fn main() -> ExitCode {
+    // A <TAB> in a shell set up by `hfdl completions`: print the candidates and exit, before
+    // anything else reads the command line or writes to stdout.
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(env::HFDL_COMPLETE)
+        .completer("hfdl")
+        .complete();
     let cli = Cli::parse();
     let env = Env::from_process();
     let color = match cli.global.color {

@@ -2,7 +2,10 @@
 //!
 //! These are shared by the manifest, the lockfile, the Hub client and the store, so they live
 //! in one small module with no I/O. Validation follows `huggingface_hub`'s
-//! `utils/_validators.py` (hub-protocol §1.1).
+//! `utils/_validators.py` (hub-protocol §1.1). [`mod@reference`] reads every other way people name a
+//! repo (web URLs, `hf://` URIs) into an id, a type, a revision and a selection.
+
+pub mod reference;
 
 use std::fmt;
 

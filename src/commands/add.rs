@@ -1,5 +1,6 @@
 //! `hfdl add REPO[@REV]`: adds an entry to models.toml (keeping its formatting), locks it and
-//! syncs it. Nothing is written unless the new entry resolves.
+//! syncs it. Nothing is written unless the new entry resolves. REPO may be any name of a repo
+//! ([`crate::repo::reference`]): an id, a Hub URL or an `hf://` URI.
 
 use super::Context;
 use crate::cli::AddArgs;
@@ -12,7 +13,7 @@ pub async fn run(ctx: &Context, project: &Project, args: &AddArgs) -> Result<()>
     let options = AddOptions {
         repo: args.repo.clone(),
         name: args.name.clone(),
-        repo_type: args.repo_type.clone(),
+        repo_type: args.repo_type.map(Into::into),
         include: args.include.clone(),
         exclude: args.exclude.clone(),
         dir: args.dir.clone(),

@@ -18,9 +18,12 @@ use crate::report::Reporter;
 use crate::settings::{Settings, SettingsOverrides};
 
 pub mod add;
+pub mod completions;
 pub mod config;
 pub mod doctor;
+pub mod explain;
 pub mod gc;
+pub mod info;
 pub mod init;
 pub mod lock;
 pub mod login;
@@ -28,9 +31,11 @@ pub mod logout;
 pub mod outdated;
 pub mod path;
 pub mod remove;
+pub mod search;
 pub mod status;
 pub mod sync;
 pub mod verify;
+pub mod version;
 pub mod whoami;
 
 /// What every command gets: how to show its output.
@@ -157,7 +162,16 @@ async fn dispatch(
     let options = open_options(global, env);
     let open = |need| Project::from_loaded(options.clone(), manifest, need);
     let context = |project: &Project| Context::new(global, project.settings(), is_terminal);
+    // Commands about the binary itself read no project files.
+    let bare = || Context {
+        json: global.json,
+        quiet: global.quiet,
+        reporter: render::progress::reporter_for(true, global.json, false),
+    };
     match cli.command {
+        Command::Completions(args) => completions::run(&bare(), &args),
+        Command::Version(args) => version::run(&bare(), &args),
+        Command::Explain(args) => explain::run(&bare(), &args),
         Command::Init(args) => {
             let project = Project::without_manifest(options)?;
             init::run(&context(&project), &project, &args)
@@ -165,6 +179,14 @@ async fn dispatch(
         Command::Add(args) => {
             let project = open(ManifestNeed::Optional)?;
             add::run(&context(&project), &project, &args).await
+        }
+        Command::Search(args) => {
+            let project = open(ManifestNeed::Optional)?;
+            search::run(&context(&project), &project, &args).await
+        }
+        Command::Info(args) => {
+            let project = open(ManifestNeed::Optional)?;
+            info::run(&context(&project), &project, &args).await
         }
         Command::Remove(args) => {
             let project = open(ManifestNeed::Required)?;

@@ -1,4 +1,5 @@
-//! The Hub HTTP client: revision info, the paginated tree listing, refs, and file URLs.
+//! The Hub HTTP client: revision info, the paginated tree listing, refs, file URLs, the search
+//! listings and the repo details `hfdl info` shows.
 //!
 //! It is the only code that talks to the network for metadata. Offline is a value it holds: an
 //! offline client refuses every call before a socket is opened, so "zero requests" holds by
@@ -17,7 +18,7 @@ use serde::de::DeserializeOwned;
 use super::auth::Token;
 use super::error::HubError;
 use super::metrics::{HubMetrics, RequestKind};
-use super::types::{CommitInfo, Refs, RepoInfo, TreeEntry, WhoAmI};
+use super::types::{CommitInfo, Refs, RepoDetails, RepoInfo, RepoSummary, TreeEntry, WhoAmI};
 use crate::repo::{RepoId, RepoType};
 
 /// Python's `quote(s, safe="")`: everything but `A-Za-z0-9-._~` is escaped (hub-protocol §1.2).
@@ -87,6 +88,80 @@ const MAX_TREE_PAGES: usize = 10_000;
 
 /// The most pages of history followed for one listing (50 commits each on the Hub).
 const MAX_COMMIT_PAGES: usize = 1_000;
+
+/// The most pages of search results followed for one search: the Hub's pages hold up to
+/// `limit` (at most 1000) repos, so this is only a guard against a server looping on `next`.
+const MAX_SEARCH_PAGES: usize = 1_000;
+
+/// A search of the Hub's repos (`GET /api/{type}s`; `crates/mock-hub/PROTOCOL-NOTES.md` §13.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// Models, datasets or spaces.
+    pub repo_type: RepoType,
+    /// A part of the repo id (case-insensitive), if any.
+    pub search: Option<String>,
+    /// Only repos of this user or organisation.
+    pub author: Option<String>,
+    /// Tags every result must have (`license:mit`, `text-classification`, `transformers`, …).
+    pub filters: Vec<String>,
+    /// The API's sort key (`downloads`, `likes`, `lastModified`); always descending.
+    pub sort: Option<String>,
+    /// How many repos to return at most (the Hub's page size, at most 1000).
+    pub limit: usize,
+}
+
+impl SearchQuery {
+    /// The fields a search asks for (`expand`): only what the Hub has for the type (a Space has
+    /// no downloads, no gating and no pipeline; asking for them is a 400).
+    pub fn fields(repo_type: RepoType) -> &'static [&'static str] {
+        match repo_type {
+            RepoType::Model => &[
+                "downloads",
+                "likes",
+                "lastModified",
+                "gated",
+                "private",
+                "tags",
+                "pipeline_tag",
+                "library_name",
+            ],
+            RepoType::Dataset => &[
+                "downloads",
+                "likes",
+                "lastModified",
+                "gated",
+                "private",
+                "tags",
+            ],
+            RepoType::Space => &["likes", "lastModified", "private", "tags", "sdk"],
+        }
+    }
+
+    /// The query string, as huggingface_hub's `list_models` sends it: repeated keys for lists
+    /// (`filter=a&filter=b`, `expand=x&expand=y`) and `direction=-1` as older clients did (the
+    /// Hub sorts descending either way).
+    pub fn to_query(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(search) = self.search.as_deref().filter(|s| !s.is_empty()) {
+            query.append_pair("search", search);
+        }
+        if let Some(author) = self.author.as_deref().filter(|s| !s.is_empty()) {
+            query.append_pair("author", author);
+        }
+        for filter in &self.filters {
+            query.append_pair("filter", filter);
+        }
+        if let Some(sort) = &self.sort {
+            query.append_pair("sort", sort);
+            query.append_pair("direction", "-1");
+        }
+        query.append_pair("limit", &self.limit.clamp(1, 1000).to_string());
+        for field in SearchQuery::fields(self.repo_type) {
+            query.append_pair("expand", field);
+        }
+        query.finish()
+    }
+}
 
 /// How a [`HubClient`] is set up.
 #[derive(Debug, Clone)]
@@ -423,7 +498,7 @@ impl HubClient {
             repo,
             revision: Some(revision),
         };
-        let (info, _) = self.get_json::<RepoInfo>(&url, &ctx).await?;
+        let (info, _) = self.get_json::<RepoInfo>(&url, Some(&ctx)).await?;
         Ok(info)
     }
 
@@ -450,7 +525,7 @@ impl HubClient {
         };
         let mut entries = Vec::new();
         for _ in 0..MAX_TREE_PAGES {
-            let (page, headers) = self.get_json::<Vec<TreeEntry>>(&url, &ctx).await?;
+            let (page, headers) = self.get_json::<Vec<TreeEntry>>(&url, Some(&ctx)).await?;
             entries.extend(page.into_iter().filter(|e| e.kind == "file"));
             match next_link(&headers) {
                 Some(next) => url = next,
@@ -486,7 +561,7 @@ impl HubClient {
         };
         let mut commits = Vec::new();
         for _ in 0..MAX_COMMIT_PAGES {
-            let (page, headers) = self.get_json::<Vec<CommitInfo>>(&url, &ctx).await?;
+            let (page, headers) = self.get_json::<Vec<CommitInfo>>(&url, Some(&ctx)).await?;
             commits.extend(page);
             if enough(&commits) {
                 return Ok(commits);
@@ -502,6 +577,146 @@ impl HubClient {
         })
     }
 
+    /// `GET /api/{type}s/{repo}/revision/{rev}`: everything the Hub says about the repo at a
+    /// revision (commit, dates, gating, tags, card metadata, counters).
+    pub async fn repo_details(
+        &self,
+        repo_type: RepoType,
+        repo: &RepoId,
+        revision: &str,
+    ) -> Result<RepoDetails, HubError> {
+        self.ensure_online(|| format!("looking up `{repo}@{revision}`"))?;
+        let url = self.api_url(
+            repo_type,
+            repo,
+            &format!("/revision/{}", utf8_percent_encode(revision, SEGMENT)),
+        );
+        let ctx = ErrorContext {
+            repo_type,
+            repo,
+            revision: Some(revision),
+        };
+        Ok(self.get_json::<RepoDetails>(&url, Some(&ctx)).await?.0)
+    }
+
+    /// `GET /api/{type}s/{repo}/auth-check` (hub-protocol §1.9): `Ok` when this client may
+    /// download the repo's files, else the error the Hub gives (`GatedRepo` for a gated repo and
+    /// a token without access, or none).
+    pub async fn auth_check(&self, repo_type: RepoType, repo: &RepoId) -> Result<(), HubError> {
+        self.ensure_online(|| format!("checking access to `{repo}`"))?;
+        let url = self.api_url(repo_type, repo, "/auth-check");
+        let ctx = ErrorContext {
+            repo_type,
+            repo,
+            revision: None,
+        };
+        self.get_json::<serde_json::Value>(&url, Some(&ctx))
+            .await
+            .map(|_| ())
+    }
+
+    /// The content of a small file at `commit` (a README), through `/resolve` and its
+    /// redirects; at most `max_bytes` (a longer file is an error).
+    pub async fn read_small_file(
+        &self,
+        repo_type: RepoType,
+        repo: &RepoId,
+        commit: &str,
+        path: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, HubError> {
+        self.ensure_online(|| format!("reading {path} of `{repo}`"))?;
+        let url = self.resolve_url(repo_type, repo, commit, path);
+        let ctx = ErrorContext {
+            repo_type,
+            repo,
+            revision: Some(commit),
+        };
+        self.with_retries(&url, |attempt| {
+            self.read_small_file_once(&url, &ctx, max_bytes, attempt)
+        })
+        .await
+    }
+
+    async fn read_small_file_once(
+        &self,
+        url: &str,
+        ctx: &ErrorContext<'_>,
+        max_bytes: u64,
+        attempt: u32,
+    ) -> Result<Vec<u8>, HubError> {
+        let mut current = url.to_owned();
+        for _ in 0..10 {
+            let response = self
+                .send_attempt(Method::GET, &current, None, attempt)
+                .await?;
+            let status = response.status();
+            if status.is_redirection() {
+                // `send` sends the token to the endpoint's origin only, so following a CDN
+                // redirect here never leaks it.
+                current = redirect_target(&current, response.headers())?;
+                continue;
+            }
+            if !status.is_success() {
+                let headers = response.headers().clone();
+                let body = response.text().await.ok();
+                return Err(self.classify(status, &headers, body.as_deref(), &current, ctx));
+            }
+            if response.content_length().is_some_and(|n| n > max_bytes) {
+                return Err(HubError::Protocol {
+                    url: redact_url(&current),
+                    message: format!("the file is larger than {max_bytes} bytes"),
+                });
+            }
+            let bytes = response.bytes().await.map_err(|e| HubError::Network {
+                url: redact_url(&current),
+                message: describe_reqwest_error(&e),
+            })?;
+            if bytes.len() as u64 > max_bytes {
+                return Err(HubError::Protocol {
+                    url: redact_url(&current),
+                    message: format!("the file is larger than {max_bytes} bytes"),
+                });
+            }
+            return Ok(bytes.to_vec());
+        }
+        Err(HubError::Protocol {
+            url: redact_url(url),
+            message: "too many redirects".into(),
+        })
+    }
+
+    /// `GET /api/{type}s?search=…` (`crates/mock-hub/PROTOCOL-NOTES.md` §13.1): the repos that
+    /// match, in the Hub's order, following `Link: rel="next"` pages until `query.limit` repos
+    /// (or the last page).
+    pub async fn search(&self, query: &SearchQuery) -> Result<Vec<RepoSummary>, HubError> {
+        self.ensure_online(|| format!("searching the Hub's {}", query.repo_type.api_plural()))?;
+        let mut url = format!(
+            "{}/api/{}?{}",
+            self.options.endpoint,
+            query.repo_type.api_plural(),
+            query.to_query()
+        );
+        let mut found: Vec<RepoSummary> = Vec::new();
+        for _ in 0..MAX_SEARCH_PAGES {
+            let (page, headers) = self.get_json::<Vec<RepoSummary>>(&url, None).await?;
+            let empty = page.is_empty();
+            found.extend(page);
+            if found.len() >= query.limit || empty {
+                found.truncate(query.limit);
+                return Ok(found);
+            }
+            match next_link(&headers) {
+                Some(next) => url = next,
+                None => return Ok(found),
+            }
+        }
+        Err(HubError::Protocol {
+            url,
+            message: format!("more than {MAX_SEARCH_PAGES} pages of search results"),
+        })
+    }
+
     /// `GET /api/{type}s/{repo}/refs`: branches and tags.
     pub async fn refs(&self, repo_type: RepoType, repo: &RepoId) -> Result<Refs, HubError> {
         self.ensure_online(|| format!("listing the branches of `{repo}`"))?;
@@ -511,24 +726,38 @@ impl HubClient {
             repo,
             revision: None,
         };
-        Ok(self.get_json::<Refs>(&url, &ctx).await?.0)
+        Ok(self.get_json::<Refs>(&url, Some(&ctx)).await?.0)
     }
 
-    /// A GET of JSON with retries; follows same-origin redirects (renamed repos) only.
+    /// A GET of JSON with retries; follows same-origin redirects (renamed repos) only. `ctx`
+    /// names the repo the call is about, for its errors; `None` for calls about no repo (a
+    /// search), whose 401 can only mean a refused token.
     async fn get_json<T: DeserializeOwned>(
         &self,
         url: &str,
-        ctx: &ErrorContext<'_>,
+        ctx: Option<&ErrorContext<'_>>,
     ) -> Result<(T, HeaderMap), HubError> {
-        let mut attempt = 0;
+        self.with_retries(url, |attempt| self.get_json_once::<T>(url, ctx, attempt))
+            .await
+    }
+
+    /// Runs `attempt` (given its number, from 0) until it succeeds, fails for good, or the
+    /// retries are spent, waiting between tries as [`retry_delay`] says.
+    async fn with_retries<T, F, Fut>(&self, url: &str, mut attempt: F) -> Result<T, HubError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: std::future::Future<Output = Result<T, HubError>>,
+    {
+        let mut number = 0;
         loop {
-            match self.get_json_once::<T>(url, ctx, attempt).await {
-                Err(error) if error.is_retryable() && attempt < self.options.retries => {
-                    let delay = retry_delay(&error, attempt, self.options.retry_base);
+            match attempt(number).await {
+                Err(error) if error.is_retryable() && number < self.options.retries => {
+                    let delay = retry_delay(&error, number, self.options.retry_base);
                     self.options.metrics.count_retry();
-                    tracing::debug!(url = %redact_url(url), attempt, ?delay, %error, "retrying");
+                    let url = redact_url(url);
+                    tracing::debug!(%url, attempt = number, ?delay, %error, "retrying");
                     tokio::time::sleep(delay).await;
-                    attempt += 1;
+                    number += 1;
                 }
                 other => return other,
             }
@@ -538,7 +767,7 @@ impl HubClient {
     async fn get_json_once<T: DeserializeOwned>(
         &self,
         url: &str,
-        ctx: &ErrorContext<'_>,
+        ctx: Option<&ErrorContext<'_>>,
         attempt: u32,
     ) -> Result<(T, HeaderMap), HubError> {
         let mut current = url.to_owned();
@@ -560,7 +789,10 @@ impl HubClient {
             if !status.is_success() {
                 let headers = response.headers().clone();
                 let body = response.text().await.ok();
-                return Err(self.classify(status, &headers, body.as_deref(), &current, ctx));
+                return Err(match ctx {
+                    Some(ctx) => self.classify(status, &headers, body.as_deref(), &current, ctx),
+                    None => classify_account_error(status, &headers, body.as_deref(), &current),
+                });
             }
             let headers = response.headers().clone();
             let bytes = response.bytes().await.map_err(|e| HubError::Network {
@@ -979,6 +1211,35 @@ mod tests {
         assert_eq!(
             redact_url("https://hub.example/a/b/resolve/main/x.json"),
             "https://hub.example/a/b/resolve/main/x.json"
+        );
+    }
+
+    #[test]
+    fn search_queries_are_sent_as_list_models_sends_them() {
+        let query = SearchQuery {
+            repo_type: RepoType::Model,
+            search: Some("bert base".into()),
+            author: Some("google".into()),
+            filters: vec!["license:mit".into(), "fill-mask".into()],
+            sort: Some("downloads".into()),
+            limit: 5,
+        };
+        assert_eq!(
+            query.to_query(),
+            "search=bert+base&author=google&filter=license%3Amit&filter=fill-mask&sort=downloads\
+             &direction=-1&limit=5&expand=downloads&expand=likes&expand=lastModified&expand=gated\
+             &expand=private&expand=tags&expand=pipeline_tag&expand=library_name"
+        );
+        // Spaces: no downloads or gating to ask for (the Hub answers 400), no empty parameters.
+        let spaces = SearchQuery {
+            repo_type: RepoType::Space,
+            search: Some(String::new()),
+            limit: 20,
+            ..SearchQuery::default()
+        };
+        assert_eq!(
+            spaces.to_query(),
+            "limit=20&expand=likes&expand=lastModified&expand=private&expand=tags&expand=sdk"
         );
     }
 

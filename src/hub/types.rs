@@ -1,4 +1,5 @@
-//! Wire types of the Hub's JSON API (hub-protocol §1.3, §1.4, §1.7, §1.8, §1.9).
+//! Wire types of the Hub's JSON API (hub-protocol §1.3, §1.4, §1.7, §1.8, §1.9; the search
+//! listings: `crates/mock-hub/PROTOCOL-NOTES.md`).
 
 use serde::Deserialize;
 
@@ -16,6 +17,120 @@ pub struct RepoInfo {
     /// When the repository last changed, as an ISO 8601 timestamp; `None` if the Hub omits it.
     #[serde(rename = "lastModified")]
     pub last_modified: Option<String>,
+}
+
+/// Whether a repo's files need the authors' approval (`gated` in the Hub's JSON: `false`,
+/// `"auto"` or `"manual"`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Gating {
+    /// Anyone who can see the repo can download it.
+    #[default]
+    No,
+    /// Access is granted at once to whoever accepts the conditions.
+    Auto,
+    /// The authors review each request.
+    Manual,
+}
+
+impl Gating {
+    /// Reads the Hub's value; anything unknown but truthy counts as manual.
+    pub fn from_json(value: &serde_json::Value) -> Gating {
+        match value {
+            serde_json::Value::Null | serde_json::Value::Bool(false) => Gating::No,
+            serde_json::Value::String(s) if s == "auto" => Gating::Auto,
+            serde_json::Value::String(s) if s.is_empty() || s == "false" => Gating::No,
+            _ => Gating::Manual,
+        }
+    }
+
+    /// In words: `no`, `auto`, `manual`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gating::No => "no",
+            Gating::Auto => "auto",
+            Gating::Manual => "manual",
+        }
+    }
+
+    /// Whether the files need an approved account.
+    pub fn is_gated(self) -> bool {
+        self != Gating::No
+    }
+}
+
+fn gating<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Gating, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(Gating::from_json(&value))
+}
+
+/// `GET /api/{type}s/{id}/revision/{rev}` with everything `hfdl info` shows (huggingface_hub
+/// `ModelInfo`, `DatasetInfo`, `SpaceInfo`); every field but `id` may be missing.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RepoDetails {
+    /// `namespace/name`, as the Hub spells it.
+    pub id: String,
+    /// The commit the revision resolved to.
+    pub sha: Option<String>,
+    /// Whether the repository is private.
+    #[serde(default)]
+    pub private: bool,
+    /// Whether its files need approval.
+    #[serde(default, deserialize_with = "gating")]
+    pub gated: Gating,
+    /// The date of the commit (ISO 8601).
+    #[serde(rename = "lastModified")]
+    pub last_modified: Option<String>,
+    /// When the repo was created (ISO 8601).
+    #[serde(rename = "createdAt")]
+    pub created_at: Option<String>,
+    /// Tags: the card's, and those the Hub computes (`license:mit`, libraries, languages, …).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The task (`text-classification`, …), models only.
+    pub pipeline_tag: Option<String>,
+    /// The library that loads it (`transformers`, …), models only.
+    pub library_name: Option<String>,
+    /// Downloads over the last 30 days (models and datasets).
+    pub downloads: Option<u64>,
+    /// Likes.
+    pub likes: Option<u64>,
+    /// The README's front matter as the Hub parsed it; absent when there is none, or when the
+    /// Hub could not parse it.
+    #[serde(rename = "cardData")]
+    pub card_data: Option<serde_json::Value>,
+    /// A Space's SDK.
+    pub sdk: Option<String>,
+}
+
+/// One repo of a search listing, `GET /api/{type}s?search=…&expand=…`
+/// (`crates/mock-hub/PROTOCOL-NOTES.md` §13.1): only the fields hfdl asks for with `expand`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RepoSummary {
+    /// `namespace/name`.
+    pub id: String,
+    /// Downloads over the last 30 days (models and datasets).
+    pub downloads: Option<u64>,
+    /// Likes.
+    pub likes: Option<u64>,
+    /// The last commit's date (ISO 8601).
+    #[serde(rename = "lastModified")]
+    pub last_modified: Option<String>,
+    /// Whether its files need approval (no such field for Spaces).
+    #[serde(default, deserialize_with = "gating")]
+    pub gated: Gating,
+    /// Whether the repository is private (listed only to who may read it).
+    #[serde(default)]
+    pub private: bool,
+    /// Tags, where the license appears as `license:ID`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The task, models only.
+    pub pipeline_tag: Option<String>,
+    /// The library, models only.
+    pub library_name: Option<String>,
+    /// A Space's SDK.
+    pub sdk: Option<String>,
 }
 
 /// One entry of `GET /api/{type}s/{id}/tree/{rev}?recursive=true`.

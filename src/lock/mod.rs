@@ -75,7 +75,11 @@ pub struct LockedFile {
 pub enum LockError {
     /// The text is not valid TOML or breaks a lockfile rule.
     #[error("{path} is not a valid lockfile: {message}")]
-    #[diagnostic(help("run `hfdl lock` to regenerate it"))]
+    // `hfdl lock` reads the old lock to keep its pins, so it stops here too; re-resolving
+    // silently would move every pin (think of a merge conflict in the file).
+    #[diagnostic(help(
+        "restore it from version control (e.g. `git checkout -- models.lock`), or delete it and run `hfdl lock` to resolve every entry afresh"
+    ))]
     Invalid {
         /// The lockfile's path, as shown in messages.
         path: String,
@@ -235,7 +239,8 @@ impl Lockfile {
                 let help = if found > i64::from(LOCK_VERSION) {
                     "upgrade hfdl to read it".to_owned()
                 } else {
-                    "run `hfdl lock` to regenerate it".to_owned()
+                    "delete it and run `hfdl lock` to resolve every entry afresh (the pins may move)"
+                        .to_owned()
                 };
                 return Err(LockError::Version {
                     path: name,

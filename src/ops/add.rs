@@ -8,21 +8,27 @@ use serde::Serialize;
 use super::Project;
 use crate::error::{Error, Result};
 use crate::manifest::{self, ModelSpec, edit};
-use crate::repo::{RepoId, RepoType, validate_revision};
+use crate::repo::RepoType;
+use crate::repo::reference::Target;
 use crate::report::Reporter;
 use crate::resolve::{Change, Upgrade};
 
 /// The entry to add.
 #[derive(Debug, Clone, Default)]
 pub struct AddOptions {
-    /// `namespace/name`, optionally `@REV` (a branch, tag, `refs/pr/N` or commit; default
-    /// `main`).
+    /// The repo as people name it: `namespace/name`, optionally `@REV` (a branch, tag,
+    /// `refs/pr/N` or commit; default `main`), a Hub URL (`…/tree/REV/DIR`, `…/blob/REV/FILE`,
+    /// `…/datasets/…`, on huggingface.co or the configured endpoint) or an `hf://` URI (see
+    /// [`crate::repo::reference`]). The entry gets the canonical `namespace/name` with the
+    /// revision, type and include pattern the name states.
     pub repo: String,
     /// The entry's name; derived from the repo name when `None`.
     pub name: Option<String>,
-    /// `model`, `dataset` or `space`.
-    pub repo_type: String,
-    /// fnmatch patterns of the files to take (all when empty).
+    /// The repo type, when `repo` does not say (a plain id); a model when neither does. A type
+    /// that contradicts `repo` is a usage error.
+    pub repo_type: Option<RepoType>,
+    /// fnmatch patterns of the files to take (all when empty). Not with a `repo` that points at
+    /// a folder or file, which selects already (`exclude` narrows it).
     pub include: Vec<String>,
     /// fnmatch patterns of files to leave out (they win over `include`).
     pub exclude: Vec<String>,
@@ -65,7 +71,8 @@ impl Project {
         };
         let current = manifest::parse(&manifest_path, &text)?;
         let existing: Vec<&str> = current.models.keys().map(String::as_str).collect();
-        let spec = spec_from(options, &existing)?;
+        let target = self.target(&options.repo, options.repo_type, &options.include)?;
+        let spec = spec_from(options, target, &existing)?;
         let new_text = edit::add_model(&text, &spec).map_err(|e| Error::Usage {
             message: e.to_string(),
             help: format!(
@@ -96,34 +103,18 @@ impl Project {
     }
 }
 
-/// Builds the new entry from `REPO[@REV]` and the options.
-fn spec_from(options: &AddOptions, existing: &[&str]) -> Result<ModelSpec> {
+/// Builds the new entry from the repo the name and flags point at, and the other options.
+fn spec_from(options: &AddOptions, target: Target, existing: &[&str]) -> Result<ModelSpec> {
     let usage = |message: String, help: &str| Error::Usage {
         message,
         help: help.to_owned(),
     };
-    let (repo_text, revision) = match options.repo.split_once('@') {
-        Some((repo, revision)) => (repo, revision.to_owned()),
-        None => (options.repo.as_str(), "main".to_owned()),
-    };
-    let repo = RepoId::parse(repo_text).map_err(|m| {
-        usage(
-            format!("invalid repo id: {m}"),
-            "use `namespace/name`, e.g. `sentence-transformers/all-MiniLM-L6-v2`",
-        )
-    })?;
-    validate_revision(&revision).map_err(|m| {
-        usage(
-            format!("invalid revision: {m}"),
-            "use a branch, a tag, `refs/pr/N` or a 40-hex commit after `@`",
-        )
-    })?;
-    let repo_type = RepoType::parse(&options.repo_type).ok_or_else(|| {
-        usage(
-            format!("unknown repo type `{}`", options.repo_type),
-            "use model, dataset or space",
-        )
-    })?;
+    let Target {
+        repo,
+        repo_type,
+        revision,
+        include,
+    } = target;
     let name = match &options.name {
         Some(name) => name.clone(),
         None => edit::derive_name(&repo, existing),
@@ -147,7 +138,7 @@ fn spec_from(options: &AddOptions, existing: &[&str]) -> Result<ModelSpec> {
         repo,
         repo_type,
         revision,
-        include: options.include.clone(),
+        include,
         exclude: options.exclude.clone(),
         dir: options.dir.as_deref().map(Path::to_path_buf),
         // The cooldown comes from the manifest, which is parsed again after the edit.

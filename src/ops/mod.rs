@@ -66,12 +66,14 @@ pub mod add;
 pub mod config;
 pub mod doctor;
 pub mod gc;
+pub mod info;
 pub mod init;
 pub mod lock;
 pub mod metrics;
 pub mod outdated;
 pub mod path;
 pub mod remove;
+pub mod search;
 pub mod status;
 pub mod sync;
 pub mod verify;
@@ -391,6 +393,33 @@ pub(crate) async fn share_store(store: &Store, reporter: &dyn Reporter) -> Resul
         store: store.root().to_path_buf(),
         waited_secs: PATIENCE.as_secs(),
     })
+}
+
+impl Project {
+    /// Reads a repo as people name it (`org/name@REV`, a Hub URL, an `hf://` URI; see
+    /// [`crate::repo::reference`]), on this project's endpoint, combined with the type and
+    /// include patterns given beside it. What cannot be read, or contradicts the flags, is a
+    /// usage error that shows the forms that work.
+    pub(crate) fn target(
+        &self,
+        repo: &str,
+        repo_type: Option<crate::repo::RepoType>,
+        include: &[String],
+    ) -> Result<crate::repo::reference::Target> {
+        let endpoint = Some(self.settings.endpoint.as_str());
+        let usage = |error: crate::repo::reference::ReferenceError| Error::Usage {
+            message: if error.input.is_empty() {
+                format!("`{repo}`: {error}")
+            } else {
+                error.to_string()
+            },
+            help: error.help(endpoint),
+        };
+        crate::repo::reference::parse(repo, endpoint)
+            .map_err(usage)?
+            .into_target(repo_type, include)
+            .map_err(usage)
+    }
 }
 
 /// The error for an entry name the manifest does not have.

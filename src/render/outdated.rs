@@ -28,15 +28,14 @@ pub fn up_to_date(report: &OutdatedReport) -> Vec<String> {
             ));
         }
     }
-    lines.push(format!(
-        "All {} checked {} up to date with upstream",
-        rows.len(),
-        if rows.len() == 1 {
-            "model is"
-        } else {
-            "models are"
-        }
-    ));
+    lines.push(if rows.len() == 1 {
+        "The checked model is up to date with upstream".to_owned()
+    } else {
+        format!(
+            "All {} checked models are up to date with upstream",
+            rows.len()
+        )
+    });
     lines
 }
 

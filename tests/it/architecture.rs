@@ -13,7 +13,16 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "leaf helpers",
         &[
-            "codes", "env", "fsutil", "hash", "pattern", "repo", "report",
+            "build_info",
+            "card",
+            "codes",
+            "env",
+            "explain",
+            "fsutil",
+            "hash",
+            "pattern",
+            "repo",
+            "report",
         ],
     ),
     (
@@ -28,11 +37,12 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("operations", &["ops"]),
     ("CLI side", &["logging", "render"]),
-    ("CLI", &["cli", "commands", "main"]),
+    ("CLI", &["cli", "commands", "main", "manual"]),
 ];
 
-/// The CLI's own files: outside the acyclicity rule (clap types and the dispatcher).
-const CLI: &[&str] = &["cli", "commands", "main"];
+/// The CLI's own files: outside the acyclicity rule (clap types, the dispatcher, and the docs
+/// generated from them).
+const CLI: &[&str] = &["cli", "commands", "main", "manual"];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use hfdl_mock_hub::{FileChange, Fixtures, Gated, MockHub, RepoOptions, RepoType, UserSpec};
+use hfdl_mock_hub::{
+    FileChange, Fixtures, Gated, MockHub, RepoOptions, RepoType, ServerOptions, UserSpec,
+};
 
 /// The token of the fixture user who may read the private and gated repos.
 pub const TOKEN: &str = "hf_testuser_token_0123456789abcdef";
@@ -90,9 +92,14 @@ pub fn standard_fixtures(dir: &Path) -> Fixtures {
 
 impl TestContext {
     pub fn new() -> TestContext {
+        TestContext::with_server(ServerOptions::default())
+    }
+
+    /// A context whose mock Hub runs with `options` (small pages, …).
+    pub fn with_server(options: ServerOptions) -> TestContext {
         let root = tempfile::tempdir().expect("tempdir");
         let fixtures = standard_fixtures(&root.path().join("fixtures"));
-        let hub = MockHub::start(fixtures).expect("start mock hub");
+        let hub = MockHub::start_with(fixtures, options).expect("start mock hub");
         let project = root.path().join("project");
         let cache = root.path().join("hf-cache");
         let state = root.path().join("hfdl-state");

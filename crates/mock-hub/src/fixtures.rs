@@ -85,6 +85,25 @@ pub struct RepoOptions {
     pub gated: Gated,
 }
 
+/// What the Hub knows about a repo besides its files: the counters and tags its search shows.
+/// The license, the card's tags and the rest of a card's metadata come from the README.md of
+/// each commit, as on the Hub (see `card`); these are what no file says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepoMeta {
+    /// Downloads over the last 30 days (models and datasets).
+    pub downloads: u64,
+    pub likes: u64,
+    /// Tags the Hub computed (`transformers`, `arxiv:…`, …); the card's are added to them.
+    pub tags: Vec<String>,
+    /// `library_name` when the card does not say.
+    pub library_name: Option<String>,
+    /// `pipeline_tag` when the card does not say.
+    pub pipeline_tag: Option<String>,
+    /// A Space's SDK (`gradio`, `docker`, …).
+    pub sdk: Option<String>,
+}
+
 /// A user of the mock Hub, identified by its token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSpec {
@@ -249,6 +268,9 @@ pub struct Repo {
     #[serde(default)]
     pub aliases: Vec<String>,
     pub created: String,
+    /// Counters and computed tags (absent from fixture files written before it existed).
+    #[serde(default)]
+    pub meta: RepoMeta,
 }
 
 impl Repo {
@@ -423,10 +445,24 @@ impl Fixtures {
             pull_requests: BTreeMap::new(),
             aliases: Vec::new(),
             created: CREATED.to_owned(),
+            meta: RepoMeta::default(),
         };
         self.save_repo(&repo)?;
         state.repos.insert(key, Arc::new(repo));
         Ok(())
+    }
+
+    /// Sets a repo's counters and computed tags (what its search entry and info show).
+    pub fn set_meta(&self, repo_type: RepoType, id: &str, meta: RepoMeta) -> Result<()> {
+        self.update_repo(repo_type, id, |repo| {
+            repo.meta = meta;
+            Ok(())
+        })
+    }
+
+    /// Every repo, as shared snapshots, in (type, id) order: what a search looks through.
+    pub fn repos(&self) -> Vec<Arc<Repo>> {
+        self.read().repos.values().cloned().collect()
     }
 
     /// Makes `old_id` answer with a redirect to `repo_type`/`id` (a renamed repo).

@@ -2,7 +2,9 @@
 //! a repo of many small files, and the demo repos `models.example.toml` refers to. Contents are
 //! streamed to disk, so a 10 GiB fixture needs no more memory than a 10 KiB one.
 
-use crate::fixtures::{FileChange, FixtureError, Fixtures, Gated, RepoOptions, RepoType, UserSpec};
+use crate::fixtures::{
+    FileChange, FixtureError, Fixtures, Gated, RepoMeta, RepoOptions, RepoType, UserSpec,
+};
 
 /// The token of the demo user (who may read the demo's gated repo).
 pub const DEMO_TOKEN: &str = "hf_demo_token_0123456789abcdefghij";
@@ -238,6 +240,39 @@ pub fn demo(fixtures: &Fixtures) -> Result<(), FixtureError> {
             br#"{"gated": true}"#.to_vec(),
         )],
     )?;
+    // What `hfdl search` and `hfdl info` show besides the cards (counters, computed tags).
+    for (repo_type, id, downloads, likes, library, pipeline) in [
+        (
+            RepoType::Model,
+            minilm,
+            120_000_000,
+            4_000,
+            Some("sentence-transformers"),
+            Some("sentence-similarity"),
+        ),
+        (RepoType::Dataset, squad, 90_000, 300, None, None),
+        (
+            RepoType::Model,
+            bert,
+            60_000_000,
+            2_300,
+            Some("transformers"),
+            Some("fill-mask"),
+        ),
+        (RepoType::Model, gated, 10, 1, None, None),
+    ] {
+        fixtures.set_meta(
+            repo_type,
+            id,
+            RepoMeta {
+                downloads,
+                likes,
+                library_name: library.map(str::to_owned),
+                pipeline_tag: pipeline.map(str::to_owned),
+                ..RepoMeta::default()
+            },
+        )?;
+    }
     fixtures.add_user(UserSpec {
         name: "demo".into(),
         token: DEMO_TOKEN.into(),

@@ -4,6 +4,7 @@
 //! - [`fixtures`]: repos, commits, refs, regular and LFS files, users, on disk;
 //! - [`server`]: the Hub origin (API, resolve, admin) and a separate CDN origin;
 //! - [`body`]: files streamed from disk with ranges and body-level faults;
+//! - [`card`]: README.md front matter → `cardData` and the tags the Hub derives from it;
 //! - [`record`]: the request log, counters and fault rules;
 //! - [`generate`]: fixture generators for the binary (large repos, many small files, demo);
 //! - [`static_files`]: a plain static file server, the benchmark's baseline.
@@ -12,6 +13,7 @@
 //! and asserts on [`MockHub::counters`] and [`MockHub::requests`].
 
 pub mod body;
+pub mod card;
 pub mod fixtures;
 pub mod generate;
 pub mod record;
@@ -21,7 +23,8 @@ pub mod static_files;
 use std::sync::Arc;
 
 pub use fixtures::{
-    Content, FileChange, FileInfo, FixtureError, Fixtures, Gated, RepoOptions, RepoType, UserSpec,
+    Content, FileChange, FileInfo, FixtureError, Fixtures, Gated, RepoMeta, RepoOptions, RepoType,
+    UserSpec,
 };
 pub use record::{Counters, Fault, FaultRule, RequestKind, RequestRecord};
 pub use server::ServerOptions;

@@ -1,5 +1,7 @@
 //! The HTTP routes: the Hub origin (API, resolve, resolve-cache, admin) and the CDN origin,
-//! with the headers, redirects, errors and auth rules of hub-protocol.md §1, §2 and §10.
+//! with the headers, redirects, errors and auth rules of hub-protocol.md §1, §2 and §10, and
+//! the search listings and card metadata of `PROTOCOL-NOTES.md` (beside this crate's
+//! Cargo.toml).
 //!
 //! Routing is done by hand rather than with axum's router because Hub paths are ambiguous
 //! for a pattern router: a repo id has one or two segments and is located by the literal
@@ -19,6 +21,7 @@ use serde_json::{Value, json};
 use sha2::Digest as _;
 
 use crate::body::{self, RangeOutcome, Source};
+use crate::card;
 use crate::fixtures::{Commit, FileInfo, Fixtures, Gated, Lookup, Repo, RepoType, UserSpec};
 use crate::record::{Fault, Recorder, RequestKind, RequestRecord};
 
@@ -553,6 +556,9 @@ async fn api(call: &Call<'_>, rest: &str, body: Body) -> Outcome {
                 format!("no route for /api/{rest}"),
             )
         })?;
+    if segments[1..].iter().all(|s| s.is_empty()) && call.method == Method::GET {
+        return search(call, repo_type);
+    }
     let markers = [
         "revision",
         "tree",
@@ -631,7 +637,23 @@ fn info(call: &Call<'_>, repo: &Repo, revision: Option<&str>) -> Outcome {
         Some(revision) => Some(resolve_revision(repo, revision)?),
         None => repo.resolve("main"),
     };
-    let blobs = call.flag("blobs");
+    // The info of one repo has every field (what `full=true` gives a listing).
+    Ok(call.json(&Value::Object(repo_fields(
+        call,
+        repo,
+        commit,
+        call.flag("blobs"),
+    ))))
+}
+
+/// Every field the mock knows about `repo` at `commit`, named as the Hub names them
+/// (huggingface_hub `ModelInfo`, `DatasetInfo`, `SpaceInfo`); a listing picks some of them.
+fn repo_fields(
+    call: &Call<'_>,
+    repo: &Repo,
+    commit: Option<&Commit>,
+    blobs: bool,
+) -> serde_json::Map<String, Value> {
     let siblings: Vec<Value> = commit
         .map(|c| {
             c.files
@@ -657,7 +679,8 @@ fn info(call: &Call<'_>, repo: &Repo, revision: Option<&str>) -> Outcome {
     };
     let mut object_id = sha2::Sha256::digest(format!("{}/{}", repo.repo_type.plural(), repo.id));
     object_id[..12].reverse();
-    Ok(call.json(&json!({
+    let derived = card::derive(&call.shared.fixtures, repo, commit);
+    let mut fields = json!({
         "_id": hex::encode(&object_id[..12]),
         "id": repo.id,
         "author": repo.namespace(),
@@ -667,12 +690,319 @@ fn info(call: &Call<'_>, repo: &Repo, revision: Option<&str>) -> Outcome {
         "disabled": false,
         "lastModified": commit.map_or_else(|| repo.created.clone(), |c| c.date.clone()),
         "createdAt": repo.created,
-        "tags": [],
-        "downloads": 0,
-        "likes": 0,
+        "tags": derived.tags,
+        "likes": repo.meta.likes,
+        "trendingScore": 0,
         "siblings": siblings,
         "usedStorage": commit.map_or(0, |c| c.files.values().map(|f| f.size).sum::<u64>()),
-    })))
+    });
+    if let Some(card) = derived.card {
+        fields["cardData"] = Value::Object(card);
+    }
+    match repo.repo_type {
+        RepoType::Model => {
+            fields["modelId"] = json!(repo.id);
+            fields["downloads"] = json!(repo.meta.downloads);
+            fields["downloadsAllTime"] = json!(repo.meta.downloads);
+            if let Some(library) = derived.library_name {
+                fields["library_name"] = json!(library);
+            }
+            if let Some(pipeline) = derived.pipeline_tag {
+                fields["pipeline_tag"] = json!(pipeline);
+            }
+        }
+        RepoType::Dataset => {
+            fields["downloads"] = json!(repo.meta.downloads);
+            fields["downloadsAllTime"] = json!(repo.meta.downloads);
+        }
+        RepoType::Space => {
+            if let Some(sdk) = &repo.meta.sdk {
+                fields["sdk"] = json!(sdk);
+            }
+        }
+    }
+    match fields {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// The `expand` values a listing of each type accepts (huggingface_hub `ExpandModelProperty_T`,
+/// `ExpandDatasetProperty_T`, `ExpandSpaceProperty_T`); any other is a 400.
+fn expandable(repo_type: RepoType) -> &'static [&'static str] {
+    match repo_type {
+        RepoType::Model => &[
+            "author",
+            "baseModels",
+            "cardData",
+            "childrenModelCount",
+            "config",
+            "createdAt",
+            "disabled",
+            "downloads",
+            "downloadsAllTime",
+            "evalResults",
+            "gated",
+            "gguf",
+            "inference",
+            "inferenceProviderMapping",
+            "lastModified",
+            "library_name",
+            "likes",
+            "mask_token",
+            "model-index",
+            "pipeline_tag",
+            "private",
+            "resourceGroup",
+            "safetensors",
+            "sha",
+            "siblings",
+            "spaces",
+            "tags",
+            "transformersInfo",
+            "trendingScore",
+            "usedStorage",
+            "widgetData",
+        ],
+        RepoType::Dataset => &[
+            "author",
+            "cardData",
+            "citation",
+            "createdAt",
+            "description",
+            "disabled",
+            "downloads",
+            "downloadsAllTime",
+            "gated",
+            "lastModified",
+            "likes",
+            "mainSize",
+            "paperswithcode_id",
+            "private",
+            "resourceGroup",
+            "sha",
+            "siblings",
+            "tags",
+            "trendingScore",
+            "usedStorage",
+        ],
+        RepoType::Space => &[
+            "author",
+            "cardData",
+            "createdAt",
+            "datasets",
+            "disabled",
+            "lastModified",
+            "likes",
+            "models",
+            "private",
+            "region",
+            "resourceGroup",
+            "runtime",
+            "sdk",
+            "sha",
+            "siblings",
+            "subdomain",
+            "tags",
+            "trendingScore",
+            "usedStorage",
+        ],
+    }
+}
+
+/// The fields of a listing entry without `expand` or `full` [inferred from the public API's
+/// answers; hfdl always sends `expand`].
+fn default_listing_fields(repo_type: RepoType) -> &'static [&'static str] {
+    match repo_type {
+        RepoType::Model => &[
+            "likes",
+            "trendingScore",
+            "private",
+            "downloads",
+            "tags",
+            "pipeline_tag",
+            "library_name",
+            "createdAt",
+            "modelId",
+        ],
+        RepoType::Dataset => &[
+            "author",
+            "disabled",
+            "gated",
+            "lastModified",
+            "likes",
+            "trendingScore",
+            "private",
+            "sha",
+            "downloads",
+            "tags",
+            "createdAt",
+        ],
+        RepoType::Space => &[
+            "likes",
+            "trendingScore",
+            "private",
+            "sdk",
+            "tags",
+            "createdAt",
+        ],
+    }
+}
+
+/// `GET /api/{models,datasets,spaces}`: the Hub's search (huggingface_hub `list_models`,
+/// `list_datasets`, `list_spaces`). `search` is a case-insensitive substring of the id (every
+/// value given), `author` the namespace, `filter` tags that must all be present (repeated or
+/// comma-separated), `gated` and `pipeline_tag` filter too; `sort` is `downloads`, `likes`,
+/// `lastModified`, `createdAt` or `trendingScore`, descending (`direction=-1`, the default)
+/// or ascending (any other `direction`); `limit` is the page size (at most the server's page
+/// size), and further pages are chained with an absolute `Link: <…&cursor=N>; rel="next"`.
+/// `expand` (or `expand[]`) picks the fields; `full=true` gives all.
+fn search(call: &Call<'_>, repo_type: RepoType) -> Outcome {
+    let bad = |message: String| HubError::new(StatusCode::BAD_REQUEST, None, message);
+    let values = |key: &str| call.query.get(key).cloned().unwrap_or_default();
+    let last = |key: &str| call.query.get(key).and_then(|v| v.last()).cloned();
+    let searches: Vec<String> = values("search")
+        .iter()
+        .map(|s| s.to_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let author = last("author").filter(|a| !a.is_empty());
+    let filters: Vec<String> = values("filter")
+        .iter()
+        .flat_map(|f| f.split(','))
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let gated_filter = last("gated").map(|g| truthy(&g));
+    let pipeline_filter = last("pipeline_tag");
+    let sort_key = last("sort");
+    if let Some(key) = &sort_key
+        && !matches!(
+            key.as_str(),
+            "downloads" | "likes" | "lastModified" | "createdAt" | "trendingScore"
+        )
+    {
+        return Err(bad(format!("Invalid sort parameter: {key}")));
+    }
+    let ascending = last("direction").is_some_and(|d| d != "-1");
+    let limit = match last("limit") {
+        None => None,
+        Some(text) => Some(
+            text.parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad(format!("Invalid limit: {text}")))?,
+        ),
+    };
+    let mut expand = values("expand");
+    expand.extend(values("expand[]"));
+    if let Some(unknown) = expand
+        .iter()
+        .find(|e| !expandable(repo_type).contains(&e.as_str()))
+    {
+        return Err(bad(format!(
+            "Invalid expand value \"{unknown}\" for {}",
+            repo_type.plural()
+        )));
+    }
+    let full = call.flag("full");
+
+    let mut hits: Vec<serde_json::Map<String, Value>> = Vec::new();
+    for repo in call.shared.fixtures.repos() {
+        if repo.repo_type != repo_type || check_read(&repo, call.user.as_ref()).is_err() {
+            continue;
+        }
+        if author.as_ref().is_some_and(|a| {
+            !repo
+                .namespace()
+                .is_some_and(|ns| ns.eq_ignore_ascii_case(a))
+        }) {
+            continue;
+        }
+        let id = repo.id.to_lowercase();
+        if !searches.iter().all(|s| id.contains(s.as_str())) {
+            continue;
+        }
+        if gated_filter.is_some_and(|g| g != (repo.options.gated != Gated::No)) {
+            continue;
+        }
+        let fields = repo_fields(call, &repo, repo.resolve("main"), false);
+        let tags: Vec<&str> = fields["tags"]
+            .as_array()
+            .map(|t| t.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if !filters.iter().all(|f| tags.contains(&f.as_str())) {
+            continue;
+        }
+        if pipeline_filter
+            .as_ref()
+            .is_some_and(|p| fields.get("pipeline_tag").and_then(Value::as_str) != Some(p))
+        {
+            continue;
+        }
+        hits.push(fields);
+    }
+    if let Some(key) = &sort_key {
+        // Stable: ties keep the id order the fixtures are listed in.
+        hits.sort_by(|a, b| {
+            let order = match (&a[key.as_str()], &b[key.as_str()]) {
+                (Value::String(x), Value::String(y)) => x.cmp(y),
+                (x, y) => x
+                    .as_f64()
+                    .unwrap_or(0.0)
+                    .total_cmp(&y.as_f64().unwrap_or(0.0)),
+            };
+            if ascending { order } else { order.reverse() }
+        });
+    }
+    let page_size = limit
+        .unwrap_or(1000)
+        .min(call.shared.options.page_size)
+        .clamp(1, 1000);
+    let offset: usize = last("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let page: Vec<Value> = hits
+        .iter()
+        .skip(offset)
+        .take(page_size)
+        .map(|fields| {
+            let picked: Vec<&str> = if full {
+                fields.keys().map(String::as_str).collect()
+            } else if expand.is_empty() {
+                default_listing_fields(repo_type).to_vec()
+            } else {
+                expand.iter().map(String::as_str).collect()
+            };
+            let mut item = serde_json::Map::new();
+            for key in ["_id", "id"].into_iter().chain(picked) {
+                if let Some(value) = fields.get(key) {
+                    item.insert(key.to_owned(), value.clone());
+                }
+            }
+            Value::Object(item)
+        })
+        .collect();
+    let mut response = call.json(&Value::Array(page));
+    if offset + page_size < hits.len() {
+        let mut query: Vec<String> = call
+            .raw_query
+            .as_deref()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("cursor="))
+            .map(str::to_owned)
+            .collect();
+        query.push(format!("cursor={}", offset + page_size));
+        let link = format!(
+            "<{}/api/{}?{}>; rel=\"next\"",
+            call.shared.endpoint,
+            repo_type.plural(),
+            query.join("&")
+        );
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    Ok(response)
 }
 
 /// The directories of a commit's file table (every proper prefix of every path).
