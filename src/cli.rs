@@ -16,7 +16,8 @@ pub use crate::logging::LogFormat;
 #[command(name = "hfdl", version, propagate_version = true, max_term_width = 100)]
 #[command(
     after_help = "Exit codes: 0 success, 1 failure you can act on (stale lock, hash mismatch, missing offline), \
-2 usage or manifest error, 3 network or Hub failure, 4 authentication or gated access, 101 bug."
+2 usage or manifest error, 3 network or Hub failure, 4 authentication or gated access, \
+130/143 stopped by SIGINT/SIGTERM (partial downloads kept), 101 bug."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -116,8 +117,36 @@ pub enum Command {
     Explain(ExplainArgs),
 }
 
+impl Command {
+    /// The subcommand's name, as typed (`sync`), for messages that say which command failed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Init(_) => "init",
+            Command::Add(_) => "add",
+            Command::Search(_) => "search",
+            Command::Info(_) => "info",
+            Command::Remove(_) => "remove",
+            Command::Lock(_) => "lock",
+            Command::Sync(_) => "sync",
+            Command::Outdated(_) => "outdated",
+            Command::Status(_) => "status",
+            Command::Verify(_) => "verify",
+            Command::Gc(_) => "gc",
+            Command::Path(_) => "path",
+            Command::Config(_) => "config",
+            Command::Login(_) => "login",
+            Command::Logout(_) => "logout",
+            Command::Whoami(_) => "whoami",
+            Command::Doctor(_) => "doctor",
+            Command::Completions(_) => "completions",
+            Command::Version(_) => "version",
+            Command::Explain(_) => "explain",
+        }
+    }
+}
+
 /// How to install a completion script, shown by `hfdl completions --help`.
-const COMPLETIONS_HELP: &str = "Install (the script asks `hfdl` for candidates at each <TAB>, so it never goes stale):
+const COMPLETIONS_HELP: &str = "Install (the script asks `hfdl` for candidates at each `<TAB>`, so it never goes stale):
   bash:       hfdl completions bash > ~/.local/share/bash-completion/completions/hfdl
   zsh:        hfdl completions zsh > ~/.zfunc/_hfdl   (with `fpath+=~/.zfunc; autoload -U compinit; compinit` in ~/.zshrc)
   fish:       hfdl completions fish > ~/.config/fish/completions/hfdl.fish
@@ -176,7 +205,7 @@ fn error_codes() -> Vec<CompletionCandidate> {
 
 /// Completion candidates for arguments that name entries: the models of `./models.toml`.
 ///
-/// Called by the shell at each <TAB> (see [`crate::commands::completions`]); a missing or
+/// Called by the shell at each `<TAB>` (see [`crate::commands::completions`]); a missing or
 /// broken manifest just completes nothing.
 fn model_names() -> Vec<CompletionCandidate> {
     let Ok(manifest) = crate::manifest::load(std::path::Path::new(crate::manifest::MANIFEST_FILE))

@@ -13,6 +13,10 @@ pub const EXIT_NETWORK: i32 = 3;
 pub const EXIT_AUTH: i32 = 4;
 /// Exit code: internal bug.
 pub const EXIT_BUG: i32 = 101;
+/// Exit code: stopped cleanly by SIGINT (Ctrl-C), 128 + 2 as shells report a death by it.
+pub const EXIT_SIGINT: i32 = 130;
+/// Exit code: stopped cleanly by SIGTERM (`docker stop`, a pod's eviction), 128 + 15.
+pub const EXIT_SIGTERM: i32 = 143;
 
 /// An error with a stable machine code (the `code` of a `--json` error, e.g. `hash-mismatch`)
 /// and the process exit code it ends a command with.

@@ -166,7 +166,7 @@ pub fn typed_value(key: &str, text: &str) -> Value {
         "progress" => match text.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Value::from(true),
             "false" | "0" | "no" | "off" => Value::from(false),
-            _ => Value::from(text),
+            mode => Value::from(mode),
         },
         _ => Value::from(text),
     }

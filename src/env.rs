@@ -47,6 +47,14 @@ pub const DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
 pub const HFDL_LOG: &str = "HFDL_LOG";
 /// Set by CI systems; progress bars are off when it is true.
 pub const CI: &str = "CI";
+/// Set to `true` by GitHub Actions: errors and warnings also print as workflow commands
+/// (annotations) and progress lines are grouped (see `render::ci`).
+pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+/// Set by GitHub Actions to the job summary file of the step; `sync`, `outdated` and a failed
+/// command append Markdown to it.
+pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
+/// Set to `true` by GitLab CI: progress lines are grouped in collapsible sections.
+pub const GITLAB_CI: &str = "GITLAB_CI";
 /// Disables colour (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 
@@ -73,8 +81,12 @@ pub const HFDL_LIMIT_RATE: &str = "HFDL_LIMIT_RATE";
 pub const HFDL_TIMEOUT: &str = "HFDL_TIMEOUT";
 /// The `retries` setting.
 pub const HFDL_RETRIES: &str = "HFDL_RETRIES";
-/// The `progress` setting (`true`/`false`, also `1`/`0`, `yes`/`no`, `on`/`off`).
+/// The `progress` setting: `auto`, `bars`, `lines` or `off` (`true`/`1`/`yes`/`on` = auto,
+/// `false`/`0`/`no` = off).
 pub const HFDL_PROGRESS: &str = "HFDL_PROGRESS";
+/// How often a progress line is printed where stderr is not a terminal: a duration such as
+/// `10s` (the default), `1m` or `500ms`.
+pub const HFDL_PROGRESS_INTERVAL: &str = "HFDL_PROGRESS_INTERVAL";
 /// The `log-level` setting.
 pub const HFDL_LOG_LEVEL: &str = "HFDL_LOG_LEVEL";
 /// The `log-format` setting.

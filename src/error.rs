@@ -209,14 +209,63 @@ pub enum Error {
     #[diagnostic(transparent)]
     Store(#[from] crate::store::error::StoreError),
 
-    /// The sync was cancelled through its cancellation token; partial downloads are kept for a
-    /// resume.
-    #[error("cancelled")]
-    #[diagnostic(help("partial downloads are kept: run the sync again to resume"))]
-    Cancelled,
+    /// The operation was cancelled through its cancellation token (the CLI's on SIGINT or
+    /// SIGTERM). It stopped between whole steps: partial downloads are kept for a resume,
+    /// nothing half-written is published, and a lock is written whole or not at all.
+    #[error("cancelled{}", kept_partials(*partial_files, *partial_bytes))]
+    #[diagnostic(help(
+        "run the command again: it continues where this one stopped (partial downloads resume with HTTP Range)"
+    ))]
+    Cancelled {
+        /// Partial downloads of the operation's plan left in the store for the next run to
+        /// resume (`blobs/*.incomplete`); 0 for operations that download nothing.
+        partial_files: usize,
+        /// The bytes those partial files hold that a resume keeps.
+        partial_bytes: u64,
+    },
+}
+
+/// `: 2 partial files kept (951.00 MiB); `hfdl sync` resumes`, or nothing when none was kept:
+/// the tail of a cancelled operation's message.
+fn kept_partials(files: usize, bytes: u64) -> String {
+    if files == 0 {
+        return String::new();
+    }
+    format!(
+        ": {} kept ({}); `hfdl sync` resumes",
+        crate::report::count(files, "partial file"),
+        indicatif::HumanBytes(bytes)
+    )
 }
 
 impl Error {
+    /// The error and its causes on one line (the `message` of a `--json` error, annotations).
+    pub fn message_chain(&self) -> String {
+        let mut message = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        message
+    }
+
+    /// The help of the error or, when it has none, of the first error it wraps that has one
+    /// (the miette report shows those too).
+    pub fn help_text(&self) -> Option<String> {
+        fn first_help(diagnostic: &dyn miette::Diagnostic) -> Option<String> {
+            diagnostic
+                .help()
+                .map(|help| help.to_string())
+                .or_else(|| diagnostic.diagnostic_source().and_then(first_help))
+        }
+        first_help(self)
+    }
+
     /// The stable machine code of `--json` errors.
     pub fn error_code(&self) -> &'static str {
         match self {
@@ -243,7 +292,7 @@ impl Error {
             Error::StoreBusy { .. } => "store-busy",
             Error::Config(e) => e.error_code(),
             Error::Store(e) => e.error_code(),
-            Error::Cancelled => "cancelled",
+            Error::Cancelled { .. } => "cancelled",
         }
     }
 
@@ -282,7 +331,7 @@ impl Error {
             | Error::Io { .. }
             | Error::VerifyFailed { .. }
             | Error::StoreBusy { .. }
-            | Error::Cancelled => EXIT_FAILURE,
+            | Error::Cancelled { .. } => EXIT_FAILURE,
         }
     }
 
@@ -292,6 +341,19 @@ impl Error {
             Error::Hub(e)
             | Error::Resolve(ResolveError::Hub { source: e, .. })
             | Error::Download(DownloadError::Hub(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// For [`Error::Cancelled`], what the operation kept, as its message ends (`: 2 partial
+    /// files kept (951.00 MiB); `hfdl sync` resumes`, or empty); `None` for other errors. The CLI
+    /// prints it after `interrupted` when a signal stopped it.
+    pub fn kept_on_cancel(&self) -> Option<String> {
+        match self {
+            Error::Cancelled {
+                partial_files,
+                partial_bytes,
+            } => Some(kept_partials(*partial_files, *partial_bytes)),
             _ => None,
         }
     }

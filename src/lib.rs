@@ -51,7 +51,7 @@
 //! | layer | modules |
 //! | --- | --- |
 //! | CLI | `main.rs`, `cli` (clap types), `commands` (one thin file per subcommand: arguments → options → operation → render) |
-//! | CLI side | [`render`] (progress renderers, the text of each report), [`logging`] |
+//! | CLI side | [`render`] (progress renderers, the text of each report, GitHub Actions and GitLab CI conventions in [`render::ci`]), [`logging`] |
 //! | operations | [`ops`]: [`ops::Project`] and one operation per command, typed reports |
 //! | pipeline | [`resolve`], [`reconcile`], [`settings`] (flags + environment + files → one value), [`health`] (doctor's checks), [`error`] (wraps every layer's error) |
 //! | files and the network | [`manifest`], [`lock`], [`config`], [`hub`], [`store`], [`download`], [`schema`] |

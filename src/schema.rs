@@ -24,7 +24,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Map, Value};
 
 use crate::lock::LOCK_VERSION;
-use crate::manifest::{LOG_FORMATS, LOG_LEVELS};
+use crate::manifest::{LOG_FORMATS, LOG_LEVELS, PROGRESS_MODES};
 use crate::repo::RepoType;
 
 /// The directory of the generated schemas, relative to the repository root.
@@ -135,9 +135,10 @@ struct Settings {
     /// Retries after a network error, a 5xx or a 429 (0-100). Default: 4.
     #[schemars(range(min = 0, max = 100), extend("default" = 4))]
     retries: Option<u32>,
-    /// Progress bars on a terminal. Default: true.
-    #[schemars(extend("default" = true))]
-    progress: Option<bool>,
+    /// How to show progress: "auto" (bars on a terminal, a line every 10 s elsewhere), "bars",
+    /// "lines" or "off"; true = "auto", false = "off". Default: "auto".
+    #[schemars(extend("default" = "auto"))]
+    progress: Option<Progress>,
     /// How much to log to stderr: off | error | warn | info | debug | trace. Default: "warn".
     #[schemars(extend("default" = "warn"))]
     log_level: Option<LogLevel>,
@@ -234,6 +235,16 @@ macro_rules! value_schema {
 value_schema!(
     /// One of [`LOG_LEVELS`].
     LogLevel => { "type": "string", "enum": LOG_LEVELS }
+);
+
+value_schema!(
+    /// One of [`PROGRESS_MODES`], or a boolean.
+    Progress => {
+        "anyOf": [
+            { "type": "string", "enum": PROGRESS_MODES },
+            { "type": "boolean" },
+        ]
+    }
 );
 
 value_schema!(

@@ -26,7 +26,7 @@ use crate::hub::client::{ProxyConfig, TokenLoader};
 use crate::hub::{HubClient, HubOptions};
 use crate::lock::LOCK_FILE;
 use crate::manifest::cooldown::ExcludeNewer;
-use crate::manifest::{ManifestSettings, parse_duration};
+use crate::manifest::{ManifestSettings, ProgressMode, parse_duration};
 
 /// The default Hub.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -36,6 +36,8 @@ pub const DEFAULT_JOBS: u32 = 8;
 pub const DEFAULT_CONNECTIONS: u32 = 1;
 /// Connect and stall timeout, by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default interval of progress lines where stderr is not a terminal.
+pub const DEFAULT_PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
 /// Retries of a failed request, by default.
 pub const DEFAULT_RETRIES: u32 = 4;
 
@@ -128,8 +130,11 @@ pub struct Settings {
     pub timeout: Duration,
     /// Retries of a failed request.
     pub retries: u32,
-    /// The `progress` setting: progress bars wanted (where a terminal can show them).
-    pub progress: bool,
+    /// The `progress` setting: how progress is shown.
+    pub progress: ProgressMode,
+    /// How often a progress line is printed where bars cannot be drawn
+    /// (`HFDL_PROGRESS_INTERVAL`, default 10 s).
+    pub progress_interval: Duration,
     /// The `User-Agent` sent: `hfdl/<version>`, plus `; origin/…` from
     /// `HF_HUB_USER_AGENT_ORIGIN`.
     pub user_agent: String,
@@ -249,10 +254,29 @@ impl Settings {
         let progress = pick(&layers, |s| s.progress);
         note(
             "progress",
-            Some(progress.is_none_or(|(p, _)| p).to_string()),
+            Some(
+                progress
+                    .map_or(ProgressMode::default(), |(p, _)| p)
+                    .as_str()
+                    .to_owned(),
+            ),
             progress.map(|(_, o)| o),
         );
-        let progress = progress.is_none_or(|(p, _)| p);
+        let progress = progress.map_or(ProgressMode::default(), |(p, _)| p);
+        let progress_interval = match env.get(env::HFDL_PROGRESS_INTERVAL) {
+            None => DEFAULT_PROGRESS_INTERVAL,
+            Some(text) => parse_duration(text)
+                .filter(|interval| !interval.is_zero())
+                .ok_or_else(|| ConfigError::Env {
+                    var: env::HFDL_PROGRESS_INTERVAL.to_owned(),
+                    value: text.to_owned(),
+                    problem: "not a duration".to_owned(),
+                    help: format!(
+                        "set {} to a duration like 10s, 1m or 500ms, or unset it",
+                        env::HFDL_PROGRESS_INTERVAL
+                    ),
+                })?,
+        };
         let log_level = pick(&layers, |s| s.log_level.clone());
         note(
             "log-level",
@@ -300,6 +324,7 @@ impl Settings {
             timeout,
             retries,
             progress,
+            progress_interval,
             user_agent,
             hub_metrics: std::sync::Arc::default(),
             log_level: log_level.map(|(l, _)| l),
@@ -384,7 +409,7 @@ fn layers(
         layers.push(Layer {
             origin: Origin::Flag("--no-progress"),
             values: ManifestSettings {
-                progress: Some(false),
+                progress: Some(ProgressMode::Off),
                 ..ManifestSettings::default()
             },
         });
@@ -439,12 +464,16 @@ fn layers(
             },
         });
     }
-    // Set to a true value: bars off; set to anything else: bars on (huggingface_hub forces them).
+    // Set to a true value: progress off; set to anything else: on (huggingface_hub forces it).
     if env.get(env::HF_HUB_DISABLE_PROGRESS_BARS).is_some() {
         layers.push(Layer {
             origin: Origin::Env(env::HF_HUB_DISABLE_PROGRESS_BARS),
             values: ManifestSettings {
-                progress: Some(!env.flag(env::HF_HUB_DISABLE_PROGRESS_BARS)),
+                progress: Some(if env.flag(env::HF_HUB_DISABLE_PROGRESS_BARS) {
+                    ProgressMode::Off
+                } else {
+                    ProgressMode::Auto
+                }),
                 ..ManifestSettings::default()
             },
         });
@@ -632,7 +661,7 @@ mod tests {
             settings: ManifestSettings {
                 timeout: Some("5s".into()),
                 store: Some("relative/hub".into()),
-                progress: Some(true),
+                progress: Some(ProgressMode::Auto),
                 ..Default::default()
             },
         };
@@ -669,15 +698,33 @@ mod tests {
             None,
         );
         assert_eq!(settings.timeout, Duration::from_mins(2));
-        // HF_HUB_DISABLE_PROGRESS_BARS: true turns bars off, any other value forces them on.
+        // HF_HUB_DISABLE_PROGRESS_BARS: true turns progress off, any other value forces it on.
         let off = ManifestSettings {
-            progress: Some(false),
+            progress: Some(ProgressMode::Off),
             ..Default::default()
         };
-        assert!(!resolve(&[(env::HF_HUB_DISABLE_PROGRESS_BARS, "1")], None).progress);
-        assert!(resolve(&[(env::HF_HUB_DISABLE_PROGRESS_BARS, "0")], Some(&off)).progress);
-        assert!(!resolve(&[], Some(&off)).progress);
-        assert!(!resolve(&[(env::HFDL_PROGRESS, "off")], None).progress);
+        let progress = |pairs: &[(&str, &str)], manifest| resolve(pairs, manifest).progress;
+        assert_eq!(
+            progress(&[(env::HF_HUB_DISABLE_PROGRESS_BARS, "1")], None),
+            ProgressMode::Off
+        );
+        assert_eq!(
+            progress(&[(env::HF_HUB_DISABLE_PROGRESS_BARS, "0")], Some(&off)),
+            ProgressMode::Auto
+        );
+        assert_eq!(progress(&[], Some(&off)), ProgressMode::Off);
+        assert_eq!(
+            progress(&[(env::HFDL_PROGRESS, "off")], None),
+            ProgressMode::Off
+        );
+        assert_eq!(
+            progress(&[(env::HFDL_PROGRESS, "lines")], None),
+            ProgressMode::Lines
+        );
+        assert_eq!(
+            progress(&[(env::HFDL_PROGRESS, "true")], None),
+            ProgressMode::Auto
+        );
         // HF_HOME decides the store over the files, as it did before config.toml.
         let settings = resolve(&[(env::HF_HOME, "/hf")], None);
         assert_eq!(settings.store, PathBuf::from("/hf/hub"));

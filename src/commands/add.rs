@@ -17,6 +17,7 @@ pub async fn run(ctx: &Context, project: &Project, args: &AddArgs) -> Result<()>
         include: args.include.clone(),
         exclude: args.exclude.clone(),
         dir: args.dir.clone(),
+        cancel: Some(ctx.cancel.clone()),
     };
     let (report, project) = project.add(&options, ctx.reporter.as_ref()).await?;
     if report.created {

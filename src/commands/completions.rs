@@ -1,6 +1,6 @@
 //! `hfdl completions SHELL`: the shell's completion script.
 //!
-//! The script is clap_complete's dynamic registration: at each <TAB> the shell runs `hfdl` with
+//! The script is clap_complete's dynamic registration: at each `<TAB>` the shell runs `hfdl` with
 //! [`env::HFDL_COMPLETE`] set, and `main.rs` answers with the candidates before parsing
 //! anything. So completions follow the installed binary (no stale script after an upgrade) and
 //! can offer the model names of the current directory's models.toml.
@@ -12,7 +12,7 @@ use crate::cli::CompletionsArgs;
 use crate::env;
 use crate::error::{Error, Result};
 
-/// The program the script runs at each <TAB>: `hfdl` as found on `PATH`, so a script written
+/// The program the script runs at each `<TAB>`: `hfdl` as found on `PATH`, so a script written
 /// once (or shipped in a package) keeps working wherever hfdl is installed.
 const COMPLETER: &str = "hfdl";
 

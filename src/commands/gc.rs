@@ -15,6 +15,7 @@ pub fn run(ctx: &Context, project: &Project, args: &GcArgs) -> Result<()> {
         dry_run: args.dry_run,
         all: args.all,
         wait: Duration::from_secs(args.wait),
+        cancel: Some(ctx.cancel.clone()),
     };
     let report = project.gc(&options, ctx.reporter.as_ref())?;
     if ctx.json {

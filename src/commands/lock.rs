@@ -34,6 +34,7 @@ pub async fn run(ctx: &Context, project: &Project, args: &LockArgs) -> Result<()
     let options = LockOptions {
         upgrade,
         dry_run: args.dry_run,
+        cancel: Some(ctx.cancel.clone()),
     };
     let report = project.lock(&options, ctx.reporter.as_ref()).await?;
     if ctx.json {

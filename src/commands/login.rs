@@ -20,7 +20,11 @@ pub async fn run(ctx: &Context, project: &Project, args: &LoginArgs) -> Result<(
     };
     // Warnings go to stderr as plain `warning: …` lines, also with --json; only -q silences
     // them. They are printed as they happen, so they show even when the login then fails.
-    let warnings = render::progress::reporter_for(ctx.quiet, false, false);
+    let warnings = render::progress::reporter_for(if ctx.quiet {
+        render::progress::Output::Silent
+    } else {
+        render::progress::Output::Lines { every: None }
+    });
     let report = project.login(&options, warnings.as_ref()).await?;
     if ctx.json {
         return ctx.print_report(&report);

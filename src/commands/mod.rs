@@ -12,7 +12,7 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 use crate::manifest::diagnostics::ManifestError;
-use crate::ops::{ManifestNeed, OpenOptions, Project};
+use crate::ops::{CancellationToken, ManifestNeed, OpenOptions, Project};
 use crate::render;
 use crate::report::Reporter;
 use crate::settings::{Settings, SettingsOverrides};
@@ -46,21 +46,68 @@ pub struct Context {
     pub quiet: bool,
     /// Where the operation's progress goes (bars, lines, JSON lines or nowhere).
     pub reporter: Arc<dyn Reporter>,
+    /// GitHub Actions or GitLab CI conventions (groups, annotations, the job summary), when
+    /// hfdl runs there ([`Context::in_ci`]).
+    pub ci: Option<Arc<render::ci::Ci>>,
+    /// Cancelled on SIGINT or SIGTERM (`main.rs`): the long operations take it in their options
+    /// and stop cleanly ([`stops_cleanly`]).
+    pub cancel: CancellationToken,
 }
 
 impl Context {
     /// The output for a project's settings: bars only on a terminal, when `progress` is on.
     pub fn new(global: &GlobalArgs, settings: &Settings, is_terminal: bool) -> Context {
-        let bars = is_terminal && settings.progress && !global.quiet && !global.json;
+        let output = render::progress::Output::choose(
+            global.quiet,
+            global.json,
+            settings.progress,
+            is_terminal,
+            settings.progress_interval,
+        );
         Context {
             json: global.json,
             quiet: global.quiet,
-            reporter: render::progress::reporter_for(global.quiet, global.json, bars),
+            reporter: render::progress::reporter_for(output),
+            ci: None,
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    /// This output under `ci`'s conventions: progress lines grouped and warnings annotated
+    /// (a machine output, `--json`, and `-q` stay as they are), and a job summary.
+    #[must_use]
+    pub fn in_ci(mut self, ci: Option<&Arc<render::ci::Ci>>) -> Context {
+        if let Some(ci) = ci {
+            if !self.json && !self.quiet {
+                self.reporter = Arc::new(render::ci::Grouped::new(self.reporter, ci.clone()));
+            }
+            self.ci = Some(ci.clone());
+        }
+        self
+    }
+
+    /// Appends `markdown()` to the CI job summary, when there is one (a failure to write it is
+    /// a warning, not the command's error).
+    pub fn job_summary(&self, markdown: impl FnOnce() -> String) {
+        let Some(ci) = self.ci.as_ref().filter(|ci| ci.summary_file().is_some()) else {
+            return;
+        };
+        if let Err(message) = ci.append_summary(&markdown()) {
+            self.reporter
+                .report(crate::report::Event::Warning { message });
+        }
+    }
+
+    /// The command's own output stands outside the progress groups.
+    fn end_group(&self) {
+        if let Some(ci) = &self.ci {
+            ci.end_group();
         }
     }
 
     /// Writes human or JSON data to stdout.
     pub fn print_data(&self, text: &str) -> Result<()> {
+        self.end_group();
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(text.as_bytes())
@@ -92,6 +139,7 @@ impl Context {
 
     /// A status line on stderr (not with `-q` or `--json`).
     pub fn status(&self, text: &str) {
+        self.end_group();
         if !self.quiet && !self.json {
             render::progress::status_line(text);
         }
@@ -118,20 +166,37 @@ pub fn open_options(global: &GlobalArgs, env: &Env) -> OpenOptions {
     }
 }
 
+/// Whether `command` watches the cancellation token and stops cleanly with
+/// [`Error::Cancelled`]: the long ones. `main.rs` catches SIGINT and SIGTERM only for these;
+/// the others end on a signal as any program does.
+pub fn stops_cleanly(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Sync(_) | Command::Add(_) | Command::Lock(_) | Command::Verify(_) | Command::Gc(_)
+    )
+}
+
 /// Runs the parsed command line.
 ///
 /// `manifest` is what [`crate::manifest::load`] returned for the manifest the flags point at
-/// (`main.rs` read it once, for the logging set-up).
+/// (`main.rs` read it once, for the logging set-up). `cancel` stops the commands that
+/// [`stops_cleanly`].
 pub async fn run(
     cli: Cli,
     env: &Env,
     is_terminal: bool,
     manifest: std::result::Result<Manifest, ManifestError>,
+    cancel: CancellationToken,
 ) -> Result<()> {
     let global = cli.global.clone();
-    let mut result = dispatch(cli, env, is_terminal, manifest).await;
+    let command = cli.command.name();
+    let mut result = dispatch(cli, env, is_terminal, manifest, cancel).await;
     if let Err(error) = &mut result {
         name_the_account(error, &global, env).await;
+        // After dispatch, so every progress group is closed before the annotation.
+        if let Some(ci) = render::ci::Ci::detect(env) {
+            ci.failed(command, error);
+        }
     }
     result
 }
@@ -157,16 +222,24 @@ async fn dispatch(
     env: &Env,
     is_terminal: bool,
     manifest: std::result::Result<Manifest, ManifestError>,
+    cancel: CancellationToken,
 ) -> Result<()> {
     let global = &cli.global;
     let options = open_options(global, env);
     let open = |need| Project::from_loaded(options.clone(), manifest, need);
-    let context = |project: &Project| Context::new(global, project.settings(), is_terminal);
+    // Shared by the command's contexts; dropped (closing any open group) when it returns.
+    let ci = render::ci::Ci::detect(env).map(Arc::new);
+    let context = |project: &Project| Context {
+        cancel: cancel.clone(),
+        ..Context::new(global, project.settings(), is_terminal).in_ci(ci.as_ref())
+    };
     // Commands about the binary itself read no project files.
     let bare = || Context {
         json: global.json,
         quiet: global.quiet,
-        reporter: render::progress::reporter_for(true, global.json, false),
+        reporter: render::progress::reporter_for(render::progress::Output::Silent),
+        ci: None,
+        cancel: cancel.clone(),
     };
     match cli.command {
         Command::Completions(args) => completions::run(&bare(), &args),

@@ -16,6 +16,7 @@ pub async fn run(ctx: &Context, project: &Project, args: &OutdatedArgs) -> Resul
     };
     let report = project.outdated(&options, ctx.reporter.as_ref()).await?;
     let drifted = report.drifted();
+    ctx.job_summary(|| render::ci::outdated_summary(&report));
     if ctx.json {
         ctx.print_report(&report)?;
     } else if drifted.is_empty() {

@@ -7,7 +7,10 @@ use crate::ops::{Project, SyncOptions};
 use crate::render;
 
 pub async fn run(ctx: &Context, project: &Project, args: &SyncArgs) -> Result<()> {
-    let options = options(args);
+    let options = SyncOptions {
+        cancel: Some(ctx.cancel.clone()),
+        ..options(args)
+    };
     if args.dry_run {
         let plan = project.plan_sync(&options, ctx.reporter.as_ref()).await?;
         return if ctx.json {
@@ -17,6 +20,11 @@ pub async fn run(ctx: &Context, project: &Project, args: &SyncArgs) -> Result<()
         };
     }
     let report = project.sync(&options, ctx.reporter.as_ref()).await?;
+    ctx.job_summary(|| {
+        // The lock the sync just made the store match: its models and commits.
+        let lock = project.load_lock().ok().flatten();
+        render::ci::sync_summary(&report, lock.as_ref())
+    });
     if ctx.json {
         return ctx.print_report(&report);
     }

@@ -16,6 +16,7 @@ pub async fn run(ctx: &Context, project: &Project, args: &VerifyArgs) -> Result<
         full: args.full,
         repair: args.repair,
         jobs: args.jobs.map(|jobs| jobs as usize),
+        cancel: Some(ctx.cancel.clone()),
     };
     let report = project.verify(&options, ctx.reporter.as_ref()).await?;
     if ctx.json {

@@ -61,6 +61,24 @@ impl DownloadOptions {
     }
 }
 
+/// The bytes of `fetch` that a partial download holds on disk and the next run resumes from
+/// (0 when there is none, or when it would start over): a multi-connection partial's recorded
+/// ranges, or the length of `.incomplete`. What a cancelled sync reports as kept.
+pub fn kept_bytes(fetch: &BlobFetch, options: &DownloadOptions) -> u64 {
+    let length = |path: &std::path::Path| fs_err::metadata(path).map_or(0, |m| m.len());
+    // The same choice as `download_verified`: a ranged partial with its map is resumed first.
+    if let Some((map, partial)) = options.ranged_paths(fetch)
+        && map.exists()
+        && partial.exists()
+    {
+        return crate::store::partials::RangeMap::load(&map, fetch.size, length(&partial))
+            .map_or(0, |map| map.done());
+    }
+    let kept = length(&fetch.incomplete);
+    // Longer than the file: the resume deletes it and starts over.
+    if kept <= fetch.size { kept } else { 0 }
+}
+
 /// Removes a multi-connection partial download and its map (the blob is there, or one
 /// connection takes over).
 fn discard_ranged(options: &DownloadOptions, fetch: &BlobFetch) {

@@ -62,6 +62,46 @@ pub const LOG_LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trac
 /// The values allowed for `log-format`.
 pub const LOG_FORMATS: &[&str] = &["text", "json"];
 
+/// The values allowed for `progress` (a boolean is accepted too: `true` = auto, `false` = off).
+pub const PROGRESS_MODES: &[&str] = &["auto", "bars", "lines", "off"];
+
+/// How progress is shown (the `progress` setting).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// Bars on a terminal, lines elsewhere (CI logs, `docker build`, a pipe).
+    #[default]
+    Auto,
+    /// Bars (drawn only where stderr is a terminal).
+    Bars,
+    /// A plain line at a steady interval and at each file's end: bytes, percent, speed, ETA.
+    Lines,
+    /// No bars and no periodic lines (a line per finished file stays).
+    Off,
+}
+
+impl ProgressMode {
+    /// The name, as written in settings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProgressMode::Auto => "auto",
+            ProgressMode::Bars => "bars",
+            ProgressMode::Lines => "lines",
+            ProgressMode::Off => "off",
+        }
+    }
+
+    /// The mode a name of [`PROGRESS_MODES`] stands for.
+    pub fn from_name(name: &str) -> Option<ProgressMode> {
+        match name {
+            "auto" => Some(ProgressMode::Auto),
+            "bars" => Some(ProgressMode::Bars),
+            "lines" => Some(ProgressMode::Lines),
+            "off" => Some(ProgressMode::Off),
+            _ => None,
+        }
+    }
+}
+
 /// The revision used when an entry has none.
 pub const DEFAULT_REVISION: &str = "main";
 
@@ -177,8 +217,8 @@ pub struct ManifestSettings {
     pub timeout: Option<String>,
     /// Retries of a failed request (0 to 100).
     pub retries: Option<u32>,
-    /// Whether to show progress bars.
-    pub progress: Option<bool>,
+    /// How to show progress.
+    pub progress: Option<ProgressMode>,
     /// One of [`LOG_LEVELS`].
     pub log_level: Option<String>,
     /// One of [`LOG_FORMATS`].
@@ -564,9 +604,20 @@ pub(crate) fn setting(
             settings.timeout = Some(text);
         }
         "progress" => {
-            settings.progress = Some(field.item.as_bool().ok_or_else(|| {
-                field.wrong_type("a boolean", "use `progress = true` or `progress = false`")
-            })?);
+            // Booleans are the setting's first form: true = auto, false = off.
+            settings.progress = Some(match field.item.as_bool() {
+                Some(true) => ProgressMode::Auto,
+                Some(false) => ProgressMode::Off,
+                None if field.item.is_str() => {
+                    ProgressMode::from_name(&field.one_of(PROGRESS_MODES)?).unwrap_or_default()
+                }
+                None => {
+                    return Err(field.wrong_type(
+                        "a string or a boolean",
+                        "use one of \"auto\", \"bars\", \"lines\", \"off\" (true = \"auto\", false = \"off\")",
+                    ));
+                }
+            });
         }
         "log-level" => settings.log_level = Some(field.one_of(LOG_LEVELS)?),
         "log-format" => settings.log_format = Some(field.one_of(LOG_FORMATS)?),

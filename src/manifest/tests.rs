@@ -107,7 +107,7 @@ exclude-newer = "7 days"
             limit_rate: Some("50M".into()),
             timeout: Some("45".into()),
             retries: Some(0),
-            progress: Some(false),
+            progress: Some(crate::manifest::ProgressMode::Off),
             log_level: Some("debug".into()),
             log_format: Some("json".into()),
             exclude_newer: Some(ExcludeNewer::parse("7 days").unwrap()),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::Project;
+use super::{CancellationToken, PlannedDownloads, Project, check_cancel, until_cancelled};
 use crate::error::{Error, Result};
 use crate::manifest::{self, ModelSpec, edit};
 use crate::repo::RepoType;
@@ -34,6 +34,10 @@ pub struct AddOptions {
     pub exclude: Vec<String>,
     /// Also materialise the files as a plain directory (relative to the project).
     pub dir: Option<PathBuf>,
+    /// Stops the addition when cancelled ([`Error::Cancelled`]) while it resolves: neither
+    /// models.toml nor models.lock is written then. (The sync that follows takes its own token,
+    /// [`super::SyncOptions::cancel`].)
+    pub cancel: Option<CancellationToken>,
 }
 
 /// What `add` did.
@@ -86,9 +90,15 @@ impl Project {
         // Resolve before writing anything: a typo in the repo id leaves both files untouched.
         let manifest = project.require_manifest()?;
         let previous = project.load_lock()?;
-        let resolution = project
-            .resolve(manifest, previous.as_ref(), &Upgrade::None, reporter)
-            .await?;
+        let resolve = project.resolve(manifest, previous.as_ref(), &Upgrade::None, reporter);
+        let resolution = until_cancelled(
+            options.cancel.as_ref(),
+            &PlannedDownloads::default(),
+            resolve,
+        )
+        .await?;
+        // Both files or neither: the last point to stop is before the first write.
+        check_cancel(options.cancel.as_ref())?;
         crate::fsutil::write_file_atomic(&manifest_path, new_text.as_bytes())
             .map_err(Error::io(&manifest_path))?;
         project.write_lock(&resolution.lock)?;

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use super::Project;
+use super::{CancellationToken, Project, check_cancel};
 use crate::error::{Error, Result};
 use crate::report::{Event, Reporter};
+use crate::store::error::StoreError;
 use crate::store::fsops::{FileLock, LockMode};
 use crate::store::gc::{self as collect, collect_garbage};
 pub use crate::store::gc::{GcReport, RepoFreed};
@@ -22,6 +23,9 @@ pub struct GcOptions {
     /// How long to wait for running syncs on the store to finish before giving up
     /// ([`Error::StoreBusy`]).
     pub wait: Duration,
+    /// Stops the collection when cancelled ([`Error::Cancelled`]), also while it waits for
+    /// running syncs: between two whole deletions, so a snapshot is kept whole or deleted whole.
+    pub cancel: Option<CancellationToken>,
 }
 
 impl Default for GcOptions {
@@ -32,6 +36,7 @@ impl Default for GcOptions {
             dry_run: false,
             all: false,
             wait: Duration::from_mins(1),
+            cancel: None,
         }
     }
 }
@@ -62,12 +67,11 @@ impl Project {
             LockMode::Exclusive
         };
         let lock_path = store.store_lock_path();
-        let _store_lock = FileLock::acquire_within(&lock_path, mode, options.wait, || {
+        let _store_lock = take_store_lock(&lock_path, mode, options, || {
             reporter.report(Event::Status {
                 message: "Waiting for a running hfdl sync on this store to finish…".into(),
             });
-        })
-        .map_err(Error::io(&lock_path))?
+        })?
         .ok_or_else(|| Error::StoreBusy {
             store: store.root().to_path_buf(),
             waited_secs: options.wait.as_secs(),
@@ -83,18 +87,56 @@ impl Project {
             project_lock,
             all: options.all,
             dry_run: options.dry_run,
-        })?;
+            cancel: options.cancel.as_ref(),
+        });
         if !options.dry_run {
-            let mut verified =
-                crate::store::VerifiedBlobs::load(self.settings.verified_blobs_file());
-            verified.forget_missing();
-            if let Err(error) = verified.save() {
-                // A status line rather than a warning: what the CLI has always shown here.
-                reporter.report(Event::Status {
-                    message: format!("could not update hfdl's stat cache: {error}"),
-                });
-            }
+            // Also after a stop half-way: what was deleted must not be vouched for.
+            forget_deleted(self, reporter);
         }
-        Ok(report)
+        match report {
+            Err(StoreError::Cancelled) => Err(Error::Cancelled {
+                partial_files: 0,
+                partial_bytes: 0,
+            }),
+            other => Ok(other?),
+        }
+    }
+}
+
+/// Takes the store lock within `options.wait`, in short slices so that a cancellation is
+/// noticed while waiting; `on_wait` is called once, when the lock is not free at once.
+fn take_store_lock(
+    path: &std::path::Path,
+    mode: LockMode,
+    options: &GcOptions,
+    on_wait: impl FnOnce(),
+) -> Result<Option<FileLock>> {
+    const SLICE: Duration = Duration::from_millis(100);
+    let deadline = std::time::Instant::now() + options.wait;
+    let mut on_wait = Some(on_wait);
+    loop {
+        check_cancel(options.cancel.as_ref())?;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let waited = FileLock::acquire_within(path, mode, left.min(SLICE), || {
+            if let Some(on_wait) = on_wait.take() {
+                on_wait();
+            }
+        })
+        .map_err(Error::io(path))?;
+        if waited.is_some() || left <= SLICE {
+            return Ok(waited);
+        }
+    }
+}
+
+/// Drops blobs gc deleted from hfdl's stat cache.
+fn forget_deleted(project: &Project, reporter: &dyn Reporter) {
+    let mut verified = crate::store::VerifiedBlobs::load(project.settings.verified_blobs_file());
+    verified.forget_missing();
+    if let Err(error) = verified.save() {
+        // A status line rather than a warning: what the CLI has always shown here.
+        reporter.report(Event::Status {
+            message: format!("could not update hfdl's stat cache: {error}"),
+        });
     }
 }

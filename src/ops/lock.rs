@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{Project, unknown_model};
+use super::{
+    CancellationToken, PlannedDownloads, Project, check_cancel, unknown_model, until_cancelled,
+};
 use crate::error::{Error, Result};
 use crate::lock::Freshness;
 use crate::report::Reporter;
@@ -32,6 +34,9 @@ pub struct LockOptions {
     pub upgrade: LockUpgrade,
     /// Resolve and report, but write nothing.
     pub dry_run: bool,
+    /// Stops the lock when cancelled ([`Error::Cancelled`]): resolving stops, and models.lock
+    /// is left as it was (it is only ever replaced whole, after resolving).
+    pub cancel: Option<CancellationToken>,
 }
 
 /// What a lock did.
@@ -80,9 +85,14 @@ impl Project {
                 Upgrade::Models(upgrade)
             }
         };
-        let resolution = self
-            .resolve(manifest, previous.as_ref(), &upgrade, reporter)
-            .await?;
+        let resolve = self.resolve(manifest, previous.as_ref(), &upgrade, reporter);
+        let resolution = until_cancelled(
+            options.cancel.as_ref(),
+            &PlannedDownloads::default(),
+            resolve,
+        )
+        .await?;
+        check_cancel(options.cancel.as_ref())?;
         let written = if options.dry_run {
             false
         } else {

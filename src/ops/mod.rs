@@ -38,16 +38,23 @@
 //! `examples/embed.rs` runs the same against the bundled mock Hub, and `tests/it/library.rs`
 //! tests what an embedder relies on.
 //!
-//! Cancellation: [`SyncOptions::cancel`] takes a [`CancellationToken`]; a cancelled sync stops
-//! at once with [`Error::Cancelled`], keeping its partial downloads for the next run (dropping
-//! the future has the same effect). Nothing here is global: two projects in one process have
-//! their own settings, Hub clients and request counters.
+//! Cancellation: the options of the long operations ([`SyncOptions::cancel`],
+//! [`verify::VerifyOptions::cancel`], [`gc::GcOptions::cancel`], [`lock::LockOptions::cancel`],
+//! [`add::AddOptions::cancel`]) take a [`CancellationToken`]. A cancelled operation stops
+//! between whole steps with [`Error::Cancelled`], which counts the partial downloads it kept
+//! for the next run: transfers stop, nothing half-written is published, `gc` never leaves a
+//! snapshot half-deleted, and a lock is written whole or not at all. The CLI cancels the same
+//! way on SIGINT and SIGTERM. (Dropping a sync's future also stops it and keeps its partial
+//! files, without the count.) Nothing here is global: two projects in one process have their
+//! own settings, Hub clients and request counters.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 pub use tokio_util::sync::CancellationToken;
 
+use crate::download::{BlobFetch, DownloadOptions};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::lock::{Lockfile, StaleReason};
@@ -359,6 +366,100 @@ impl Project {
                 ),
             });
         }
+    }
+}
+
+/// The downloads an operation planned, recorded once it has a plan, so that a cancellation can
+/// say what they kept.
+#[derive(Debug, Default)]
+pub(crate) struct PlannedDownloads(OnceLock<(Vec<BlobFetch>, DownloadOptions)>);
+
+impl PlannedDownloads {
+    /// Records the blobs `plan` fetches from the network, and how.
+    pub(crate) fn record(&self, plan: &Plan, options: &DownloadOptions) {
+        let fetches = plan
+            .blobs
+            .iter()
+            .filter(|step| {
+                matches!(
+                    step.action,
+                    BlobAction::Download { .. } | BlobAction::Replace { .. }
+                )
+            })
+            .map(|step| step.fetch.clone())
+            .collect();
+        let _ = self.0.set((fetches, options.clone()));
+    }
+
+    /// [`Error::Cancelled`] with the partial files the planned downloads left, counted once
+    /// their writers let go. A cancelled download's disk writer (a thread) drains the chunks
+    /// already queued, flushes and only then releases the blob's lock: waiting for those locks
+    /// (briefly: another process may hold one for its own download) makes the count what a
+    /// resume finds, and lets the process exit with nothing in flight.
+    pub(crate) async fn cancelled(&self) -> Error {
+        const PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+        let Some((fetches, options)) = self.0.get() else {
+            return Error::Cancelled {
+                partial_files: 0,
+                partial_bytes: 0,
+            };
+        };
+        let deadline = std::time::Instant::now() + PATIENCE;
+        // Only blobs whose download started have a lock file; taking one creates it otherwise.
+        let mut busy: Vec<&BlobFetch> = fetches.iter().filter(|f| f.lock.exists()).collect();
+        while !busy.is_empty() && std::time::Instant::now() < deadline {
+            busy.retain(|fetch| matches!(FileLock::try_acquire(&fetch.lock), Ok(None)));
+            if !busy.is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+        let (mut partial_files, mut partial_bytes) = (0, 0);
+        for fetch in fetches {
+            let kept = crate::download::kept_bytes(fetch, options);
+            if kept > 0 {
+                partial_files += 1;
+                partial_bytes += kept;
+            }
+        }
+        Error::Cancelled {
+            partial_files,
+            partial_bytes,
+        }
+    }
+}
+
+/// Runs `work` until it ends or `cancel` fires. Cancelled, `work` is dropped at its next await
+/// (its transfers stop, the files it was writing stay partial and resumable, nothing half-written
+/// is published) and the error counts what `planned` kept. Synchronous steps inside `work`
+/// check the token themselves between whole units.
+pub(crate) async fn until_cancelled<T>(
+    cancel: Option<&CancellationToken>,
+    planned: &PlannedDownloads,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let Some(cancel) = cancel else {
+        return work.await;
+    };
+    let result = tokio::select! {
+        biased;
+        () = cancel.cancelled() => None,
+        result = work => Some(result),
+    };
+    match result {
+        // Work that noticed the token itself ([`check_cancel`]) did not count what it kept.
+        None | Some(Err(Error::Cancelled { .. })) => Err(planned.cancelled().await),
+        Some(result) => result,
+    }
+}
+
+/// [`Error::Cancelled`] when `cancel` fired: for synchronous work to call between whole units.
+pub(crate) fn check_cancel(cancel: Option<&CancellationToken>) -> Result<()> {
+    match cancel {
+        Some(cancel) if cancel.is_cancelled() => Err(Error::Cancelled {
+            partial_files: 0,
+            partial_bytes: 0,
+        }),
+        _ => Ok(()),
     }
 }
 

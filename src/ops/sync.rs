@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::metrics::{Metrics, MetricsError};
-use super::{CancellationToken, Project, offline_missing};
+use super::{CancellationToken, PlannedDownloads, Project, offline_missing, until_cancelled};
 use crate::download::DownloadOptions;
 use crate::error::{Error, Result};
 use crate::lock::{Freshness, Lockfile};
@@ -35,7 +35,8 @@ pub struct SyncOptions {
     pub limit_rate: Option<u64>,
     /// Also write the metrics document ([`Metrics`]) here, whether the sync succeeds or not.
     pub metrics_file: Option<PathBuf>,
-    /// Stops the sync when cancelled ([`Error::Cancelled`]); partial downloads are kept.
+    /// Stops the sync when cancelled ([`Error::Cancelled`], with the partial downloads it
+    /// kept for the next run); the metrics file is still written.
     pub cancel: Option<CancellationToken>,
 }
 
@@ -95,10 +96,12 @@ impl Project {
     /// Makes the store match the lock (resolving the manifest first when the lock is missing or
     /// stale, unless `locked` or `frozen` say otherwise), verifying every byte.
     pub async fn sync(&self, options: &SyncOptions, reporter: &dyn Reporter) -> Result<SyncReport> {
+        let planned = PlannedDownloads::default();
         self.measured(
             options,
             reporter,
-            self.sync_now(options, reporter),
+            &planned,
+            self.sync_now(options, reporter, &planned),
             |report| Some(&report.summary),
         )
         .await
@@ -124,15 +127,18 @@ impl Project {
             })
         };
         // A dry run transfers nothing; its metrics have the requests its lock phase sent.
-        self.measured(options, reporter, plan_now, |_| None).await
+        let nothing = PlannedDownloads::default();
+        self.measured(options, reporter, &nothing, plan_now, |_| None)
+            .await
     }
 
     /// Runs `work` under the options' cancellation token, then writes the metrics file when one
-    /// is asked for, also when `work` failed.
+    /// is asked for, also when `work` failed or was cancelled (then with what `planned` kept).
     async fn measured<T>(
         &self,
         options: &SyncOptions,
         reporter: &dyn Reporter,
+        planned: &PlannedDownloads,
         work: impl Future<Output = Result<T>>,
         summary_of: impl Fn(&T) -> Option<&Summary>,
     ) -> Result<T> {
@@ -144,13 +150,7 @@ impl Project {
             });
         }
         let started = Instant::now();
-        let result = match &options.cancel {
-            Some(cancel) => tokio::select! {
-                result = work => result,
-                () = cancel.cancelled() => Err(Error::Cancelled),
-            },
-            None => work.await,
-        };
+        let result = until_cancelled(options.cancel.as_ref(), planned, work).await;
         let Some(path) = &options.metrics_file else {
             return result;
         };
@@ -191,8 +191,13 @@ impl Project {
         crate::fsutil::write_file_atomic(path, text.as_bytes()).map_err(Error::io(path))
     }
 
-    /// The sync itself.
-    async fn sync_now(&self, options: &SyncOptions, reporter: &dyn Reporter) -> Result<SyncReport> {
+    /// The sync itself; its downloads are recorded in `planned` before the first one starts.
+    async fn sync_now(
+        &self,
+        options: &SyncOptions,
+        reporter: &dyn Reporter,
+        planned: &PlannedDownloads,
+    ) -> Result<SyncReport> {
         let chosen = self.choose_lock(options, true, reporter).await?;
         let lock = &chosen.lock;
         let store = self.store();
@@ -219,21 +224,16 @@ impl Project {
             settings.limit_rate = options.limit_rate;
         }
         let hub = settings.hub_client();
-        let summary = execute(
-            &plan,
-            &hub,
-            &mut verified,
-            reporter,
-            &ExecuteOptions {
-                jobs: options.jobs.unwrap_or(self.settings.jobs),
-                download: DownloadOptions {
-                    connections: options.connections.unwrap_or(self.settings.connections),
-                    partials_dir: Some(self.settings.partials_dir()),
-                    min_free,
-                },
+        let execute_options = ExecuteOptions {
+            jobs: options.jobs.unwrap_or(self.settings.jobs),
+            download: DownloadOptions {
+                connections: options.connections.unwrap_or(self.settings.connections),
+                partials_dir: Some(self.settings.partials_dir()),
+                min_free,
             },
-        )
-        .await?;
+        };
+        planned.record(&plan, &execute_options.download);
+        let summary = execute(&plan, &hub, &mut verified, reporter, &execute_options).await?;
         drop(store_lock);
         Ok(SyncReport {
             lock_written: chosen.written,

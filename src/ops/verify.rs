@@ -7,7 +7,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{Project, offline_missing, share_store, unknown_model};
+use super::{
+    CancellationToken, PlannedDownloads, Project, check_cancel, offline_missing, share_store,
+    unknown_model, until_cancelled,
+};
 use crate::download::DownloadOptions;
 use crate::error::{Error, Result};
 use crate::lock::{Lockfile, StaleReason};
@@ -28,6 +31,9 @@ pub struct VerifyOptions {
     pub repair: bool,
     /// Files hashed (and, when repairing, fetched) at once; the `jobs` setting when `None`.
     pub jobs: Option<usize>,
+    /// Stops the verification when cancelled ([`Error::Cancelled`]): hashing stops, the stat
+    /// cache is left as it was, and a repair keeps its partial downloads for the next run.
+    pub cancel: Option<CancellationToken>,
 }
 
 /// What a verification found and, when it repaired, did.
@@ -94,6 +100,18 @@ impl Project {
         options: &VerifyOptions,
         reporter: &dyn Reporter,
     ) -> Result<VerifyReport> {
+        let planned = PlannedDownloads::default();
+        let work = self.verify_now(options, reporter, &planned);
+        until_cancelled(options.cancel.as_ref(), &planned, work).await
+    }
+
+    /// The verification itself; a repair records its downloads in `planned`.
+    async fn verify_now(
+        &self,
+        options: &VerifyOptions,
+        reporter: &dyn Reporter,
+        planned: &PlannedDownloads,
+    ) -> Result<VerifyReport> {
         let manifest = self.require_manifest()?;
         let lock = self.require_lock()?;
         let only = self.selection(manifest, &lock, &options.names)?;
@@ -106,16 +124,23 @@ impl Project {
             only,
             pinned_elsewhere: crate::store::registry::Registry::new(&self.settings.state_dir)
                 .links_pinned_by_others(&store, self.lock_path()),
+            cancel: options.cancel.clone(),
         };
         let found = check::verify(&store, &lock, &mut verified, reporter, &check_options)
             .map_err(Error::io(store.root()))?;
+        // Hashes cut short read as unreadable files: neither reported nor remembered.
+        check_cancel(options.cancel.as_ref())?;
         save_stat_cache(reporter, &mut verified);
 
         let repair = if options.repair && !found.is_clean() {
-            Some(
-                self.repair(&store, &lock, &found, verified, &check_options, reporter)
-                    .await?,
-            )
+            let repair = Repair {
+                store: &store,
+                lock: &lock,
+                found: &found,
+                options: &check_options,
+                planned,
+            };
+            Some(self.repair(repair, verified, reporter).await?)
         } else {
             None
         };
@@ -160,13 +185,17 @@ impl Project {
     /// is missing (only those blobs cross the network) and verifies again.
     async fn repair(
         &self,
-        store: &Store,
-        lock: &Lockfile,
-        found: &check::VerifyReport,
+        repair: Repair<'_>,
         mut verified: VerifiedBlobs,
-        options: &check::VerifyOptions,
         reporter: &dyn Reporter,
     ) -> Result<RepairReport> {
+        let Repair {
+            store,
+            lock,
+            found,
+            options,
+            planned,
+        } = repair;
         let selected = Lockfile {
             models: lock
                 .models
@@ -213,25 +242,23 @@ impl Project {
         // register the lockfile so gc keeps what the repair fetches.
         let _store_lock = share_store(store, reporter).await?;
         self.remember_sync(store, lock, &plan, reporter);
+        let execute_options = ExecuteOptions {
+            jobs: options.jobs,
+            download: DownloadOptions {
+                connections: self.settings.connections,
+                partials_dir: Some(self.settings.partials_dir()),
+                // A repair, like a sync, stops before the disk fills.
+                min_free: crate::store::disk::usage(store.root())
+                    .map_or(0, |usage| usage.reserve()),
+            },
+        };
+        planned.record(&plan, &execute_options.download);
+        // The last point where a cancelled repair leaves the store as it found it.
+        check_cancel(options.cancel.as_ref())?;
         let removed_files =
             discard_damaged(found, &mut verified, &dirs).map_err(Error::io(store.root()))?;
-        let summary = execute(
-            &plan,
-            &self.settings.hub_client(),
-            &mut verified,
-            reporter,
-            &ExecuteOptions {
-                jobs: options.jobs,
-                download: DownloadOptions {
-                    connections: self.settings.connections,
-                    partials_dir: Some(self.settings.partials_dir()),
-                    // A repair, like a sync, stops before the disk fills.
-                    min_free: crate::store::disk::usage(store.root())
-                        .map_or(0, |usage| usage.reserve()),
-                },
-            },
-        )
-        .await?;
+        let hub = self.settings.hub_client();
+        let summary = execute(&plan, &hub, &mut verified, reporter, &execute_options).await?;
         // What was just fetched is in the stat cache; this pass hashes only what the repair
         // could not vouch for.
         let after = check::verify(
@@ -245,6 +272,7 @@ impl Project {
             },
         )
         .map_err(Error::io(store.root()))?;
+        check_cancel(options.cancel.as_ref())?;
         save_stat_cache(reporter, &mut verified);
         Ok(RepairReport {
             removed_files,
@@ -253,6 +281,16 @@ impl Project {
             files_checked: after.files_checked,
         })
     }
+}
+
+/// What a repair works on: the store, the lock, what the verification found, and where the
+/// repair records its downloads for a cancellation to count.
+struct Repair<'a> {
+    store: &'a Store,
+    lock: &'a Lockfile,
+    found: &'a check::VerifyReport,
+    options: &'a check::VerifyOptions,
+    planned: &'a PlannedDownloads,
 }
 
 /// Losing the stat cache only costs a re-hash next time: a warning, not a failure.

@@ -1,8 +1,10 @@
 //! How the CLI shows things (CLI side; the library's operations never print): progress events
-//! ([`progress`]) and the text form of each operation's report, one file per command. `--json`
-//! needs no renderer: reports are serde documents.
+//! ([`progress`]) and the text form of each operation's report, one file per command, plus the
+//! conventions of GitHub Actions and GitLab CI ([`ci`]: annotations, groups, the job summary).
+//! `--json` needs no renderer: reports are serde documents.
 
 pub mod account;
+pub mod ci;
 pub mod config;
 pub mod doctor;
 pub mod gc;

@@ -1,30 +1,68 @@
-//! Renderers of progress [`Event`]s: indicatif bars on a terminal, one plain line per file
-//! elsewhere (CI logs), JSON lines with `--json`, nothing with `-q`. All output goes to stderr
-//! (stdout carries the command's data).
+//! Renderers of progress [`Event`]s: indicatif bars on a terminal; elsewhere (CI logs, `docker
+//! build`, a pipe) plain lines: one per finished file and, every `HFDL_PROGRESS_INTERVAL`, the
+//! bytes done of the total with percent, speed and ETA, so a long sync never looks like a hang;
+//! JSON lines with `--json`; nothing with `-q`. All output goes to stderr (stdout carries the
+//! command's data).
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::manifest::ProgressMode;
 use crate::report::{Event, Reporter, Silent, TaskId, TaskKind, count, elapsed};
 
 /// Per-file bars are shown for files at least this large; smaller ones only count in the total.
 const PER_FILE_BAR_MIN: u64 = 1 << 20;
 
-/// The reporter that fits the output: nothing with `quiet`, JSON lines with `json`, bars when
-/// `bars` (the `progress` setting, on a terminal), else plain lines.
-pub fn reporter_for(quiet: bool, json: bool, bars: bool) -> Arc<dyn Reporter> {
-    if quiet {
-        Arc::new(Silent)
-    } else if json {
-        Arc::new(JsonLines::default())
-    } else if bars {
-        Arc::new(Bars::new())
-    } else {
-        Arc::new(Lines::default())
+/// How a command shows its progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// `-q`: nothing.
+    Silent,
+    /// `--json`: one JSON object per event.
+    Json,
+    /// Bars on a terminal.
+    Bars,
+    /// Plain lines: one per finished file and, with `every`, the totals at that interval.
+    Lines {
+        /// How often the totals are printed (`None`: only the per-file lines).
+        every: Option<Duration>,
+    },
+}
+
+impl Output {
+    /// The output the flags and the `progress` setting ask for: `auto` is bars on a terminal
+    /// and lines elsewhere; bars fall back to plain lines where no terminal can show them.
+    pub fn choose(
+        quiet: bool,
+        json: bool,
+        mode: ProgressMode,
+        is_terminal: bool,
+        interval: Duration,
+    ) -> Output {
+        match mode {
+            _ if quiet => Output::Silent,
+            _ if json => Output::Json,
+            ProgressMode::Auto | ProgressMode::Bars if is_terminal => Output::Bars,
+            ProgressMode::Auto | ProgressMode::Lines => Output::Lines {
+                every: Some(interval),
+            },
+            ProgressMode::Bars | ProgressMode::Off => Output::Lines { every: None },
+        }
+    }
+}
+
+/// The reporter for an [`Output`].
+pub fn reporter_for(output: Output) -> Arc<dyn Reporter> {
+    match output {
+        Output::Silent => Arc::new(Silent),
+        Output::Json => Arc::new(JsonLines::default()),
+        Output::Bars => Arc::new(Bars::new()),
+        Output::Lines { every } => Arc::new(Lines::new(every)),
     }
 }
 
@@ -177,6 +215,12 @@ impl Reporter for Bars {
 
 impl Drop for Bars {
     fn drop(&mut self) {
+        // Tasks a failure or a cancellation cut short never finished: a bar dropped unfinished
+        // draws itself once more and stays on the terminal.
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        for (bar, _) in tasks.into_values() {
+            bar.finish_and_clear();
+        }
         if let Some(total) = self.total() {
             total.finish_and_clear();
         }
@@ -184,15 +228,85 @@ impl Drop for Bars {
     }
 }
 
-/// One line per finished file, for logs that are not terminals.
-#[derive(Default)]
+/// Plain lines for logs that are not terminals: one per finished file, and with an interval
+/// the totals (bytes done of the plan, percent, speed, ETA) at that interval and at each file's
+/// end. Lines are printed as events arrive (no timer thread): while bytes flow a line is at most
+/// an interval late, and a stall shows as the retry line its timeout brings.
 pub struct Lines {
-    tasks: Mutex<HashMap<TaskId, (String, TaskKind, u64, Instant)>>,
+    every: Option<Duration>,
+    state: Mutex<LinesState>,
 }
 
-impl Reporter for Lines {
-    fn report(&self, event: Event) {
-        let line = match event {
+#[derive(Default)]
+struct LinesState {
+    /// Running tasks: label, kind, size, start, and bytes counted for it so far.
+    tasks: HashMap<TaskId, RunningTask>,
+    totals: Totals,
+}
+
+struct RunningTask {
+    label: String,
+    kind: TaskKind,
+    size: u64,
+    started: Instant,
+    counted: u64,
+}
+
+/// The plan's bytes and how far along they are.
+#[derive(Default)]
+struct Totals {
+    /// Bytes to download or verify (0: no plan seen, nothing to show).
+    total: u64,
+    /// Bytes done, including what partial files already held.
+    done: u64,
+    /// Bytes moved in this run (the speed).
+    moved: u64,
+    /// When the plan was announced.
+    since: Option<Instant>,
+    /// When the totals were last printed.
+    last_line: Option<Instant>,
+}
+
+impl Totals {
+    /// `1.21 GiB/2.00 GiB (60%), 105.30 MiB/s, eta 8.0s`
+    fn describe(&self, now: Instant) -> String {
+        let done = self.done.min(self.total);
+        let percent = (done * 100).checked_div(self.total).unwrap_or(100);
+        let seconds = self
+            .since
+            .map_or(0.0, |since| now.duration_since(since).as_secs_f64());
+        let mut text = format!(
+            "{}/{} ({percent}%)",
+            HumanBytes(done),
+            HumanBytes(self.total)
+        );
+        if seconds > 0.0 && self.moved > 0 {
+            let speed = self.moved as f64 / seconds;
+            let remaining = (self.total - done) as f64 / speed;
+            let _ = write!(
+                text,
+                ", {}/s, eta {}",
+                HumanBytes(speed as u64),
+                elapsed(Duration::from_secs_f64(remaining.min(1e9)))
+            );
+        }
+        text
+    }
+}
+
+impl Lines {
+    fn new(every: Option<Duration>) -> Lines {
+        Lines {
+            every,
+            state: Mutex::new(LinesState::default()),
+        }
+    }
+
+    /// The line for an event, if it makes one.
+    fn line(&self, event: Event) -> Option<String> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        match event {
             Event::Resolving {
                 name,
                 repo,
@@ -202,43 +316,91 @@ impl Reporter for Lines {
                 download_files,
                 download_bytes,
                 verify_files,
+                verify_bytes,
                 ..
-            } if download_files + verify_files > 0 => Some(format!(
-                "Fetching {} ({}), verifying {verify_files}",
-                count(download_files, "file"),
-                HumanBytes(download_bytes)
-            )),
+            } => {
+                state.totals = Totals {
+                    total: download_bytes + verify_bytes,
+                    since: Some(now),
+                    last_line: Some(now),
+                    ..Totals::default()
+                };
+                (download_files + verify_files > 0).then(|| {
+                    format!(
+                        "Fetching {} ({}), verifying {verify_files}",
+                        count(download_files, "file"),
+                        HumanBytes(download_bytes)
+                    )
+                })
+            }
             Event::TaskStarted {
                 id,
                 kind,
                 label,
                 size,
-                ..
+                done,
             } => {
-                self.tasks
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(id, (label, kind, size, Instant::now()));
+                // A restarted task (Range ignored, bad bytes fetched again) takes back what its
+                // previous attempt counted.
+                if let Some(previous) = state.tasks.remove(&id) {
+                    state.totals.done = state.totals.done.saturating_sub(previous.counted);
+                }
+                state.totals.done += done;
+                state.tasks.insert(
+                    id,
+                    RunningTask {
+                        label,
+                        kind,
+                        size,
+                        started: now,
+                        counted: done,
+                    },
+                );
                 None
             }
-            Event::TaskFinished { id, ok } => self
-                .tasks
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&id)
-                .filter(|_| ok)
-                .map(|(label, kind, size, started)| {
-                    let verb = if kind == TaskKind::Verify {
-                        "verified"
-                    } else {
-                        "downloaded"
-                    };
-                    format!(
-                        "{verb} {label} ({}, {})",
-                        HumanBytes(size),
-                        elapsed(started.elapsed())
-                    )
-                }),
+            Event::TaskProgress { id, bytes } => {
+                if let Some(task) = state.tasks.get_mut(&id) {
+                    task.counted += bytes;
+                }
+                state.totals.done += bytes;
+                state.totals.moved += bytes;
+                let due = self.every.is_some_and(|every| {
+                    state.totals.total > 0
+                        && state
+                            .totals
+                            .last_line
+                            .is_none_or(|last| now.duration_since(last) >= every)
+                });
+                due.then(|| {
+                    state.totals.last_line = Some(now);
+                    format!("progress: {}", state.totals.describe(now))
+                })
+            }
+            Event::TaskFinished { id, ok } => {
+                let task = state.tasks.remove(&id)?;
+                if !ok {
+                    // A failed file's bytes do not count as done (they are discarded, or resumed
+                    // by the next run, which counts them then).
+                    state.totals.done = state.totals.done.saturating_sub(task.counted);
+                    return None;
+                }
+                let verb = if task.kind == TaskKind::Verify {
+                    "verified"
+                } else {
+                    "downloaded"
+                };
+                let mut line = format!(
+                    "{verb} {} ({}, {})",
+                    task.label,
+                    HumanBytes(task.size),
+                    elapsed(now.duration_since(task.started))
+                );
+                if self.every.is_some() && state.totals.total > 0 {
+                    state.totals.last_line = Some(now);
+                    let _ = write!(line, "; {}", state.totals.describe(now));
+                }
+                Some(line)
+            }
             Event::Retrying {
                 label,
                 attempt,
@@ -246,9 +408,14 @@ impl Reporter for Lines {
             } => Some(format!("retrying {label} (attempt {attempt}): {error}")),
             Event::Warning { message } => Some(format!("warning: {message}")),
             Event::Info { message } | Event::Status { message } => Some(message),
-            Event::Planned { .. } | Event::TaskProgress { .. } | Event::Resolved { .. } => None,
-        };
-        if let Some(line) = line {
+            Event::Resolved { .. } => None,
+        }
+    }
+}
+
+impl Reporter for Lines {
+    fn report(&self, event: Event) {
+        if let Some(line) = self.line(event) {
             status_line(&line);
         }
     }

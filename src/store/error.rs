@@ -42,6 +42,10 @@ pub enum StoreError {
         /// Why it cannot be read.
         reason: String,
     },
+
+    /// `gc` was cancelled through its token, between two whole deletions.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl StoreError {
@@ -59,6 +63,7 @@ impl ErrorCode for StoreError {
             StoreError::Io { .. } => "io-error",
             StoreError::RegistryUnreadable { .. } => "registry-unreadable",
             StoreError::GcLockUnreadable { .. } => "gc-lock-unreadable",
+            StoreError::Cancelled => "cancelled",
         }
     }
 

@@ -47,6 +47,11 @@ pub struct GcOptions<'a> {
     pub all: bool,
     /// List and total, change nothing.
     pub dry_run: bool,
+    /// Stops the collection when cancelled ([`StoreError::Cancelled`]). It is checked before
+    /// each whole unit of deletion (a snapshot directory, a blob, a ref), never inside one, so
+    /// a cancelled gc leaves every snapshot intact or gone; the bookkeeping of lockfiles and
+    /// repos is then left for the next gc.
+    pub cancel: Option<&'a tokio_util::sync::CancellationToken>,
 }
 
 /// What `gc` freed (or, with `dry_run`, would free).
@@ -153,6 +158,7 @@ pub fn collect_garbage(options: &GcOptions<'_>) -> Result<GcReport> {
             kept_something: false,
             deleted_partials: &mut deleted_partials,
             range_maps: &mut report.range_maps,
+            cancel: options.cancel,
         };
         sweeper.sweep_repo(&repo_dir, keep.get(&folder).unwrap_or(&empty))?;
         let mut freed = sweeper.freed;
@@ -235,6 +241,7 @@ struct Sweeper<'a> {
     kept_something: bool,
     deleted_partials: &'a mut BTreeSet<PathBuf>,
     range_maps: &'a mut Vec<PathBuf>,
+    cancel: Option<&'a tokio_util::sync::CancellationToken>,
 }
 
 impl Sweeper<'_> {
@@ -414,8 +421,15 @@ impl Sweeper<'_> {
     }
 
     /// Removes `path` (a file, a link, or a directory with everything in it, never following a
-    /// link) and counts what it frees.
+    /// link) and counts what it frees. Each call is one whole unit: a cancellation is noticed
+    /// before it starts, never half-way through a directory.
     fn remove(&mut self, path: &Path) -> Result<()> {
+        if self
+            .cancel
+            .is_some_and(tokio_util::sync::CancellationToken::is_cancelled)
+        {
+            return Err(StoreError::Cancelled);
+        }
         let Ok(metadata) = fs_err::symlink_metadata(path) else {
             return Ok(()); // gone meanwhile
         };

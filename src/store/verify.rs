@@ -142,6 +142,10 @@ pub struct VerifyOptions {
     /// Snapshot links other projects sharing the store pin (same commit, other patterns): not
     /// extra, whatever this lock says.
     pub pinned_elsewhere: std::collections::HashSet<PathBuf>,
+    /// Stops the hashing when cancelled: no file is started after it, a file being hashed stops
+    /// at its next chunk, and the files not hashed read as [`ProblemKind::Unreadable`] (the
+    /// caller, which cancelled, discards the report).
+    pub cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// A file to hash, and every locked file it stands for.
@@ -296,7 +300,7 @@ pub fn verify(
         }
     }
 
-    let outcomes = hash_all(&jobs, options.jobs, reporter);
+    let outcomes = hash_all(&jobs, options.jobs, reporter, options.cancel.as_ref());
     for (job, outcome) in jobs.iter().zip(outcomes) {
         report.files_hashed += 1;
         report.bytes_hashed += job.actual_size;
@@ -347,11 +351,13 @@ pub fn verify(
     Ok(report)
 }
 
-/// Hashes every job on up to `jobs` threads; the digests come back in the order of `jobs`.
+/// Hashes every job on up to `jobs` threads; the digests come back in the order of `jobs`. Once
+/// `cancel` fires, the jobs left end with an error.
 fn hash_all(
     jobs: &[HashJob],
     threads: usize,
     reporter: &dyn Reporter,
+    cancel: Option<&tokio_util::sync::CancellationToken>,
 ) -> Vec<std::io::Result<ContentHash>> {
     if jobs.is_empty() {
         return Vec::new();
@@ -370,11 +376,14 @@ fn hash_all(
                 scope.spawn(|| {
                     let mut done = Vec::new();
                     loop {
+                        if cancel.is_some_and(tokio_util::sync::CancellationToken::is_cancelled) {
+                            return done;
+                        }
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         let Some(job) = jobs.get(index) else {
                             return done;
                         };
-                        done.push((index, hash_one(job, reporter, ids.next())));
+                        done.push((index, hash_one(job, reporter, ids.next(), cancel)));
                     }
                 })
             })
@@ -393,11 +402,25 @@ fn hash_all(
     for (index, result) in finished.into_iter().flatten() {
         digests[index] = Some(result);
     }
-    // Every index below `jobs.len()` was taken by exactly one worker, which pushed its result.
-    digests.into_iter().flatten().collect()
+    // Every index below `jobs.len()` was taken by exactly one worker, which pushed its result,
+    // unless a cancellation stopped the workers first.
+    digests
+        .into_iter()
+        .map(|digest| digest.unwrap_or_else(|| Err(cancelled())))
+        .collect()
 }
 
-fn hash_one(job: &HashJob, reporter: &dyn Reporter, id: TaskId) -> std::io::Result<ContentHash> {
+/// The error of a hash that a cancellation stopped.
+fn cancelled() -> std::io::Error {
+    std::io::Error::other("cancelled")
+}
+
+fn hash_one(
+    job: &HashJob,
+    reporter: &dyn Reporter,
+    id: TaskId,
+    cancel: Option<&tokio_util::sync::CancellationToken>,
+) -> std::io::Result<ContentHash> {
     reporter.report(Event::TaskStarted {
         id,
         kind: TaskKind::Verify,
@@ -419,6 +442,7 @@ fn hash_one(job: &HashJob, reporter: &dyn Reporter, id: TaskId) -> std::io::Resu
             inner: file,
             reporter,
             id,
+            cancel,
         },
         job.expected.kind(),
         job.actual_size,
@@ -432,15 +456,23 @@ fn hash_one(job: &HashJob, reporter: &dyn Reporter, id: TaskId) -> std::io::Resu
     Ok(result?.0)
 }
 
-/// A reader that reports each chunk it yields as progress of one task.
+/// A reader that reports each chunk it yields as progress of one task, and fails once `cancel`
+/// fires (so a large file's hash stops at once).
 struct Progress<'a, R> {
     inner: R,
     reporter: &'a dyn Reporter,
     id: TaskId,
+    cancel: Option<&'a tokio_util::sync::CancellationToken>,
 }
 
 impl<R: Read> Read for Progress<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self
+            .cancel
+            .is_some_and(tokio_util::sync::CancellationToken::is_cancelled)
+        {
+            return Err(cancelled());
+        }
         let n = self.inner.read(buf)?;
         if n > 0 {
             self.reporter.report(Event::TaskProgress {
@@ -529,7 +561,7 @@ mod tests {
         };
         // A directory where a file should be: opening it for reading fails.
         let jobs = [job(dir.path().to_path_buf()), job(good)];
-        let outcomes = hash_all(&jobs, 2, &crate::report::Silent);
+        let outcomes = hash_all(&jobs, 2, &crate::report::Silent, None);
         assert_eq!(outcomes.len(), 2);
         assert!(outcomes[0].is_err());
         assert!(outcomes[1].is_ok());

@@ -133,7 +133,7 @@ fn config_list_shows_every_key_with_its_value_and_source() {
     limit-rate     50M                       (config.toml)
     timeout        90                        (env HF_HUB_DOWNLOAD_TIMEOUT)
     retries        4                         (default)
-    progress       true                      (default)
+    progress       auto                      (default)
     log-level      warn                      (default)
     log-format     text                      (default)
     exclude-newer  7 days                    (env HFDL_EXCLUDE_NEWER)
@@ -319,13 +319,25 @@ fn every_validation_error_names_the_key_the_value_and_what_is_allowed() {
     exit: 2
     --- stdout
     --- stderr
-      × [TMP]/home/.config/hfdl/config.toml: "progress" in config.toml must be a boolean, not string
+      × [TMP]/home/.config/hfdl/config.toml: invalid progress "yes" in config.toml: not one of "auto", "bars", "lines", "off"
        ╭─[[TMP]/home/.config/hfdl/config.toml:1:12]
      1 │ progress = "yes"
        ·            ──┬──
-       ·              ╰── expected a boolean
+       ·              ╰── not one of "auto", "bars", "lines", "off"
        ╰────
-      help: use `progress = true` or `progress = false`
+      help: use one of "auto", "bars", "lines", "off"
+    "#);
+    insta::assert_snapshot!(failure(&ctx, "progress = 3\n", &[], &list), @r#"
+    exit: 2
+    --- stdout
+    --- stderr
+      × [TMP]/home/.config/hfdl/config.toml: "progress" in config.toml must be a string or a boolean, not integer
+       ╭─[[TMP]/home/.config/hfdl/config.toml:1:12]
+     1 │ progress = 3
+       ·            ┬
+       ·            ╰── expected a string or a boolean
+       ╰────
+      help: use one of "auto", "bars", "lines", "off" (true = "auto", false = "off")
     "#);
     insta::assert_snapshot!(failure(&ctx, "log-level = \"verbose\"\n", &[], &list), @r#"
     exit: 2

@@ -134,7 +134,7 @@ fn a_cancelled_sync_stops_at_once_and_the_next_one_resumes_its_partial_file() {
         result
     });
     let error = result.unwrap_err();
-    assert!(matches!(error, Error::Cancelled), "{error:?}");
+    assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
     assert_eq!(error.error_code(), "cancelled");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(8),

@@ -112,9 +112,9 @@ fn lock_and_sync_output() {
     --- stdout
     --- stderr
     Fetching 3 files (293.01 KiB), verifying 0
-    downloaded config.json (18 B, [TIME])
-    downloaded model.safetensors (292.97 KiB, [TIME])
-    downloaded tokenizer.json (21 B, [TIME])
+    downloaded config.json (18 B, [TIME]); 18 B/293.01 KiB (0%), [RATE], eta [TIME]
+    downloaded model.safetensors (292.97 KiB, [TIME]); 292.99 KiB/293.01 KiB (99%), [RATE], eta [TIME]
+    downloaded tokenizer.json (21 B, [TIME]); 293.01 KiB/293.01 KiB (100%), [RATE], eta [TIME]
     Synced 1 model, 3 files: 3 files downloaded (293.01 KiB) in [TIME], [RATE]; 6 requests (5 resolve, 1 cdn)
     ");
     insta::assert_snapshot!(ctx.render(&ctx.run(&["sync"])), @"
@@ -344,9 +344,9 @@ fn a_stale_lock_under_locked_and_a_corrupt_download() {
     --- stdout
     --- stderr
     Fetching 3 files (293.01 KiB), verifying 0
-    downloaded config.json (18 B, [TIME])
+    downloaded config.json (18 B, [TIME]); 18 B/293.01 KiB (0%), [RATE], eta [TIME]
     retrying model.safetensors (attempt 1): hash mismatch (expected sha256:5ab4ff1aa2131df0f9e7b850e3033a3fc3ce5c57bd31377b09353080cbc84d9b, got sha256:a797267ffef8be49e9eb36efa33033a8bbd2d0006d2c8e62517631839576c87e)
-    downloaded tokenizer.json (21 B, [TIME])
+    downloaded tokenizer.json (21 B, [TIME]); 39 B/293.01 KiB (0%), [RATE], eta [TIME]
       × hash mismatch for `model.safetensors` in `acme/tiny`: expected sha256:5ab4ff1aa2131df0f9e7b850e3033a3fc3ce5c57bd31377b09353080cbc84d9b, got sha256:a797267ffef8be49e9eb36efa33033a8bbd2d0006d2c8e62517631839576c87e
       help: the bytes were discarded and fetched again, with the same result; the Hub or a proxy serves content that differs from the lock; if the repo was force-pushed, run `hfdl lock --upgrade`
     ");
