@@ -89,7 +89,7 @@ pub enum Command {
     Sync(SyncArgs),
     /// Show which locked models moved upstream: commits, files and bytes
     Outdated(OutdatedArgs),
-    /// Show each locked model: present, partial, missing or modified
+    /// Show each model of models.toml: present, partial, missing, modified or not locked
     #[command(visible_alias = "list")]
     Status(StatusArgs),
     /// Check the store against models.lock: missing, modified, extra files and broken links

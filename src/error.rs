@@ -146,7 +146,7 @@ pub enum Error {
     },
 
     /// `hfdl outdated` found entries whose revision moved upstream since they were locked.
-    #[error("{} moved upstream: {}", if names.len() == 1 { "1 model" } else { "models" }, names.join(", "))]
+    #[error("{} moved upstream: {}", crate::report::count(names.len(), "model"), names.join(", "))]
     #[diagnostic(help(
         "take the updates with `hfdl lock --upgrade-model NAME`, or `hfdl lock --upgrade`"
     ))]
@@ -188,7 +188,7 @@ pub enum Error {
         repaired: bool,
     },
     /// Another hfdl process held the store's lock for longer than this one would wait.
-    #[error("the store {} is in use by another hfdl process; waited {waited_secs} s", store.display())]
+    #[error("the store {} is in use by another hfdl process; waited {waited_secs}s", store.display())]
     #[diagnostic(help(
         "run the command again once the other hfdl process has finished (a sync waits for gc up to 10 minutes; gc waits for syncs up to `--wait SECONDS`)"
     ))]
@@ -367,3 +367,51 @@ impl Error {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn counted_messages_read_right_for_one_and_for_two() {
+        let outdated = |names: &[&str]| {
+            Error::Outdated {
+                names: names.iter().map(|n| (*n).to_owned()).collect(),
+            }
+            .to_string()
+        };
+        assert_eq!(outdated(&["tiny"]), "1 model moved upstream: tiny");
+        assert_eq!(outdated(&["a", "b"]), "2 models moved upstream: a, b");
+        let verify = |problems, checked| {
+            Error::VerifyFailed {
+                problems,
+                checked,
+                repaired: false,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            verify(1, 1),
+            "the store does not match models.lock: 1 problem in 1 file checked"
+        );
+        assert_eq!(
+            verify(2, 2),
+            "the store does not match models.lock: 2 problems in 2 files checked"
+        );
+        let cancelled = |partial_files| {
+            Error::Cancelled {
+                partial_files,
+                partial_bytes: 2048,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            cancelled(1),
+            "cancelled: 1 partial file kept (2.00 KiB); `hfdl sync` resumes"
+        );
+        assert_eq!(
+            cancelled(2),
+            "cancelled: 2 partial files kept (2.00 KiB); `hfdl sync` resumes"
+        );
+    }
+}

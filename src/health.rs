@@ -347,8 +347,8 @@ pub fn inode_verdict(inodes: Option<Inodes>, needed: u64) -> Check {
         Check::fail(
             "inodes",
             format!(
-                "{} inodes free, the lock still needs {needed}",
-                inodes.available
+                "{} free, the lock still needs {needed}",
+                report::count(inodes.available as usize, "inode")
             ),
             fix,
         )

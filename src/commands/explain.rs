@@ -48,13 +48,14 @@ fn list(ctx: &Context) -> Result<()> {
 /// `disk-full`) and lists them all, so the next try is the right one.
 fn unknown(code: &str) -> Error {
     let codes: Vec<&str> = explain::codes().collect();
-    let suggestion = crate::manifest::diagnostics::suggest(code, &codes)
-        .map(|close| format!("did you mean `{close}`? "))
-        .unwrap_or_default();
+    let codes_are = match crate::manifest::diagnostics::suggest(code, &codes) {
+        Some(close) => format!("did you mean `{close}`? The codes are"),
+        None => "the codes are".to_owned(),
+    };
     Error::Usage {
         message: format!("unknown error code `{code}`"),
         help: format!(
-            "{suggestion}The codes are: {} (`hfdl explain` lists them with a summary)",
+            "{codes_are}: {} (`hfdl explain` lists them with a summary)",
             codes.join(", ")
         ),
     }

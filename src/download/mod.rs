@@ -16,7 +16,7 @@ use crate::hash::{ContentHash, ContentHasher};
 use crate::hub::client::{ErrorContext, backoff, redact_url, redirect_target, retry_delay};
 use crate::hub::{HubClient, HubError};
 use crate::repo::{RepoId, RepoType};
-use crate::report::{Event, Reporter, TaskId, TaskKind};
+use crate::report::{Event, Reporter, TaskId, TaskKind, count};
 use crate::store::disk::{BelowReserve, FreeSpaceGuard};
 use crate::store::fsops::FileLock;
 
@@ -243,7 +243,8 @@ impl std::fmt::Display for MismatchCause {
             ),
             MismatchCause::RetriesExhausted { retries } => write!(
                 f,
-                "the bytes were discarded and fetched again until the retry budget ran out ({retries} retries of this file, all causes together), and the wrong digests differed: the bytes were damaged on the way (a flaky CDN, proxy or network), not changed on the Hub; run `hfdl sync` again, or raise `retries`"
+                "the bytes were discarded and fetched again until the retry budget ran out ({} of this file, all causes together), and the wrong digests differed: the bytes were damaged on the way (a flaky CDN, proxy or network), not changed on the Hub; run `hfdl sync` again, or raise `retries`",
+                count(*retries as usize, "retry")
             ),
         }
     }

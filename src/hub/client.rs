@@ -488,6 +488,17 @@ impl HubClient {
         revision: &str,
     ) -> Result<RepoInfo, HubError> {
         self.ensure_online(|| format!("resolving `{repo}@{revision}`"))?;
+        self.get_revision(repo_type, repo, revision).await
+    }
+
+    /// `GET /api/{type}s/{repo}/revision/{rev}`, read as `T` (the Hub's answer has more fields
+    /// than resolving needs).
+    async fn get_revision<T: DeserializeOwned>(
+        &self,
+        repo_type: RepoType,
+        repo: &RepoId,
+        revision: &str,
+    ) -> Result<T, HubError> {
         let url = self.api_url(
             repo_type,
             repo,
@@ -498,8 +509,7 @@ impl HubClient {
             repo,
             revision: Some(revision),
         };
-        let (info, _) = self.get_json::<RepoInfo>(&url, Some(&ctx)).await?;
-        Ok(info)
+        Ok(self.get_json::<T>(&url, Some(&ctx)).await?.0)
     }
 
     /// The full recursive file listing at `commit`, following `Link: rel="next"` pages.
@@ -586,17 +596,7 @@ impl HubClient {
         revision: &str,
     ) -> Result<RepoDetails, HubError> {
         self.ensure_online(|| format!("looking up `{repo}@{revision}`"))?;
-        let url = self.api_url(
-            repo_type,
-            repo,
-            &format!("/revision/{}", utf8_percent_encode(revision, SEGMENT)),
-        );
-        let ctx = ErrorContext {
-            repo_type,
-            repo,
-            revision: Some(revision),
-        };
-        Ok(self.get_json::<RepoDetails>(&url, Some(&ctx)).await?.0)
+        self.get_revision(repo_type, repo, revision).await
     }
 
     /// `GET /api/{type}s/{repo}/auth-check` (hub-protocol §1.9): `Ok` when this client may

@@ -132,7 +132,7 @@ pub enum HubError {
 
     /// An answer hfdl cannot use: invalid JSON, a bad redirect, an unexpected status.
     #[error("unexpected answer from {url}: {message}")]
-    #[diagnostic(help("is HF_ENDPOINT a Hugging Face Hub? this looks like a protocol mismatch"))]
+    #[diagnostic(help("is HF_ENDPOINT a Hugging Face Hub? This looks like a protocol mismatch"))]
     Protocol {
         /// The URL requested.
         url: String,

@@ -21,7 +21,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use indicatif::HumanBytes;
 use miette::{Diagnostic, SourceSpan};
 
-use super::{count, elapsed, short};
+use super::progress::plan_line;
+use super::{elapsed, short};
 use crate::env::{self, Env};
 use crate::error::Error;
 use crate::lock::Lockfile;
@@ -198,11 +199,8 @@ impl Reporter for Grouped {
                 verify_files,
                 ..
             } if download_files + verify_files > 0 => {
-                self.ci.begin_group(&plan_header(
-                    *download_files,
-                    *download_bytes,
-                    *verify_files,
-                ));
+                self.ci
+                    .begin_group(&plan_line(*download_files, *download_bytes, *verify_files));
             }
             // A line for the person running the command stands outside any group.
             Event::Status { .. } => self.ci.end_group(),
@@ -216,26 +214,6 @@ impl Reporter for Grouped {
         }
         self.inner.report(event);
     }
-}
-
-/// The title of a plan's group: what it transfers and checks.
-fn plan_header(download_files: usize, download_bytes: u64, verify_files: usize) -> String {
-    let mut parts = Vec::new();
-    if download_files > 0 {
-        parts.push(format!(
-            "Downloading {} ({})",
-            count(download_files, "file"),
-            HumanBytes(download_bytes)
-        ));
-    }
-    if verify_files > 0 {
-        parts.push(format!("verifying {}", count(verify_files, "file")));
-    }
-    let mut header = parts.join(", ");
-    if let Some(first) = header.get(..1) {
-        header.replace_range(..1, &first.to_uppercase());
-    }
-    header
 }
 
 /// Writes `lines` to stderr at once, so another thread's line cannot land between them.
@@ -456,28 +434,7 @@ pub fn outdated_summary(report: &OutdatedReport) -> String {
     }
     let rows: Vec<Vec<String>> = drifted
         .iter()
-        .map(|row| {
-            vec![
-                row.name.clone(),
-                row.state.as_str().to_owned(),
-                row.locked
-                    .as_deref()
-                    .map_or_else(|| "-".to_owned(), |c| format!("`{}`", short(c))),
-                format!("`{}`", short(&row.latest)),
-                row.latest_date
-                    .as_deref()
-                    .map_or("-", |date| date.get(..10).unwrap_or(date))
-                    .to_owned(),
-                format!(
-                    "+{} -{} ~{}",
-                    row.files.added.len(),
-                    row.files.removed.len(),
-                    row.files.changed.len()
-                ),
-                HumanBytes(row.files.download_bytes).to_string(),
-                format!("{}@{}", row.repo, row.revision),
-            ]
-        })
+        .map(|row| super::outdated::cells(row, |c| format!("`{}`", short(c))).to_vec())
         .collect();
     out.push_str(&markdown_table(
         &[
@@ -600,9 +557,9 @@ mod tests {
             group_end(Kind::GitLab, &name, 18),
             "\x1b[0Ksection_end:18:hfdl_2_downloading_3_files\r\x1b[0K"
         );
-        assert_eq!(plan_header(0, 0, 2), "Verifying 2 files");
+        assert_eq!(plan_line(0, 0, 2), "Verifying 2 files");
         assert_eq!(
-            plan_header(1, 2048, 1),
+            plan_line(1, 2048, 1),
             "Downloading 1 file (2.00 KiB), verifying 1 file"
         );
     }

@@ -28,43 +28,44 @@ pub fn up_to_date(report: &OutdatedReport) -> Vec<String> {
             ));
         }
     }
-    lines.push(if rows.len() == 1 {
-        "The checked model is up to date with upstream".to_owned()
-    } else {
-        format!(
-            "All {} checked models are up to date with upstream",
-            rows.len()
-        )
+    lines.push(match rows.len() {
+        0 => "No models in the manifest; add one with `hfdl add REPO`".to_owned(),
+        1 => "The checked model is up to date with upstream".to_owned(),
+        n => format!("All {n} checked models are up to date with upstream"),
     });
     lines
+}
+
+/// One entry's cells of the drift table: name, state, locked and latest commit (through
+/// `commit`, which formats a short id), date, file changes, download size, revision.
+pub fn cells(row: &ModelDrift, commit: impl Fn(&str) -> String) -> [String; 8] {
+    [
+        row.name.clone(),
+        row.state.as_str().to_owned(),
+        row.locked
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), &commit),
+        commit(&row.latest),
+        row.latest_date
+            .as_deref()
+            .map_or("-", |date| date.get(..10).unwrap_or(date))
+            .to_owned(),
+        format!(
+            "+{} -{} ~{}",
+            row.files.added.len(),
+            row.files.removed.len(),
+            row.files.changed.len()
+        ),
+        HumanBytes(row.files.download_bytes).to_string(),
+        format!("{}@{}", row.repo, row.revision),
+    ]
 }
 
 /// The table, then one block per entry with its changed files.
 pub fn table(rows: &[&ModelDrift]) -> String {
     let table: Vec<[String; 8]> = rows
         .iter()
-        .map(|row| {
-            [
-                row.name.clone(),
-                row.state.as_str().to_owned(),
-                row.locked
-                    .as_deref()
-                    .map_or_else(|| "-".to_owned(), |c| short(c).to_owned()),
-                short(&row.latest).to_owned(),
-                row.latest_date
-                    .as_deref()
-                    .map_or("-", |date| date.get(..10).unwrap_or(date))
-                    .to_owned(),
-                format!(
-                    "+{} -{} ~{}",
-                    row.files.added.len(),
-                    row.files.removed.len(),
-                    row.files.changed.len()
-                ),
-                HumanBytes(row.files.download_bytes).to_string(),
-                format!("{}@{}", row.repo, row.revision),
-            ]
-        })
+        .map(|row| cells(row, |c| short(c).to_owned()))
         .collect();
     let mut out = format_table(
         &[

@@ -325,13 +325,8 @@ impl Lines {
                     last_line: Some(now),
                     ..Totals::default()
                 };
-                (download_files + verify_files > 0).then(|| {
-                    format!(
-                        "Fetching {} ({}), verifying {verify_files}",
-                        count(download_files, "file"),
-                        HumanBytes(download_bytes)
-                    )
-                })
+                (download_files + verify_files > 0)
+                    .then(|| plan_line(download_files, download_bytes, verify_files))
             }
             Event::TaskStarted {
                 id,
@@ -468,4 +463,25 @@ impl Reporter for JsonLines {
             other => Self::write(&other),
         }
     }
+}
+
+/// What a plan transfers and checks: `Downloading 2 files (1.00 MiB), verifying 3 files`, the
+/// line of `--progress=lines` and the title of a CI group.
+pub fn plan_line(download_files: usize, download_bytes: u64, verify_files: usize) -> String {
+    let mut parts = Vec::new();
+    if download_files > 0 {
+        parts.push(format!(
+            "Downloading {} ({})",
+            count(download_files, "file"),
+            HumanBytes(download_bytes)
+        ));
+    }
+    if verify_files > 0 {
+        parts.push(format!("verifying {}", count(verify_files, "file")));
+    }
+    let mut header = parts.join(", ");
+    if let Some(first) = header.get(..1) {
+        header.replace_range(..1, &first.to_uppercase());
+    }
+    header
 }

@@ -122,12 +122,7 @@ pub fn summary(report: &SyncReport) -> String {
         parts.push(format!("{} resumed", HumanBytes(summary.resumed_bytes)));
     }
     if summary.retries > 0 {
-        let noun = if summary.retries == 1 {
-            "retry"
-        } else {
-            "retries"
-        };
-        parts.push(format!("{} {noun}", summary.retries));
+        parts.push(count(summary.retries as usize, "retry"));
     }
     format!(
         "Synced {}, {}: {}; {}",

@@ -156,12 +156,15 @@ impl TaskIds {
     }
 }
 
-/// `1 model`, `3 models`: a count with its noun in the right number.
+/// `1 model`, `3 models`, `2 retries`: a count with its noun in the right number (a noun that
+/// ends in a consonant and `y` takes `ies`).
 pub fn count(n: usize, noun: &str) -> String {
     if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
+        return format!("1 {noun}");
+    }
+    match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ => format!("{n} {noun}s"),
     }
 }
 
@@ -186,8 +189,68 @@ mod tests {
     fn counts_and_durations_read_naturally() {
         assert_eq!(super::count(1, "file"), "1 file");
         assert_eq!(super::count(0, "file"), "0 files");
+        assert_eq!(super::count(1, "retry"), "1 retry");
+        assert_eq!(super::count(2, "retry"), "2 retries");
+        assert_eq!(super::count(2, "entry"), "2 entries");
+        assert_eq!(super::count(2, "day"), "2 days");
         assert_eq!(super::elapsed(Duration::from_millis(850)), "850ms");
         assert_eq!(super::elapsed(Duration::from_millis(2440)), "2.4s");
         assert_eq!(super::elapsed(Duration::from_secs(185)), "3m05s");
+    }
+
+    /// A number followed by a plural noun in a format string (`"{n} files"`) reads "1 files"
+    /// when the number is 1: counted nouns go through `count()`. A plural that is right for
+    /// every value the number can take is listed, with why, in `ALWAYS_PLURAL`.
+    #[test]
+    fn counted_nouns_go_through_count() {
+        const NOUNS: &str = "files|models|entries|problems|requests|repos|repositories|\
+            lockfiles|blobs|retries|refs|results|inodes|snapshots|revisions|commits|checks|\
+            links|errors|warnings|downloads|datasets|Spaces|days|seconds|minutes|hours|\
+            connections|patterns";
+        const ALWAYS_PLURAL: &[&str] = &[
+            // The limit is out of range: 0 or more than 1000.
+            "a limit of {} results is out of range",
+            // The file system's total number of inodes.
+            "{} of {} inodes free",
+        ];
+        let pattern = regex::Regex::new(&format!(r"\{{[^{{}}\s]*\}} ({NOUNS})\b")).unwrap();
+        let mut slips = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in fs_err::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|ext| ext != "rs") {
+                    continue;
+                }
+                let text = fs_err::read_to_string(&path).unwrap();
+                for (number, line) in text.lines().enumerate() {
+                    if line.trim_start().starts_with("//")
+                        || ALWAYS_PLURAL.iter().any(|ok| line.contains(ok))
+                    {
+                        continue;
+                    }
+                    if let Some(found) = pattern.find(line) {
+                        slips.push(format!(
+                            "{}:{}: `{}`",
+                            path.display(),
+                            number + 1,
+                            found.as_str()
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(
+            slips.is_empty(),
+            "counted nouns without `count()` (they read \"1 files\"):\n{}",
+            slips.join("\n")
+        );
     }
 }

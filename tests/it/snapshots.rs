@@ -36,7 +36,7 @@ fn add_then_status_then_path_output() {
     Resolving tiny (acme/tiny@main)
     Added `tiny` (acme/tiny) to models.toml
     Locked tiny at 736f2fd85944
-    Fetching 2 files (39 B), verifying 0
+    Downloading 2 files (39 B)
     downloaded config.json (18 B, [TIME])
     downloaded tokenizer.json (21 B, [TIME])
     Synced 1 model, 2 files: 2 files downloaded (39 B) in [TIME], [RATE]; 6 requests (2 api, 4 resolve)
@@ -111,10 +111,10 @@ fn lock_and_sync_output() {
     exit: 0
     --- stdout
     --- stderr
-    Fetching 3 files (293.01 KiB), verifying 0
-    downloaded config.json (18 B, [TIME]); 18 B/293.01 KiB (0%), [RATE], eta [TIME]
-    downloaded model.safetensors (292.97 KiB, [TIME]); 292.99 KiB/293.01 KiB (99%), [RATE], eta [TIME]
-    downloaded tokenizer.json (21 B, [TIME]); 293.01 KiB/293.01 KiB (100%), [RATE], eta [TIME]
+    Downloading 3 files (293.01 KiB)
+    downloaded config.json (18 B, [TIME]); [TOTALS]
+    downloaded model.safetensors (292.97 KiB, [TIME]); [TOTALS]
+    downloaded tokenizer.json (21 B, [TIME]); [TOTALS]
     Synced 1 model, 3 files: 3 files downloaded (293.01 KiB) in [TIME], [RATE]; 6 requests (5 resolve, 1 cdn)
     ");
     insta::assert_snapshot!(ctx.render(&ctx.run(&["sync"])), @"
@@ -183,7 +183,7 @@ fn error_output() {
     --- stderr
     Resolving g (acme/gated@main)
     Locked g at 489bbe2fc6c5
-    Fetching 1 file (2 B), verifying 0
+    Downloading 1 file (2 B)
       × model repository `acme/gated` is gated: Access to model acme/gated is restricted. You must have access to it and be authenticated to access it. Please log in.
       help: accept the conditions at [HUB]/acme/gated, then log in with `hfdl login` or set HF_TOKEN
     ");
@@ -191,7 +191,7 @@ fn error_output() {
     exit: 4
     --- stdout
     --- stderr
-    Fetching 1 file (2 B), verifying 0
+    Downloading 1 file (2 B)
       × model repository `acme/gated` is gated: Access to model acme/gated is restricted. You must have access to it and be authenticated to access it. Please log in.
       help: accept the conditions at [HUB]/acme/gated, then log in with `hfdl login` or set HF_TOKEN
     ");
@@ -200,7 +200,7 @@ fn error_output() {
     exit: 4
     --- stdout
     --- stderr
-    Fetching 1 file (2 B), verifying 0
+    Downloading 1 file (2 B)
       × model repository `acme/gated` is gated: Access to model acme/gated is restricted. You must have access to it and be authenticated to access it. Please log in.
       help: accept the conditions at [HUB]/acme/gated, then log in with `hfdl login` or set HF_TOKEN
     ");
@@ -343,10 +343,10 @@ fn a_stale_lock_under_locked_and_a_corrupt_download() {
     exit: 1
     --- stdout
     --- stderr
-    Fetching 3 files (293.01 KiB), verifying 0
-    downloaded config.json (18 B, [TIME]); 18 B/293.01 KiB (0%), [RATE], eta [TIME]
+    Downloading 3 files (293.01 KiB)
+    downloaded config.json (18 B, [TIME]); [TOTALS]
     retrying model.safetensors (attempt 1): hash mismatch (expected sha256:5ab4ff1aa2131df0f9e7b850e3033a3fc3ce5c57bd31377b09353080cbc84d9b, got sha256:a797267ffef8be49e9eb36efa33033a8bbd2d0006d2c8e62517631839576c87e)
-    downloaded tokenizer.json (21 B, [TIME]); 39 B/293.01 KiB (0%), [RATE], eta [TIME]
+    downloaded tokenizer.json (21 B, [TIME]); [TOTALS]
       × hash mismatch for `model.safetensors` in `acme/tiny`: expected sha256:5ab4ff1aa2131df0f9e7b850e3033a3fc3ce5c57bd31377b09353080cbc84d9b, got sha256:a797267ffef8be49e9eb36efa33033a8bbd2d0006d2c8e62517631839576c87e
       help: the bytes were discarded and fetched again, with the same result; the Hub or a proxy serves content that differs from the lock; if the repo was force-pushed, run `hfdl lock --upgrade`
     ");

@@ -193,6 +193,13 @@ impl TestContext {
             (r"\d+(\.\d+)?(ms|s|µs)\b", "[TIME]"),
             (r"[\d.]+ ?[KMG]?i?B/s", "[RATE]"),
             (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+            // The totals at a file's end depend on when concurrent tasks report (a failed
+            // file's bytes leave the total when its end is reported); tests/it/progress.rs
+            // checks them.
+            (
+                r"; [\d.]+ [KMG]?i?B/[\d.]+ [KMG]?i?B \(\d+%\), \[RATE\], eta \[TIME\]",
+                "; [TOTALS]",
+            ),
         ];
         for (pattern, replacement) in filters {
             text = regex::Regex::new(pattern)

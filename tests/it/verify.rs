@@ -439,7 +439,7 @@ fn a_deleted_blob_is_reported_as_missing_and_repair_fetches_only_it() {
     missing       tiny  tokenizer.json: git-sha1:b1f3e7068e8006c6d86c8ead96d4c321f008eb9b is absent
     3 files checked (2 hashed, 292.99 KiB), 1 problem
     --- stderr
-    Fetching 0 files (0 B), verifying 2
+    Verifying 2 files
     verified config.json (18 B, [TIME])
     verified model.safetensors (292.97 KiB, [TIME])
       × the store does not match models.lock: 1 problem in 3 files checked
@@ -453,7 +453,7 @@ fn a_deleted_blob_is_reported_as_missing_and_repair_fetches_only_it() {
     3 files checked (0 hashed, 0 B), 1 problem
     Repaired: 1 file downloaded (21 B); 0 problems left
     --- stderr
-    Fetching 1 file (21 B), verifying 0
+    Downloading 1 file (21 B)
     downloaded tokenizer.json (21 B, [TIME])
     ");
     let requests = ctx.hub.requests();
