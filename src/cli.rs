@@ -89,6 +89,9 @@ pub enum Command {
     Sync(SyncArgs),
     /// Show which locked models moved upstream: commits, files and bytes
     Outdated(OutdatedArgs),
+    /// Audit the locked models: license, gating, formats, remote code, size and the policy;
+    /// --scan reads what their files would import; --format cyclonedx writes an ML-BOM
+    Audit(AuditArgs),
     /// Show each model of models.toml: present, partial, missing, modified or not locked
     #[command(visible_alias = "list")]
     Status(StatusArgs),
@@ -129,6 +132,7 @@ impl Command {
             Command::Lock(_) => "lock",
             Command::Sync(_) => "sync",
             Command::Outdated(_) => "outdated",
+            Command::Audit(_) => "audit",
             Command::Status(_) => "status",
             Command::Verify(_) => "verify",
             Command::Gc(_) => "gc",
@@ -337,12 +341,41 @@ pub struct AddArgs {
     /// Also materialise the files as a plain directory
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Let this entry break a rule of the project's [policy] (repeatable): writes `allow =
+    /// [...]` into its table. For pickles, `--exclude '*.bin'` is usually the better fix
+    #[arg(long, value_enum, value_name = "RULE")]
+    pub allow: Vec<AllowArg>,
+    /// Accept this license for this entry although [policy] licenses does not list it
+    /// (repeatable): writes `license = "ID"` into its table
+    #[arg(long, value_name = "ID")]
+    pub allow_license: Vec<String>,
     /// Only edit models.toml and models.lock
     #[arg(long)]
     pub no_sync: bool,
     /// Write the sync's metrics as JSON to this file (see `hfdl sync --metrics-file`)
     #[arg(long, value_name = "PATH", conflicts_with = "no_sync")]
     pub metrics_file: Option<PathBuf>,
+}
+
+/// A rule of `[policy]` an entry may break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AllowArg {
+    /// Pickle-based weights (.bin, .pt, .pth, .ckpt, .pkl)
+    Pickle,
+    /// Code from the repo (auto_map in config.json, Python files)
+    RemoteCode,
+    /// More bytes than max-size
+    MaxSize,
+}
+
+impl From<AllowArg> for crate::manifest::policy::Rule {
+    fn from(value: AllowArg) -> crate::manifest::policy::Rule {
+        match value {
+            AllowArg::Pickle => crate::manifest::policy::Rule::Pickle,
+            AllowArg::RemoteCode => crate::manifest::policy::Rule::RemoteCode,
+            AllowArg::MaxSize => crate::manifest::policy::Rule::MaxSize,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -352,7 +385,15 @@ pub struct RemoveArgs {
     pub names: Vec<String>,
 }
 
+/// What `hfdl lock --help` adds.
+const LOCK_HELP: &str = "The lock records each entry's license, gating, weight formats and remote code. With a [policy] \
+in models.toml or config.toml, a lock that breaks it is not written: hfdl exits 1 (policy-violation), naming \
+the entry, the rule, the files and the exception that would accept it. For pickle-based weights (.bin, .pt, \
+.pth, .ckpt, .pkl), the usual fix is to exclude them in the entry (exclude = [\"*.bin\"]) when the repo \
+also has safetensors.";
+
 #[derive(Debug, Args)]
+#[command(after_help = LOCK_HELP)]
 pub struct LockArgs {
     /// Exit 1 if models.lock is not up to date with models.toml (no network)
     #[arg(long, conflicts_with_all = ["dry_run", "upgrade", "upgrade_model"])]
@@ -413,6 +454,37 @@ pub struct OutdatedArgs {
     #[arg(long)]
     pub exit_code: bool,
 }
+
+#[derive(Debug, Args)]
+#[command(after_help = AUDIT_HELP)]
+pub struct AuditArgs {
+    /// Only these locked entries [default: all]
+    #[arg(value_name = "NAME", add = ArgValueCandidates::new(model_names))]
+    pub names: Vec<String>,
+    /// Also scan the files in the store: the imports of every pickle (walked, never loaded),
+    /// inside PyTorch zip archives too, and every safetensors header
+    #[arg(long)]
+    pub scan: bool,
+    /// What to write on stdout: the audit as text (or JSON with --json), or a CycloneDX 1.6
+    /// ML-BOM of the locked models (JSON)
+    #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+    pub format: AuditFormat,
+}
+
+/// What `hfdl audit` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// The audit: a table, then the policy's findings and the scan per model
+    Text,
+    /// A CycloneDX 1.6 ML-BOM (JSON): each model with its commit, purl, licenses and files
+    Cyclonedx,
+}
+
+/// What `hfdl audit --help` adds.
+const AUDIT_HELP: &str = "Exits 1 when a rule of [policy] (models.toml or config.toml) is broken, or --scan finds a \
+pickle that imports something dangerous or a file that is not valid as its format. Reads models.lock and the \
+store only, never the network. Pickle-based weights (.bin, .pt, .pth, .ckpt, .pkl) can run code when loaded: \
+when the repo also has safetensors, exclude them in models.toml (exclude = [\"*.bin\"]).";
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {}

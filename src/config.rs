@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::{DocumentMut, Item, Value};
 
 use crate::manifest::diagnostics::{Source, display_name, suggest};
+use crate::manifest::policy::{Policy, policy_table};
 use crate::manifest::{ManifestError, ManifestSettings, SETTINGS_KEYS, setting, settings_table};
 
 /// How the top level of config.toml is named in messages.
@@ -21,7 +22,8 @@ const TABLE: &str = "config.toml";
 const HEADER: &str = "# hfdl user configuration (`hfdl config set KEY VALUE` edits it; comments are kept).\n\
 # Keys: store, endpoint, jobs, connections, limit-rate, timeout, retries, progress,\n\
 # log-level, log-format, exclude-newer. Precedence: flag > HFDL_* / HF_* environment >\n\
-# [settings] in models.toml > this file > defaults.\n";
+# [settings] in models.toml > this file > defaults. A [policy] table (licenses, pickle,\n\
+# remote-code, max-size) applies to every project, on top of its own: `hfdl explain policy-violation`.\n";
 
 /// Everything that can be wrong with the configuration.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -100,6 +102,9 @@ pub struct ConfigFile {
     pub path: PathBuf,
     /// Its settings; all unset when there is no file.
     pub settings: ManifestSettings,
+    /// Its `[policy]` table: this person's or machine's rules, which apply to every project
+    /// besides the project's own (see [`crate::policy`]).
+    pub policy: Option<Policy>,
 }
 
 /// Reads and validates the file at `path`; a missing file is an empty configuration.
@@ -107,22 +112,48 @@ pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
     let Some(text) = read(path)? else {
         return Ok(ConfigFile {
             path: path.to_path_buf(),
-            settings: ManifestSettings::default(),
+            ..ConfigFile::default()
         });
     };
+    let (settings, policy) = parse_with_policy(path, &text)?;
     Ok(ConfigFile {
         path: path.to_path_buf(),
-        settings: parse(path, &text)?,
+        settings,
+        policy,
     })
 }
 
-/// Validates config.toml `text` read from `path`.
+/// Validates config.toml `text` read from `path`: its settings.
 pub fn parse(path: &Path, text: &str) -> Result<ManifestSettings, ConfigError> {
+    parse_with_policy(path, text).map(|(settings, _)| settings)
+}
+
+/// Validates config.toml `text` read from `path`: its settings (the top-level keys) and its
+/// `[policy]` table, if any.
+pub fn parse_with_policy(
+    path: &Path,
+    text: &str,
+) -> Result<(ManifestSettings, Option<Policy>), ConfigError> {
     let file = display_name(path);
     let src = Source::new(&file, text);
     let document = toml_edit::Document::parse(text).map_err(|e| src.syntax(&e))?;
-    Ok(settings_table(&src, TABLE, document.as_table())?)
+    let table = document.as_table();
+    let mut settings = ManifestSettings::default();
+    let mut policy = None;
+    for (key, value) in table {
+        let key_span = table.key(key).and_then(toml_edit::Key::span);
+        if key == POLICY {
+            policy = Some(policy_table(&src, value, key_span)?);
+        } else {
+            setting(&src, TABLE, &mut settings, key, value, key_span)?;
+        }
+    }
+    Ok((settings, policy))
 }
+
+/// The table of config.toml that holds its policy (the only table; the settings are top-level
+/// keys).
+const POLICY: &str = "policy";
 
 /// The file's text, or `None` when there is no file.
 fn read(path: &Path) -> Result<Option<String>, ConfigError> {

@@ -155,6 +155,34 @@ pub enum Error {
         names: Vec<String>,
     },
 
+    /// The lock breaks a rule of `[policy]` (models.toml or config.toml): a license, pickle-based
+    /// weights, remote code or a size. Nothing was written.
+    #[error("{}", crate::policy::summary(violations))]
+    #[diagnostic(help("{help}"))]
+    PolicyViolation {
+        /// The violations, by entry then rule.
+        violations: Vec<crate::policy::Finding>,
+        /// What to do: the exceptions to write, the usual fix for pickles, where a rule of
+        /// config.toml is set ([`crate::policy::help`]).
+        help: String,
+        /// The command printed a report that lists them already (`outdated`).
+        reported: bool,
+    },
+
+    /// `hfdl audit` found something to act on (its report has already been printed): a policy
+    /// violation, a pickle that imports something dangerous, or a file that is not valid as its
+    /// format.
+    #[error("{}", audit_failure(*violations, *dangerous, *invalid))]
+    #[diagnostic(help("{}", audit_help(*violations, *dangerous, *invalid)))]
+    AuditFailed {
+        /// Policy violations.
+        violations: usize,
+        /// Files whose pickles import something dangerous.
+        dangerous: usize,
+        /// Files that are not valid as their format (or could not be fully scanned).
+        invalid: usize,
+    },
+
     /// The OS keyring holding the token could not be used.
     #[error(transparent)]
     #[diagnostic(help(
@@ -225,6 +253,45 @@ pub enum Error {
     },
 }
 
+/// `hfdl audit`'s verdict in one line: what it found, most serious first.
+fn audit_failure(violations: usize, dangerous: usize, invalid: usize) -> String {
+    let mut parts = Vec::new();
+    if dangerous > 0 {
+        parts.push(format!(
+            "{} with dangerous imports",
+            crate::report::count(dangerous, "pickle-based file")
+        ));
+    }
+    if violations > 0 {
+        parts.push(crate::report::count(violations, "policy violation"));
+    }
+    if invalid > 0 {
+        parts.push(format!(
+            "{} not valid as {}",
+            crate::report::count(invalid, "file"),
+            if invalid == 1 {
+                "its format"
+            } else {
+                "their format"
+            }
+        ));
+    }
+    format!("the audit found {}", parts.join(", "))
+}
+
+/// What to do after a failed audit.
+fn audit_help(violations: usize, dangerous: usize, invalid: usize) -> &'static str {
+    if dangerous > 0 {
+        "do not load the files listed as dangerous: exclude them in models.toml (e.g. exclude = [\"*.bin\"], when the repo has safetensors) or pick another model; `hfdl explain dangerous-pickle`"
+    } else if violations > 0 {
+        "each violation above says what to change; `hfdl explain policy-violation`"
+    } else if invalid == 0 {
+        "see the report above"
+    } else {
+        "the files listed above are damaged or not what their name says: `hfdl verify --repair` fetches them again; `hfdl explain invalid-model-file`"
+    }
+}
+
 /// `: 2 partial files kept (951.00 MiB); `hfdl sync` resumes`, or nothing when none was kept:
 /// the tail of a cancelled operation's message.
 fn kept_partials(files: usize, bytes: u64) -> String {
@@ -293,6 +360,20 @@ impl Error {
             Error::Config(e) => e.error_code(),
             Error::Store(e) => e.error_code(),
             Error::Cancelled { .. } => "cancelled",
+            Error::PolicyViolation { .. } => "policy-violation",
+            Error::AuditFailed {
+                violations,
+                dangerous,
+                ..
+            } => {
+                if *dangerous > 0 {
+                    "dangerous-pickle"
+                } else if *violations > 0 {
+                    "policy-violation"
+                } else {
+                    "invalid-model-file"
+                }
+            }
         }
     }
 
@@ -302,7 +383,11 @@ impl Error {
     pub fn is_a_reported_verdict(&self) -> bool {
         matches!(
             self,
-            Error::ChecksFailed { .. } | Error::Outdated { .. } | Error::VerifyFailed { .. }
+            Error::ChecksFailed { .. }
+                | Error::Outdated { .. }
+                | Error::VerifyFailed { .. }
+                | Error::AuditFailed { .. }
+                | Error::PolicyViolation { reported: true, .. }
         )
     }
 
@@ -331,6 +416,8 @@ impl Error {
             | Error::Io { .. }
             | Error::VerifyFailed { .. }
             | Error::StoreBusy { .. }
+            | Error::PolicyViolation { .. }
+            | Error::AuditFailed { .. }
             | Error::Cancelled { .. } => EXIT_FAILURE,
         }
     }

@@ -53,9 +53,9 @@
 //! | CLI | `main.rs`, `cli` (clap types), `commands` (one thin file per subcommand: arguments → options → operation → render) |
 //! | CLI side | [`render`] (progress renderers, the text of each report, GitHub Actions and GitLab CI conventions in [`render::ci`]), [`logging`] |
 //! | operations | [`ops`]: [`ops::Project`] and one operation per command, typed reports |
-//! | pipeline | [`resolve`], [`reconcile`], [`settings`] (flags + environment + files → one value), [`health`] (doctor's checks), [`error`] (wraps every layer's error) |
+//! | pipeline | [`resolve`], [`reconcile`], [`settings`] (flags + environment + files → one value), [`policy`] (a lock against `[policy]`), [`cyclonedx`] (a lock as an ML-BOM), [`health`] (doctor's checks), [`error`] (wraps every layer's error) |
 //! | files and the network | [`manifest`], [`lock`], [`config`], [`hub`], [`store`], [`download`], [`schema`] |
-//! | leaf helpers | [`codes`] (exit and error codes), [`report`] (progress events), [`fsutil`] (atomic writes, path checks), [`pattern`] (fnmatch), [`hash`], [`repo`] (ids, and every way people name a repo), [`card`] (README front matter), [`env`](mod@env), [`build_info`] (what `hfdl version` prints), [`explain`] (the help page of each error code) |
+//! | leaf helpers | [`codes`] (exit and error codes), [`report`] (progress events), [`fsutil`] (atomic writes, path checks), [`pattern`] (fnmatch), [`hash`], [`repo`] (ids, and every way people name a repo), [`card`] (README front matter), [`env`](mod@env), [`build_info`] (what `hfdl version` prints), [`explain`] (the help page of each error code), [`scan`] (what loading a model file would import: pickle opcodes, safetensors headers; never executed) |
 //!
 //! Each layer's error type ([`manifest::diagnostics::ManifestError`], [`hub::HubError`],
 //! [`store::error::StoreError`], …) says its own exit and error code through
@@ -91,6 +91,7 @@ pub mod codes;
 #[doc(hidden)] // The binary's subcommands, not part of the library's API.
 pub mod commands;
 pub mod config;
+pub mod cyclonedx;
 pub mod download;
 pub mod env;
 pub mod error;
@@ -106,11 +107,13 @@ pub mod manifest;
 pub mod manual;
 pub mod ops;
 pub mod pattern;
+pub mod policy;
 pub mod reconcile;
 pub mod render;
 pub mod repo;
 pub mod report;
 pub mod resolve;
+pub mod scan;
 pub mod schema;
 pub mod settings;
 pub mod store;

@@ -23,7 +23,9 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Map, Value};
 
-use crate::lock::LOCK_VERSION;
+use crate::lock::metadata::WeightFormat;
+use crate::lock::{LOCK_VERSION, OLDEST_LOCK_VERSION};
+use crate::manifest::policy::{ALLOW_VALUES, PICKLE_VALUES, REMOTE_CODE_VALUES};
 use crate::manifest::{LOG_FORMATS, LOG_LEVELS, PROGRESS_MODES};
 use crate::repo::RepoType;
 
@@ -46,6 +48,10 @@ const REPO_PATTERN: &str = r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_]
 const REVISION_PATTERN: &str = r"^[^\s~^:?*\[\\]+$";
 const COMMIT_PATTERN: &str = r"^[0-9a-f]{40}$";
 const SHA256_PATTERN: &str = r"^[0-9a-f]{64}$";
+/// A license id, as `manifest::policy` checks it.
+const LICENSE_PATTERN: &str = r"^[A-Za-z0-9._+-]+$";
+/// `manifest::policy::parse_size`: a number with a decimal or binary unit, or bytes.
+const SIZE_PATTERN: &str = r"^\s*[0-9]+(\.[0-9]+)?\s*([kKmMgGtT][iI]?[bB]|[bB])?\s*$";
 const REQUIREMENT_PATTERN: &str = r"^sha256:[0-9a-f]{64}$";
 /// `manifest::parse_rate`: a number with an optional binary K/M/G multiple, `B`/`iB`, `/s`.
 const RATE_PATTERN: &str = r"^\s*[0-9]+(\.[0-9]+)?\s*[kKmMgG]?(i?B)?(/s)?\s*$";
@@ -69,6 +75,34 @@ struct ManifestDocument {
     /// Optional project-level settings: the same keys as config.toml. Precedence: flags >
     /// HFDL_* environment variables > [settings] here > config.toml > defaults.
     settings: Option<Settings>,
+    /// The project's rules on what may be locked: licenses, pickle-based weights, remote code,
+    /// size. `hfdl lock`, `add`, `sync` and `outdated` fail (exit 1, policy-violation) on a lock
+    /// that breaks them, and write nothing. A [policy] in config.toml applies too: the stricter
+    /// rule wins. An entry lifts a rule of this table with `allow` or `license`.
+    policy: Option<PolicyTable>,
+}
+
+/// Rules on what may be locked; every key is optional (an absent rule allows everything).
+#[derive(JsonSchema)]
+#[schemars(rename_all = "kebab-case", deny_unknown_fields)]
+#[allow(dead_code)] // Describes a file; never constructed.
+struct PolicyTable {
+    /// The licenses allowed: Hub license ids (the card's `license`), compared case-insensitively,
+    /// e.g. `["apache-2.0", "mit"]`. List "unknown" to accept models whose card states none; a
+    /// license "other" is accepted by "other" or by its `license_name`. Default: any license.
+    licenses: Option<Vec<LicenseId>>,
+    /// Pickle-based weights (.bin, .pt, .pth, .ckpt, .pkl, .pickle, .joblib), which run code
+    /// when loaded: "deny" (a violation), "warn" or "allow". The usual fix is to exclude them
+    /// (`exclude = ["*.bin"]`) when the repo has safetensors. Default: "allow".
+    #[schemars(extend("default" = "allow"))]
+    pickle: Option<PickleValue>,
+    /// Models that run code from the repo when loaded (`auto_map` in a locked config.json, or
+    /// locked Python files): "deny" or "allow". Default: "allow".
+    #[schemars(extend("default" = "allow"))]
+    remote_code: Option<RemoteCodeValue>,
+    /// The most bytes one entry may lock: "40GB" (kB, MB, GB, TB: powers of 1000), "40GiB"
+    /// (KiB, MiB, GiB, TiB) or an integer number of bytes. Default: none.
+    max_size: Option<Size>,
 }
 
 /// A Hub repository this project needs.
@@ -104,6 +138,12 @@ struct ModelEntry {
     /// timestamp ("2026-01-01T00:00:00Z"). Default: [settings]'.
     #[schemars(regex(pattern = EXCLUDE_NEWER_PATTERN))]
     exclude_newer: Option<String>,
+    /// Rules of the project's [policy] this entry may break, on purpose: "pickle",
+    /// "remote-code", "max-size". A rule of config.toml's [policy] is not lifted.
+    allow: Option<Vec<AllowValue>>,
+    /// A license (or a list) this entry may have although [policy] licenses does not list it,
+    /// e.g. "llama3"; for a card's license "other", its `license_name`.
+    license: Option<OneOrMoreLicenses>,
 }
 
 /// hfdl settings: the keys of config.toml, and of [settings] in models.toml. Precedence: flags >
@@ -160,8 +200,9 @@ struct Settings {
 #[schemars(title = "models.lock", rename_all = "kebab-case", deny_unknown_fields)]
 #[allow(dead_code)] // Describes a file; never constructed.
 struct LockDocument {
-    /// The lockfile format's major version. An hfdl that does not know it refuses the file.
-    #[schemars(extend("const" = LOCK_VERSION))]
+    /// The lockfile format's major version: 2 when an entry records its metadata (license,
+    /// formats, remote code), else 1. An hfdl that does not know it refuses the file.
+    #[schemars(range(min = OLDEST_LOCK_VERSION, max = LOCK_VERSION))]
     version: u32,
     /// One locked entry per models.toml entry, sorted by name.
     model: Option<Vec<LockedModel>>,
@@ -188,6 +229,25 @@ struct LockedModel {
     /// without the network whether the entry changed.
     #[schemars(regex(pattern = REQUIREMENT_PATTERN))]
     requirement: String,
+    /// The license the card states at the commit (a Hub license id; a list when it names
+    /// several). Absent: none stated, or no readable card ("unknown").
+    license: Option<OneOrMoreLicenses>,
+    /// The card's `license_name`, for a license "other".
+    license_name: Option<String>,
+    /// The card's `license_link`, for a license "other".
+    license_link: Option<String>,
+    /// Whether the repo's files need the authors' approval: no | auto | manual.
+    gated: Option<GatedValue>,
+    /// The library that loads the model (the Hub's `library_name`).
+    library_name: Option<String>,
+    /// The models it derives from (the card's `base_model`).
+    base_model: Option<Vec<String>>,
+    /// The weight formats among the locked files, by name: gguf, onnx, pickle, safetensors.
+    formats: Option<Vec<FormatValue>>,
+    /// Whether loading runs code from the repo: "no"; "auto-map" (config.json maps Auto classes
+    /// to the repo's code: trust_remote_code); "python" (Python files are locked); "unknown"
+    /// (config.json is locked but could not be read).
+    remote_code: Option<RemoteCodeState>,
     /// Every locked file, sorted by path.
     files: Vec<LockedFile>,
 }
@@ -248,6 +308,61 @@ value_schema!(
 );
 
 value_schema!(
+    /// A Hub license id, as `[policy] licenses` and an entry's `license` take it.
+    LicenseId => { "type": "string", "pattern": LICENSE_PATTERN }
+);
+
+value_schema!(
+    /// A license id or a list of them.
+    OneOrMoreLicenses => {
+        "anyOf": [
+            { "type": "string", "pattern": LICENSE_PATTERN },
+            { "type": "array", "items": { "type": "string", "pattern": LICENSE_PATTERN } },
+        ]
+    }
+);
+
+value_schema!(
+    /// One of [`PICKLE_VALUES`].
+    PickleValue => { "type": "string", "enum": PICKLE_VALUES }
+);
+
+value_schema!(
+    /// One of [`REMOTE_CODE_VALUES`].
+    RemoteCodeValue => { "type": "string", "enum": REMOTE_CODE_VALUES }
+);
+
+value_schema!(
+    /// One of [`ALLOW_VALUES`].
+    AllowValue => { "type": "string", "enum": ALLOW_VALUES }
+);
+
+value_schema!(
+    /// `manifest::policy::parse_size`, or an integer number of bytes.
+    Size => {
+        "anyOf": [
+            { "type": "string", "pattern": SIZE_PATTERN },
+            { "type": "integer", "minimum": 1 },
+        ]
+    }
+);
+
+value_schema!(
+    /// `Gating::as_str`.
+    GatedValue => { "type": "string", "enum": ["no", "auto", "manual"] }
+);
+
+value_schema!(
+    /// `WeightFormat::as_str`.
+    FormatValue => { "type": "string", "enum": WeightFormat::ALL.map(WeightFormat::as_str) }
+);
+
+value_schema!(
+    /// `RemoteCode::as_str`.
+    RemoteCodeState => { "type": "string", "enum": ["no", "auto-map", "python", "unknown"] }
+);
+
+value_schema!(
     /// One of [`LOG_FORMATS`].
     LogFormat => { "type": "string", "enum": LOG_FORMATS }
 );
@@ -282,10 +397,20 @@ pub fn lock_schema() -> Value {
     generate::<LockDocument>()
 }
 
-/// The schema of `config.toml`: the `[settings]` keys at the top level.
+/// The schema of `config.toml`: the `[settings]` keys at the top level, and a `[policy]`.
 pub fn config_schema() -> Value {
     let mut schema = generate::<Settings>();
     schema["title"] = "config.toml".into();
+    let mut policy = generate::<PolicyTable>();
+    if let Some(policy) = policy.as_object_mut() {
+        policy.remove("$schema");
+        policy.remove("title");
+        policy.insert(
+            "description".into(),
+            "This person's or machine's rules on what may be locked, in every project: licenses, pickle-based weights, remote code, size. They apply besides the project's [policy] (the stricter rule wins), and no entry of models.toml lifts them.".into(),
+        );
+    }
+    schema["properties"]["policy"] = policy;
     schema
 }
 
@@ -414,11 +539,22 @@ mod tests {
             keys(&schema, "/properties/settings"),
             sorted_list(SETTINGS_KEYS)
         );
+        assert_eq!(
+            keys(&schema, "/properties/policy"),
+            sorted_list(crate::manifest::policy::POLICY_KEYS)
+        );
     }
 
     #[test]
-    fn the_config_schema_has_exactly_the_settings_keys() {
-        assert_eq!(keys(&config_schema(), ""), sorted_list(SETTINGS_KEYS));
+    fn the_config_schema_has_exactly_the_settings_keys_and_a_policy() {
+        let mut expected = sorted_list(SETTINGS_KEYS);
+        expected.push("policy".to_owned());
+        expected.sort();
+        assert_eq!(keys(&config_schema(), ""), expected);
+        assert_eq!(
+            keys(&config_schema(), "/properties/policy"),
+            sorted_list(crate::manifest::policy::POLICY_KEYS)
+        );
     }
 
     #[test]

@@ -148,6 +148,9 @@ pub struct Settings {
     pub exclude_newer: Option<ExcludeNewer>,
     /// The user configuration file (it may not exist).
     pub config_path: PathBuf,
+    /// config.toml's `[policy]`: this person's or machine's rules, checked besides the
+    /// project's (see [`crate::policy`]).
+    pub policy: Option<crate::manifest::policy::Policy>,
     /// Every settings key with its effective value and origin, in [`env::SETTINGS_VARS`] order.
     pub effective: Vec<Effective>,
 }
@@ -331,6 +334,7 @@ impl Settings {
             log_format: log_format.map(|(f, _)| f),
             exclude_newer: exclude_newer.map(|(e, _)| e),
             config_path: config.path.clone(),
+            policy: config.policy.clone(),
             effective,
         })
     }
@@ -657,6 +661,7 @@ mod tests {
     #[test]
     fn huggingface_variables_sit_below_hfdl_ones_and_above_both_files() {
         let config = ConfigFile {
+            policy: None,
             path: PathBuf::from("/cfg/config.toml"),
             settings: ManifestSettings {
                 timeout: Some("5s".into()),

@@ -17,6 +17,8 @@ pub async fn run(ctx: &Context, project: &Project, args: &AddArgs) -> Result<()>
         include: args.include.clone(),
         exclude: args.exclude.clone(),
         dir: args.dir.clone(),
+        allow: args.allow.iter().map(|&rule| rule.into()).collect(),
+        allow_licenses: args.allow_license.clone(),
         cancel: Some(ctx.cancel.clone()),
     };
     let (report, project) = project.add(&options, ctx.reporter.as_ref()).await?;

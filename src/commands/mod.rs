@@ -18,6 +18,7 @@ use crate::report::Reporter;
 use crate::settings::{Settings, SettingsOverrides};
 
 pub mod add;
+pub mod audit;
 pub mod completions;
 pub mod config;
 pub mod doctor;
@@ -281,6 +282,11 @@ async fn dispatch(
         Command::Outdated(args) => {
             let project = open(ManifestNeed::Required)?;
             outdated::run(&context(&project), &project, &args).await
+        }
+        Command::Audit(args) => {
+            // The lock is what is audited; the manifest adds its policy and exceptions.
+            let project = open(ManifestNeed::Optional)?;
+            audit::run(&context(&project), &project, &args)
         }
         Command::Status(args) => {
             let project = open(ManifestNeed::Required)?;

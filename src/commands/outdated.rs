@@ -28,8 +28,10 @@ pub async fn run(ctx: &Context, project: &Project, args: &OutdatedArgs) -> Resul
             ctx.status(render::outdated::UPGRADE_HINT);
         }
     }
+    // Printed first: CI logs show what moved. A policy violation of the latest commits fails
+    // the command whatever `--exit-code` says, as `hfdl lock` would.
+    report.policy_verdict()?;
     if args.exit_code {
-        // Printed first: CI logs show what moved.
         report.verdict()?;
     }
     Ok(())

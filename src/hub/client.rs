@@ -491,6 +491,18 @@ impl HubClient {
         self.get_revision(repo_type, repo, revision).await
     }
 
+    /// `GET /api/{type}s/{repo}/revision/{rev}` for resolving a revision: the commit it points
+    /// to, with what the lock records about the repo there (card metadata, gating, config).
+    pub async fn revision_details(
+        &self,
+        repo_type: RepoType,
+        repo: &RepoId,
+        revision: &str,
+    ) -> Result<RepoDetails, HubError> {
+        self.ensure_online(|| format!("resolving `{repo}@{revision}`"))?;
+        self.get_revision(repo_type, repo, revision).await
+    }
+
     /// `GET /api/{type}s/{repo}/revision/{rev}`, read as `T` (the Hub's answer has more fields
     /// than resolving needs).
     async fn get_revision<T: DeserializeOwned>(

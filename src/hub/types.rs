@@ -44,6 +44,16 @@ impl Gating {
         }
     }
 
+    /// The value [`Gating::as_str`] names.
+    pub fn parse(name: &str) -> Option<Gating> {
+        match name {
+            "no" => Some(Gating::No),
+            "auto" => Some(Gating::Auto),
+            "manual" => Some(Gating::Manual),
+            _ => None,
+        }
+    }
+
     /// In words: `no`, `auto`, `manual`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -101,6 +111,9 @@ pub struct RepoDetails {
     pub card_data: Option<serde_json::Value>,
     /// A Space's SDK.
     pub sdk: Option<String>,
+    /// What the Hub read from the repo's config.json at the revision (`architectures`,
+    /// `model_type`, `auto_map`, …); absent when there is none, or the Hub did not read it.
+    pub config: Option<serde_json::Value>,
 }
 
 /// One repo of a search listing, `GET /api/{type}s?search=…&expand=…`

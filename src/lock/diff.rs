@@ -95,6 +95,7 @@ mod tests {
             commit: "0".repeat(40),
             requirement: String::new(),
             files,
+            metadata: None,
         }
     }
 

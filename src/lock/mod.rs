@@ -1,9 +1,16 @@
 //! `models.lock`: the exact commit and the hash of every file, for each manifest entry.
 //!
-//! The format is design.md's: a `@generated` header, `version = 1`, then one `[[model]]` table
+//! The format is design.md's: a `@generated` header, `version = N`, then one `[[model]]` table
 //! per entry with its files as inline tables. The bytes are deterministic (models by name,
 //! files by path, fixed key order, nothing machine-specific), so the lock diffs cleanly and is
 //! rewritten only when its content changes.
+//!
+//! Version 2 adds what hfdl records about each entry besides its files ([`metadata`]: license,
+//! gating, library, base model, weight formats, remote code), as optional keys. A lock is
+//! written with the lowest version that holds its content: 1 when no entry has metadata (a lock
+//! of an older hfdl, rewritten by `hfdl remove`), 2 otherwise. Both are read. The bump is for
+//! older hfdl versions, which refuse unknown keys: they now say "format version 2, upgrade
+//! hfdl" instead of calling the file invalid.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -17,9 +24,15 @@ use crate::manifest::Manifest;
 use crate::repo::{RepoId, RepoType, is_commit_hash};
 
 pub mod diff;
+pub mod metadata;
 
-/// The lockfile format's major version.
-pub const LOCK_VERSION: u32 = 1;
+pub use metadata::ModelMetadata;
+use metadata::{RemoteCode, WeightFormat};
+
+/// The lockfile format's newest major version (see the module's docs for when it is written).
+pub const LOCK_VERSION: u32 = 2;
+/// The oldest version this hfdl reads.
+pub const OLDEST_LOCK_VERSION: u32 = 1;
 /// The default lockfile name, next to the manifest.
 pub const LOCK_FILE: &str = "models.lock";
 /// The first line of every lockfile.
@@ -50,6 +63,9 @@ pub struct LockedModel {
     pub requirement: String,
     /// Sorted by path.
     pub files: Vec<LockedFile>,
+    /// What hfdl recorded about the entry at its commit; `None` in a lock written by an older
+    /// hfdl (the next `hfdl lock` records it).
+    pub metadata: Option<ModelMetadata>,
 }
 
 impl LockedModel {
@@ -94,7 +110,9 @@ pub enum LockError {
     },
 
     /// The lockfile has a format version this hfdl does not read.
-    #[error("{path} has format version {found}, this hfdl reads version {LOCK_VERSION}")]
+    #[error(
+        "{path} has format version {found}, this hfdl reads versions {OLDEST_LOCK_VERSION} to {LOCK_VERSION}"
+    )]
     #[diagnostic(help("{help}"))]
     Version {
         /// The lockfile's path, as shown in messages.
@@ -163,7 +181,37 @@ struct RawModel {
     revision: String,
     commit: toml::Spanned<String>,
     requirement: String,
+    license: Option<toml::Spanned<RawLicense>>,
+    license_name: Option<String>,
+    license_link: Option<String>,
+    gated: Option<toml::Spanned<String>>,
+    library_name: Option<String>,
+    base_model: Option<Vec<String>>,
+    formats: Option<toml::Spanned<Vec<String>>>,
+    remote_code: Option<toml::Spanned<String>>,
     files: Vec<toml::Spanned<RawFile>>,
+}
+
+/// `license = "mit"`, or a list when the card names several.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawLicense {
+    One(String),
+    Several(Vec<String>),
+}
+
+impl RawModel {
+    /// Whether any metadata key is present (a lock of an older hfdl has none).
+    fn has_metadata(&self) -> bool {
+        self.license.is_some()
+            || self.license_name.is_some()
+            || self.license_link.is_some()
+            || self.gated.is_some()
+            || self.library_name.is_some()
+            || self.base_model.is_some()
+            || self.formats.is_some()
+            || self.remote_code.is_some()
+    }
 }
 
 #[derive(Deserialize)]
@@ -188,7 +236,8 @@ impl Lockfile {
     pub fn encode(&self) -> String {
         let mut sorted = self.clone();
         sorted.sort();
-        let mut out = format!("{HEADER}\nversion = {LOCK_VERSION}\n");
+        let version = sorted.version();
+        let mut out = format!("{HEADER}\nversion = {version}\n");
         for model in &sorted.models {
             let _ = write!(
                 out,
@@ -200,6 +249,9 @@ impl Lockfile {
                 quote(&model.commit),
                 quote(&model.requirement),
             );
+            if let Some(metadata) = &model.metadata {
+                encode_metadata(&mut out, metadata);
+            }
             if model.files.is_empty() {
                 out.push_str("files = []\n");
                 continue;
@@ -220,6 +272,15 @@ impl Lockfile {
         out
     }
 
+    /// The format version the lock is written with: the lowest that holds its content.
+    pub fn version(&self) -> u32 {
+        if self.models.iter().any(|model| model.metadata.is_some()) {
+            LOCK_VERSION
+        } else {
+            OLDEST_LOCK_VERSION
+        }
+    }
+
     /// Parses and validates lockfile `text` read from `path`.
     pub fn decode(path: &Path, text: &str) -> Result<Lockfile, LockError> {
         let name = path.display().to_string();
@@ -233,7 +294,9 @@ impl Lockfile {
             toml::from_str(text).map_err(|e| invalid(e.message().to_owned(), e.span()))?;
         match raw.version {
             None => return Err(invalid("the `version` key is missing".into(), None)),
-            Some(v) if *v.get_ref() == i64::from(LOCK_VERSION) => {}
+            Some(v)
+                if (i64::from(OLDEST_LOCK_VERSION)..=i64::from(LOCK_VERSION))
+                    .contains(v.get_ref()) => {}
             Some(v) => {
                 let found = *v.get_ref();
                 let help = if found > i64::from(LOCK_VERSION) {
@@ -253,7 +316,7 @@ impl Lockfile {
         let mut names = BTreeSet::new();
         for spanned in raw.model {
             let span = spanned.span();
-            let model = spanned.into_inner();
+            let mut model = spanned.into_inner();
             if !names.insert(model.name.clone()) {
                 return Err(invalid(
                     format!("the model `{}` appears twice", model.name),
@@ -274,6 +337,11 @@ impl Lockfile {
                     Some(model.commit.span()),
                 ));
             }
+            let metadata = if model.has_metadata() {
+                Some(decode_metadata(&mut model, &invalid)?)
+            } else {
+                None
+            };
             let mut files = Vec::new();
             let mut paths = BTreeSet::new();
             for file in model.files {
@@ -308,6 +376,7 @@ impl Lockfile {
                 commit: model.commit.into_inner(),
                 requirement: model.requirement,
                 files,
+                metadata,
             });
         }
         Ok(Lockfile { models })
@@ -342,6 +411,122 @@ impl Lockfile {
             Freshness::Stale(reasons)
         }
     }
+}
+
+/// The metadata keys of one `[[model]]`, after `requirement` (see [`metadata`]). Optional
+/// values are written only when known; `gated`, `formats` and `remote-code` always, which is how
+/// a reader tells an entry with metadata from one of an older lock.
+fn encode_metadata(out: &mut String, metadata: &ModelMetadata) {
+    match metadata.license.as_slice() {
+        [] => {}
+        [one] => {
+            let _ = writeln!(out, "license = {}", quote(one));
+        }
+        several => {
+            let _ = writeln!(
+                out,
+                "license = {}",
+                quote_list(several.iter().map(String::as_str))
+            );
+        }
+    }
+    if let Some(name) = &metadata.license_name {
+        let _ = writeln!(out, "license-name = {}", quote(name));
+    }
+    if let Some(link) = &metadata.license_link {
+        let _ = writeln!(out, "license-link = {}", quote(link));
+    }
+    let _ = writeln!(out, "gated = {}", quote(metadata.gated.as_str()));
+    if let Some(library) = &metadata.library_name {
+        let _ = writeln!(out, "library-name = {}", quote(library));
+    }
+    if !metadata.base_model.is_empty() {
+        let _ = writeln!(
+            out,
+            "base-model = {}",
+            quote_list(metadata.base_model.iter().map(String::as_str))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "formats = {}",
+        quote_list(metadata.formats.iter().map(|f| f.as_str()))
+    );
+    let _ = writeln!(
+        out,
+        "remote-code = {}",
+        quote(metadata.remote_code.as_str())
+    );
+}
+
+/// The metadata keys of a `[[model]]`, validated.
+fn decode_metadata(
+    model: &mut RawModel,
+    invalid: &impl Fn(String, Option<std::ops::Range<usize>>) -> LockError,
+) -> Result<ModelMetadata, LockError> {
+    let license = match model.license.take().map(toml::Spanned::into_inner) {
+        None => Vec::new(),
+        Some(RawLicense::One(id)) => vec![id],
+        Some(RawLicense::Several(ids)) => ids,
+    };
+    let gated = match model.gated.take() {
+        None => crate::hub::types::Gating::No,
+        Some(value) => crate::hub::types::Gating::parse(value.get_ref()).ok_or_else(|| {
+            invalid(
+                format!(
+                    "unknown `gated` value `{}`: expected \"no\", \"auto\" or \"manual\"",
+                    value.get_ref()
+                ),
+                Some(value.span()),
+            )
+        })?,
+    };
+    let formats = match model.formats.take() {
+        None => WeightFormat::of_paths(model.files.iter().map(|f| f.get_ref().path.as_str())),
+        Some(spanned) => {
+            let span = spanned.span();
+            let mut formats = Vec::new();
+            for name in spanned.into_inner() {
+                formats.push(WeightFormat::parse(&name).ok_or_else(|| {
+                    invalid(
+                        format!("unknown format `{name}` in `formats`"),
+                        Some(span.clone()),
+                    )
+                })?);
+            }
+            formats.sort_unstable();
+            formats.dedup();
+            formats
+        }
+    };
+    let remote_code = match model.remote_code.take() {
+        None => RemoteCode::Unknown,
+        Some(value) => RemoteCode::parse(value.get_ref()).ok_or_else(|| {
+            invalid(
+                format!(
+                    "unknown `remote-code` value `{}`: expected \"no\", \"auto-map\", \"python\" or \"unknown\"",
+                    value.get_ref()
+                ),
+                Some(value.span()),
+            )
+        })?,
+    };
+    Ok(ModelMetadata {
+        license,
+        license_name: model.license_name.take(),
+        license_link: model.license_link.take(),
+        gated,
+        library_name: model.library_name.take(),
+        base_model: model.base_model.take().unwrap_or_default(),
+        formats,
+        remote_code,
+    })
+}
+
+/// A TOML array of basic strings, on one line.
+fn quote_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let items: Vec<String> = items.map(quote).collect();
+    format!("[{}]", items.join(", "))
 }
 
 /// A TOML basic string.
@@ -380,4 +565,117 @@ pub fn load(path: &Path) -> Result<Option<Lockfile>, LockError> {
 /// Writes the lock atomically when its bytes changed; returns whether it was written.
 pub fn write_if_changed(path: &Path, lock: &Lockfile) -> std::io::Result<bool> {
     crate::fsutil::write_if_changed(path, lock.encode().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::types::Gating;
+
+    fn model(metadata: Option<ModelMetadata>) -> LockedModel {
+        LockedModel {
+            name: "m".into(),
+            repo: RepoId::parse("org/m").unwrap(),
+            repo_type: RepoType::Model,
+            revision: "main".into(),
+            commit: "c".repeat(40),
+            requirement: format!("sha256:{}", "0".repeat(64)),
+            files: vec![LockedFile {
+                path: "w.bin".into(),
+                size: 3,
+                hash: ContentHash::sha256(&"a".repeat(64)).unwrap(),
+            }],
+            metadata,
+        }
+    }
+
+    fn decode(text: &str) -> Result<Lockfile, LockError> {
+        Lockfile::decode(Path::new("models.lock"), text)
+    }
+
+    #[test]
+    fn metadata_round_trips_and_makes_the_lock_version_2() {
+        let metadata = ModelMetadata {
+            license: vec!["other".into()],
+            license_name: Some("llama3".into()),
+            license_link: Some("https://llama.meta.com/llama3/license".into()),
+            gated: Gating::Manual,
+            library_name: Some("transformers".into()),
+            base_model: vec!["org/base".into()],
+            formats: vec![WeightFormat::Pickle],
+            remote_code: RemoteCode::AutoMap,
+        };
+        let lock = Lockfile {
+            models: vec![model(Some(metadata))],
+        };
+        let text = lock.encode();
+        assert!(text.contains("\nversion = 2\n"), "{text}");
+        assert!(
+            text.contains(
+                "requirement = \"sha256:0000000000000000000000000000000000000000000000000000000000000000\"\nlicense = \"other\"\nlicense-name = \"llama3\"\nlicense-link = \"https://llama.meta.com/llama3/license\"\ngated = \"manual\"\nlibrary-name = \"transformers\"\nbase-model = [\"org/base\"]\nformats = [\"pickle\"]\nremote-code = \"auto-map\"\nfiles = ["
+            ),
+            "{text}"
+        );
+        assert_eq!(decode(&text).unwrap(), lock);
+        // Several licenses are a list.
+        let mut two = lock.clone();
+        two.models[0].metadata.as_mut().unwrap().license = vec!["mit".into(), "apache-2.0".into()];
+        let text = two.encode();
+        assert!(
+            text.contains("license = [\"mit\", \"apache-2.0\"]"),
+            "{text}"
+        );
+        assert_eq!(decode(&text).unwrap(), two);
+    }
+
+    #[test]
+    fn a_lock_without_metadata_stays_version_1_and_old_locks_read() {
+        let lock = Lockfile {
+            models: vec![model(None)],
+        };
+        let text = lock.encode();
+        assert!(text.contains("\nversion = 1\n"), "{text}");
+        assert!(!text.contains("formats"), "{text}");
+        assert_eq!(decode(&text).unwrap(), lock);
+        // A lock of version 2 without a key is read with the defaults.
+        let partial = text
+            .replace("version = 1", "version = 2")
+            .replace("files = [", "license = \"mit\"\nfiles = [");
+        let read = decode(&partial).unwrap();
+        let metadata = read.models[0].metadata.as_ref().unwrap();
+        assert_eq!(metadata.license, ["mit"]);
+        assert_eq!(metadata.gated, Gating::No);
+        assert_eq!(
+            metadata.formats,
+            [WeightFormat::Pickle],
+            "from the file names"
+        );
+        assert_eq!(metadata.remote_code, RemoteCode::Unknown);
+    }
+
+    #[test]
+    fn unknown_metadata_values_and_versions_are_refused() {
+        let text = Lockfile {
+            models: vec![model(Some(ModelMetadata::default()))],
+        }
+        .encode();
+        for (from, to) in [
+            ("gated = \"no\"", "gated = \"maybe\""),
+            ("formats = []", "formats = [\"keras\"]"),
+            ("remote-code = \"unknown\"", "remote-code = \"yes\""),
+            ("formats = []", "formats = []\nlicence = \"mit\""),
+        ] {
+            let bad = text.replace(from, to);
+            assert_ne!(bad, text, "{from}");
+            let error = decode(&bad).unwrap_err();
+            assert_eq!(error.error_code(), "lock-invalid", "{to}: {error}");
+        }
+        let newer = text.replace("version = 2", "version = 3");
+        let error = decode(&newer).unwrap_err();
+        assert_eq!(error.error_code(), "lock-version");
+        assert!(
+            error.to_string().contains("reads versions 1 to 2"),
+            "{error}"
+        );
+    }
 }

@@ -88,7 +88,8 @@ pub fn init_template() -> String {
 /// Appends a `[models.NAME]` table for `spec` to `text`, keeping everything else as it is.
 ///
 /// Only what differs from the defaults is written: `repo-type` unless it is a model, `revision`
-/// unless it is `main`, `include`/`exclude` when non-empty, `dir` when set.
+/// unless it is `main`, `include`/`exclude` when non-empty, `dir` when set, the policy
+/// exceptions (`allow`, `license`) when there are some.
 pub fn add_model(text: &str, spec: &ModelSpec) -> Result<String, EditError> {
     if !is_valid_name(&spec.name) {
         return Err(EditError::InvalidName {
@@ -114,6 +115,20 @@ pub fn add_model(text: &str, spec: &ModelSpec) -> Result<String, EditError> {
         // Forward slashes, so the file means the same on every platform.
         let dir = dir.to_string_lossy().replace('\\', "/");
         entry.insert("dir", Item::Value(dir.into()));
+    }
+    if !spec.exceptions.allow.is_empty() {
+        let array: Array = spec.exceptions.allow.iter().map(|r| r.as_str()).collect();
+        entry.insert("allow", Item::Value(Value::Array(array)));
+    }
+    match spec.exceptions.licenses.as_slice() {
+        [] => {}
+        [one] => {
+            entry.insert("license", Item::Value(one.as_str().into()));
+        }
+        several => {
+            let array: Array = several.iter().map(String::as_str).collect();
+            entry.insert("license", Item::Value(Value::Array(array)));
+        }
     }
 
     // Where the new table goes: right after the last table of the document that belongs to
@@ -317,6 +332,7 @@ mod tests {
             dir: None,
             exclude_newer: None,
             cooldown: None,
+            exceptions: crate::manifest::policy::Exceptions::default(),
         }
     }
 

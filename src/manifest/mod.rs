@@ -20,15 +20,17 @@ use cooldown::ExcludeNewer;
 pub mod cooldown;
 pub mod diagnostics;
 pub mod edit;
+pub mod policy;
 
 pub use diagnostics::ManifestError;
 use diagnostics::{Source, display_name};
+use policy::{Exceptions, Policy};
 
 /// The default manifest file name.
 pub const MANIFEST_FILE: &str = "models.toml";
 
 /// The keys allowed at the top level.
-pub const TOP_LEVEL_KEYS: &[&str] = &["models", "settings"];
+pub const TOP_LEVEL_KEYS: &[&str] = &["models", "settings", "policy"];
 
 /// The keys allowed in a `[models.NAME]` entry.
 pub const MODEL_KEYS: &[&str] = &[
@@ -39,6 +41,8 @@ pub const MODEL_KEYS: &[&str] = &[
     "exclude",
     "dir",
     "exclude-newer",
+    "allow",
+    "license",
 ];
 
 /// The keys allowed in `[settings]` (the same as in `config.toml`).
@@ -114,6 +118,8 @@ pub struct Manifest {
     pub models: BTreeMap<String, ModelSpec>,
     /// The optional `[settings]` table.
     pub settings: ManifestSettings,
+    /// The project's `[policy]`, when the file has one (see [`crate::policy`]).
+    pub policy: Option<Policy>,
     /// The entries that set their own `exclude-newer`: the others take the project's.
     pub own_cooldown: BTreeSet<String>,
 }
@@ -154,6 +160,9 @@ pub struct ModelSpec {
     /// (`HFDL_EXCLUDE_NEWER`, config.toml) decide otherwise for entries without their own. Not
     /// in the fingerprint: a personal preference must not make a committed lock stale.
     pub cooldown: Option<ExcludeNewer>,
+    /// The project policy's rules this entry may break (`allow`, `license`). Not in the
+    /// fingerprint: they decide what may be locked, not what is.
+    pub exceptions: Exceptions,
 }
 
 impl ModelSpec {
@@ -236,6 +245,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
     let mut models = BTreeMap::new();
     let mut dirs: Vec<(String, PathBuf, Option<Range<usize>>)> = Vec::new();
     let mut settings = ManifestSettings::default();
+    let mut project_policy = None;
     for (key, item) in root {
         let key_span = root.key(key).and_then(Key::span);
         match key {
@@ -260,6 +270,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
                 }
             }
             "settings" => settings = parse_settings(&src, item, key_span)?,
+            "policy" => project_policy = Some(policy::policy_table(&src, item, key_span)?),
             other => return Err(src.unknown_key(other, "the top level", TOP_LEVEL_KEYS, key_span)),
         }
     }
@@ -273,6 +284,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
         path: path.to_path_buf(),
         models,
         settings,
+        policy: project_policy,
         own_cooldown,
     };
     // `[settings]`' cooldown is the manifest's own: it counts in the fingerprint.
@@ -353,6 +365,7 @@ fn parse_model(
     let mut dir = None;
     let mut dir_span = None;
     let mut exclude_newer = None;
+    let mut exceptions = Exceptions::default();
     for (key, value) in entry.iter() {
         let key_span = entry.key(key).and_then(Key::span);
         let span = value.span().or(key_span.clone());
@@ -406,6 +419,8 @@ fn parse_model(
                 dir_span = span;
             }
             "exclude-newer" => exclude_newer = Some(field.exclude_newer()?),
+            "allow" => exceptions.allow = policy::allow_list(&field)?,
+            "license" => exceptions.licenses = policy::accepted_licenses(&field)?,
             other => return Err(src.unknown_key(other, &table_name, MODEL_KEYS, key_span)),
         }
     }
@@ -427,6 +442,7 @@ fn parse_model(
         dir,
         cooldown: exclude_newer.clone(),
         exclude_newer,
+        exceptions,
     };
     Ok((spec, dir_span))
 }

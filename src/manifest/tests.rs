@@ -53,7 +53,11 @@ fn the_example_parses() {
 #[test]
 fn the_example_documents_every_key() {
     let example = include_str!("../../models.example.toml");
-    for key in MODEL_KEYS.iter().chain(SETTINGS_KEYS) {
+    for key in MODEL_KEYS
+        .iter()
+        .chain(SETTINGS_KEYS)
+        .chain(policy::POLICY_KEYS)
+    {
         assert!(
             example.contains(&format!("\n{key} = ")) || example.contains(&format!("# {key} = ")),
             "models.example.toml does not show `{key}`"
@@ -530,4 +534,131 @@ fn a_cooldown_changes_the_requirement_only_where_it_can_matter() {
             "[models.a]\nrepo = \"org/m\"\nrevision = \"{commit}\"\nexclude-newer = \"7 days\"\n"
         )),
     );
+}
+
+#[test]
+fn a_policy_and_entry_exceptions_are_read() {
+    let manifest = parse_ok(
+        r#"
+[models.llama]
+repo = "meta-llama/Llama-3.2-1B"
+allow = ["pickle", "remote-code"]
+license = "llama3"
+
+[models.other]
+repo = "org/other"
+license = ["gemma", "llama3.1"]
+
+[policy]
+licenses = ["apache-2.0", "MIT", "unknown"]
+pickle = "warn"
+remote-code = "deny"
+max-size = "40GB"
+"#,
+    );
+    let policy = manifest.policy.as_ref().unwrap();
+    assert_eq!(
+        policy.licenses.as_deref(),
+        Some(
+            &[
+                "apache-2.0".to_owned(),
+                "MIT".to_owned(),
+                "unknown".to_owned()
+            ][..]
+        )
+    );
+    assert_eq!(policy.pickle, Some(policy::PickleRule::Warn));
+    assert_eq!(policy.remote_code, Some(policy::RemoteCodeRule::Deny));
+    assert_eq!(policy.max_size.as_ref().unwrap().bytes, 40_000_000_000);
+    let llama = &manifest.models["llama"].exceptions;
+    assert_eq!(
+        llama.allow.iter().copied().collect::<Vec<_>>(),
+        [policy::Rule::Pickle, policy::Rule::RemoteCode]
+    );
+    assert_eq!(llama.licenses, ["llama3"]);
+    assert_eq!(
+        manifest.models["other"].exceptions.licenses,
+        ["gemma", "llama3.1"]
+    );
+    // Exceptions decide what may be locked, not what is: the pin stays.
+    let plain = parse_ok("[models.llama]\nrepo = \"meta-llama/Llama-3.2-1B\"\n");
+    assert_eq!(
+        manifest.models["llama"].requirement(),
+        plain.models["llama"].requirement()
+    );
+    assert_eq!(plain.policy, None);
+}
+
+#[test]
+fn policy_mistakes_point_at_the_key_or_value() {
+    let cases = [
+        (
+            "[policy]\npickles = \"deny\"\n",
+            "pickles",
+            "did you mean `pickle`?",
+        ),
+        (
+            "[policy]\npickle = \"dny\"\n",
+            "\"dny\"",
+            "did you mean \"deny\"?",
+        ),
+        (
+            "[policy]\nremote-code = \"warn\"\n",
+            "\"warn\"",
+            "use one of \"deny\", \"allow\"",
+        ),
+        ("[policy]\nmax-size = \"40G\"\n", "\"40G\"", "\"40GiB\""),
+        ("[policy]\nmax-size = 0\n", "0", "\"40GB\""),
+        (
+            "[policy]\nlicenses = \"mit\"\n",
+            "\"mit\"",
+            "licenses = [\"apache-2.0\"",
+        ),
+        (
+            "[policy]\nlicenses = [\"MIT or Apache\"]\n",
+            "\"MIT or Apache\"",
+            "Hub license",
+        ),
+        (
+            "[policy]\nlicenses = [3]\n",
+            "3",
+            "licenses = [\"apache-2.0\"",
+        ),
+        ("policy = 3\n", "3", "[policy] table"),
+        (
+            "[models.a]\nrepo = \"o/a\"\nallow = [\"pikle\"]\n",
+            "\"pikle\"",
+            "did you mean \"pickle\"?",
+        ),
+        (
+            "[models.a]\nrepo = \"o/a\"\nallow = [\"license\"]\n",
+            "\"license\"",
+            "license = \\\"ID\\\"",
+        ),
+        (
+            "[models.a]\nrepo = \"o/a\"\nallow = \"pickle\"\n",
+            "\"pickle\"",
+            "\"remote-code\"",
+        ),
+        (
+            "[models.a]\nrepo = \"o/a\"\nlicense = 2\n",
+            "2",
+            "license = \"llama3\"",
+        ),
+        (
+            "[models.a]\nrepo = \"o/a\"\nlicense = [\"a b\"]\n",
+            "\"a b\"",
+            "license = \"llama3\"",
+        ),
+    ];
+    for (text, at, help) in cases {
+        let error = parse_err(text);
+        assert_eq!(error.error_code(), "manifest-invalid", "{text}");
+        assert_eq!(labelled(text, &error), at, "{text}");
+        let shown = miette::Diagnostic::help(&error)
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        let help = help.replace("\\\"", "\"");
+        assert!(shown.contains(&help), "{text}: {shown}");
+    }
 }

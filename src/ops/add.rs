@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{CancellationToken, PlannedDownloads, Project, check_cancel, until_cancelled};
 use crate::error::{Error, Result};
+use crate::manifest::policy::{Exceptions, Rule};
 use crate::manifest::{self, ModelSpec, edit};
 use crate::repo::RepoType;
 use crate::repo::reference::Target;
@@ -34,6 +35,11 @@ pub struct AddOptions {
     pub exclude: Vec<String>,
     /// Also materialise the files as a plain directory (relative to the project).
     pub dir: Option<PathBuf>,
+    /// Rules of the project's `[policy]` this entry may break (`allow = [...]` in its table).
+    pub allow: Vec<Rule>,
+    /// Licenses this entry may have although `[policy] licenses` does not list them (`license =
+    /// "ID"` in its table).
+    pub allow_licenses: Vec<String>,
     /// Stops the addition when cancelled ([`Error::Cancelled`]) while it resolves: neither
     /// models.toml nor models.lock is written then. (The sync that follows takes its own token,
     /// [`super::SyncOptions::cancel`].)
@@ -47,6 +53,9 @@ pub struct AddReport {
     pub added: String,
     /// How the lock changed (the new entry, and nothing else moved).
     pub changes: Vec<Change>,
+    /// What the policy warns about (`pickle = "warn"`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policy: Vec<crate::policy::Finding>,
     /// The entry's repo.
     #[serde(skip)]
     pub repo: String,
@@ -99,12 +108,19 @@ impl Project {
         .await?;
         // Both files or neither: the last point to stop is before the first write.
         check_cancel(options.cancel.as_ref())?;
+        // Nor when the new lock breaks the policy: the entry's exceptions are flags here.
+        let adding = crate::policy::Adding {
+            name: spec.name.clone(),
+            repo: options.repo.clone(),
+        };
+        let policy = project.enforce_policy(&resolution.lock, Some(&adding), reporter)?;
         crate::fsutil::write_file_atomic(&manifest_path, new_text.as_bytes())
             .map_err(Error::io(&manifest_path))?;
         project.write_lock(&resolution.lock)?;
         let report = AddReport {
             added: spec.name,
             changes: resolution.changes,
+            policy,
             repo: spec.repo.to_string(),
             created,
             manifest: manifest_path,
@@ -154,5 +170,9 @@ fn spec_from(options: &AddOptions, target: Target, existing: &[&str]) -> Result<
         // The cooldown comes from the manifest, which is parsed again after the edit.
         exclude_newer: None,
         cooldown: None,
+        exceptions: Exceptions {
+            allow: options.allow.iter().copied().collect(),
+            licenses: options.allow_licenses.clone(),
+        },
     })
 }

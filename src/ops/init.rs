@@ -152,6 +152,7 @@ impl Project {
                 dir: None,
                 exclude_newer: None,
                 cooldown: None,
+                exceptions: crate::manifest::policy::Exceptions::default(),
             };
             text = edit::add_model(&text, &spec).map_err(|e| Error::Usage {
                 message: e.to_string(),
@@ -178,6 +179,8 @@ impl Project {
                 commit: snapshot.commit.clone(),
                 requirement: spec.requirement(),
                 files: snapshot.files.clone(),
+                // Adopted without a request: the next `hfdl lock` records it.
+                metadata: None,
             });
         }
         lock.sort();

@@ -52,6 +52,9 @@ pub struct LockReport {
     pub resolved: usize,
     /// How the lock changed, entry by entry.
     pub changes: Vec<Change>,
+    /// What the policy warns about (`pickle = "warn"`); a violation fails the lock instead.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policy: Vec<crate::policy::Finding>,
 }
 
 /// The lock matches the manifest (`lock --check`).
@@ -93,6 +96,9 @@ impl Project {
         )
         .await?;
         check_cancel(options.cancel.as_ref())?;
+        // A lock that breaks the policy is not written (as cargo-deny fails a check): the lock
+        // on disk stays one that passed, and `sync --frozen` would refuse this one anyway.
+        let policy = self.enforce_policy(&resolution.lock, None, reporter)?;
         let written = if options.dry_run {
             false
         } else {
@@ -104,6 +110,7 @@ impl Project {
             dry_run: options.dry_run,
             resolved: resolution.resolved,
             changes: resolution.changes,
+            policy,
         })
     }
 

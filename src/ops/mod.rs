@@ -61,6 +61,7 @@ use crate::lock::{Lockfile, StaleReason};
 use crate::manifest::cooldown::Timestamp;
 use crate::manifest::diagnostics::ManifestError;
 use crate::manifest::{self, MANIFEST_FILE, Manifest};
+use crate::policy::{Finding, Policies};
 use crate::reconcile::plan::{BlobAction, Plan};
 use crate::report::{Event, Reporter};
 use crate::resolve::{self, Resolution, Upgrade};
@@ -70,6 +71,7 @@ use crate::store::fsops::FileLock;
 
 pub mod account;
 pub mod add;
+pub mod audit;
 pub mod config;
 pub mod doctor;
 pub mod gc;
@@ -286,6 +288,36 @@ impl Project {
             reporter,
         )
         .await?)
+    }
+
+    /// The policies that apply to this project: `[policy]` of its manifest (with the entries'
+    /// exceptions) and of config.toml (see [`crate::policy`]).
+    pub fn policies(&self) -> Policies<'_> {
+        Policies::new(self.manifest.as_ref(), self.settings.policy.as_ref())
+    }
+
+    /// Checks `lock` against the policies: the warnings go to `reporter` and are returned, a
+    /// violation is [`Error::PolicyViolation`]. `adding` names the entry `hfdl add` is adding,
+    /// whose exceptions are flags rather than lines of models.toml.
+    pub(crate) fn enforce_policy(
+        &self,
+        lock: &Lockfile,
+        adding: Option<&crate::policy::Adding>,
+        reporter: &dyn Reporter,
+    ) -> Result<Vec<Finding>> {
+        let findings = self.policies().check_lock(lock);
+        let violations = crate::policy::violations(&findings);
+        if !violations.is_empty() {
+            return Err(Error::PolicyViolation {
+                help: crate::policy::help(&violations, &self.settings.config_path, adding),
+                violations,
+                reported: false,
+            });
+        }
+        for message in crate::policy::warning_lines(&findings) {
+            reporter.report(Event::Warning { message });
+        }
+        Ok(findings)
     }
 
     /// Writes the lock when its bytes changed; whether it did.

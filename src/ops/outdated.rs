@@ -10,6 +10,7 @@ use super::{Project, unknown_model};
 use crate::error::{Error, Result};
 use crate::lock::LockedModel;
 use crate::lock::diff::{FileDiff, diff};
+use crate::policy::Finding;
 use crate::report::Reporter;
 use crate::resolve::{HeldBack, Upgrade};
 
@@ -72,6 +73,9 @@ pub struct ModelDrift {
     /// Files added, removed and changed from the locked commit to the latest.
     #[serde(flatten)]
     pub files: FileDiff,
+    /// What the policy says about the latest commit (what an upgrade would lock).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policy: Vec<Finding>,
 }
 
 /// Every selected entry against upstream.
@@ -79,6 +83,15 @@ pub struct ModelDrift {
 pub struct OutdatedReport {
     /// Entries that moved upstream (only these count for `--exit-code`).
     pub outdated: usize,
+    /// Policy violations of the latest commits: an upgrade would fail on them (each row lists
+    /// its own).
+    pub policy_violations: usize,
+    /// The violations, for [`OutdatedReport::policy_verdict`].
+    #[serde(skip)]
+    violations: Vec<Finding>,
+    /// What to do about them.
+    #[serde(skip)]
+    policy_help: String,
     /// The selected entries, sorted by name.
     pub models: Vec<ModelDrift>,
 }
@@ -91,6 +104,19 @@ impl OutdatedReport {
             .iter()
             .filter(|r| r.state != Drift::UpToDate)
             .collect()
+    }
+
+    /// [`Error::PolicyViolation`] when the latest commits break the policy (what an upgrade
+    /// would lock); the report lists the violations, so the error is a reported verdict.
+    pub fn policy_verdict(&self) -> Result<()> {
+        if self.violations.is_empty() {
+            return Ok(());
+        }
+        Err(Error::PolicyViolation {
+            violations: self.violations.clone(),
+            help: self.policy_help.clone(),
+            reported: true,
+        })
     }
 
     /// The verdict for CI (`--exit-code`): [`Error::Outdated`] naming the entries that moved
@@ -140,6 +166,8 @@ impl Project {
             .await?;
 
         let hub = self.settings.hub_client();
+        let policies = self.policies();
+        let mut findings = Vec::new();
         let mut rows = Vec::new();
         for name in &selected {
             let Some(latest) = fresh.lock.get(name) else {
@@ -171,6 +199,8 @@ impl Project {
                     .ok()
                     .and_then(|info| info.last_modified)
             };
+            let policy = policies.check(latest);
+            findings.extend(policy.iter().cloned());
             rows.push(ModelDrift {
                 name: name.clone(),
                 repo: latest.repo.to_string(),
@@ -182,12 +212,21 @@ impl Project {
                 latest_date,
                 held_back,
                 files,
+                policy,
             });
         }
         // Only upstream moves count for --exit-code; a stale lock has `hfdl lock --check`.
         let outdated = rows.iter().filter(|r| r.state == Drift::Outdated).count();
+        // Warnings are reported now; violations wait for the caller to show the report.
+        for message in crate::policy::warning_lines(&findings) {
+            reporter.report(crate::report::Event::Warning { message });
+        }
+        let violations = crate::policy::violations(&findings);
         Ok(OutdatedReport {
             outdated,
+            policy_violations: violations.len(),
+            policy_help: crate::policy::help(&violations, &self.settings.config_path, None),
+            violations,
             models: rows,
         })
     }

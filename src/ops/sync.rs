@@ -90,6 +90,8 @@ struct ChosenLock {
     lock: Lockfile,
     written: bool,
     changes: Vec<Change>,
+    /// Already checked against the policy.
+    checked: bool,
 }
 
 impl Project {
@@ -275,8 +277,24 @@ impl Project {
     }
 
     /// Decides the lock to sync from: `frozen` takes it as it is, `locked` requires it fresh,
-    /// otherwise a stale or missing lock is re-resolved (and written when `write`).
+    /// otherwise a stale or missing lock is re-resolved (and written when `write`). Whichever
+    /// it is must pass the policy (checked from the lock alone, so offline too), before anything
+    /// is written or downloaded.
     async fn choose_lock(
+        &self,
+        options: &SyncOptions,
+        write: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<ChosenLock> {
+        let chosen = self.lock_to_sync(options, write, reporter).await?;
+        if !chosen.checked {
+            self.enforce_policy(&chosen.lock, None, reporter)?;
+        }
+        Ok(chosen)
+    }
+
+    /// The lock [`Project::choose_lock`] syncs from.
+    async fn lock_to_sync(
         &self,
         options: &SyncOptions,
         write: bool,
@@ -296,6 +314,7 @@ impl Project {
                 lock,
                 written: false,
                 changes: Vec::new(),
+                checked: false,
             });
         };
         let freshness = previous.as_ref().map(|lock| lock.freshness(manifest));
@@ -304,6 +323,7 @@ impl Project {
                 lock,
                 written: false,
                 changes: Vec::new(),
+                checked: false,
             }),
             (None, _) if options.locked => Err(Error::LockMissing {
                 lock: self.lock_path().to_path_buf(),
@@ -315,6 +335,8 @@ impl Project {
                 let resolution = self
                     .resolve(manifest, previous.as_ref(), &Upgrade::None, reporter)
                     .await?;
+                // Checked before it is written, as `hfdl lock` does.
+                self.enforce_policy(&resolution.lock, None, reporter)?;
                 let written = if write {
                     let written = self.write_lock(&resolution.lock)?;
                     for line in describe_changes(&resolution.changes) {
@@ -328,6 +350,7 @@ impl Project {
                     lock: resolution.lock,
                     written,
                     changes: resolution.changes,
+                    checked: true,
                 })
             }
         }

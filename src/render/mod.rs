@@ -4,6 +4,7 @@
 //! `--json` needs no renderer: reports are serde documents.
 
 pub mod account;
+pub mod audit;
 pub mod ci;
 pub mod config;
 pub mod doctor;

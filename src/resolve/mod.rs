@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 
 use crate::fsutil::check_repo_path;
 use crate::hash::ContentHash;
-use crate::hub::types::{Refs, TreeEntry};
+use crate::hub::types::{Refs, RepoDetails, TreeEntry};
 use crate::hub::{HubClient, HubError};
 use crate::lock::{LockedFile, LockedModel, Lockfile};
 use crate::manifest::{Manifest, ModelSpec};
@@ -19,21 +19,33 @@ use crate::repo::{RepoId, RepoType, is_commit_hash, short_commit};
 use crate::report::{Event, Reporter};
 
 pub mod cooldown;
+pub mod metadata;
 
 use crate::manifest::cooldown::Timestamp;
 use crate::pattern::PathFilter;
 use cooldown::{DatedCommit, choose_commit};
 
+/// A revision as the Hub describes it: the commit it points to, and what the Hub says about the
+/// repo there (card metadata, gating, library, config).
+#[derive(Debug, Clone)]
+pub struct Revision {
+    /// The 40-hex commit.
+    pub commit: String,
+    /// The repo info at that commit.
+    pub details: RepoDetails,
+}
+
 /// What resolution needs from the Hub.
 #[allow(async_fn_in_trait)] // Used with concrete types only; no Send bound needed.
 pub trait HubApi {
-    /// The commit a revision points to now.
-    async fn commit_of(
+    /// The commit a revision (a branch, tag, `refs/pr/N` or commit) points to now, with the
+    /// repo info there.
+    async fn revision(
         &self,
         repo_type: RepoType,
         repo: &RepoId,
         revision: &str,
-    ) -> Result<String, HubError>;
+    ) -> Result<Revision, HubError>;
     /// Every file at `commit`.
     async fn files_at(
         &self,
@@ -53,22 +65,47 @@ pub trait HubApi {
         revision: &str,
         cutoff: Timestamp,
     ) -> Result<Vec<DatedCommit>, HubError>;
+    /// The content of a small file at `commit` (a config.json the repo info says nothing
+    /// about): at most `max_bytes`.
+    async fn small_file(
+        &self,
+        repo_type: RepoType,
+        repo: &RepoId,
+        commit: &str,
+        path: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, HubError>;
 }
 
 impl HubApi for HubClient {
-    async fn commit_of(
+    async fn revision(
         &self,
         repo_type: RepoType,
         repo: &RepoId,
         revision: &str,
-    ) -> Result<String, HubError> {
-        let info = self.revision_info(repo_type, repo, revision).await?;
-        info.sha
+    ) -> Result<Revision, HubError> {
+        let details = self.revision_details(repo_type, repo, revision).await?;
+        let commit = details
+            .sha
+            .clone()
             .filter(|sha| is_commit_hash(sha))
             .ok_or_else(|| HubError::Protocol {
                 url: self.endpoint().to_owned(),
                 message: format!("the revision info of `{repo}@{revision}` has no commit `sha`"),
-            })
+            })?;
+        Ok(Revision { commit, details })
+    }
+
+    async fn small_file(
+        &self,
+        repo_type: RepoType,
+        repo: &RepoId,
+        commit: &str,
+        path: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, HubError> {
+        self.read_small_file(repo_type, repo, commit, path, max_bytes)
+            .await
     }
 
     async fn files_at(
@@ -355,7 +392,12 @@ pub async fn resolve(
             .buffered(8)
             .collect()
             .await;
-    let mut models = kept;
+    // Pins kept from a lock of an older hfdl get their metadata now (the pin does not move).
+    let mut models: Vec<LockedModel> = futures_util::stream::iter(kept)
+        .map(|locked| backfill(locked, hub, reporter))
+        .buffered(8)
+        .collect()
+        .await;
     let mut whys = BTreeMap::new();
     for result in results {
         let (model, why) = result?;
@@ -426,6 +468,8 @@ async fn resolve_one(
         ..Why::default()
     };
     let revision = precise.unwrap_or(&spec.revision);
+    // The repo info at the locked commit, when resolving fetched it (a branch or tag's tip).
+    let mut details = None;
     let commit = if is_commit_hash(revision) {
         revision.to_owned()
     } else if let (Some(exclude_newer), None) = (&spec.cooldown, precise) {
@@ -480,8 +524,11 @@ async fn resolve_one(
         }
         chosen.id.clone()
     } else {
-        match hub.commit_of(spec.repo_type, &spec.repo, revision).await {
-            Ok(commit) => commit,
+        match hub.revision(spec.repo_type, &spec.repo, revision).await {
+            Ok(found) => {
+                details = Some(found.details);
+                found.commit
+            }
             Err(error) => {
                 return Err(hub_error(
                     with_revision_help(hub, spec, precise, error).await,
@@ -537,6 +584,22 @@ async fn resolve_one(
             ),
         });
     }
+    let details = match details {
+        Some(details) => details,
+        None => {
+            hub.revision(spec.repo_type, &spec.repo, &commit)
+                .await
+                .map_err(hub_error)?
+                .details
+        }
+    };
+    let at = metadata::At {
+        name: &spec.name,
+        repo_type: spec.repo_type,
+        repo: &spec.repo,
+        commit: &commit,
+    };
+    let metadata = metadata::record(hub, &at, &files, &details, reporter).await;
     let bytes = files.iter().map(|f| f.size).sum();
     reporter.report(Event::Resolved {
         name: spec.name.clone(),
@@ -554,8 +617,46 @@ async fn resolve_one(
         commit,
         requirement: spec.requirement(),
         files,
+        metadata: Some(metadata),
     };
     Ok((model, why))
+}
+
+/// A kept pin with its metadata: recorded now when the lock it comes from has none (an older
+/// hfdl wrote it). Best effort: offline, or when the Hub cannot say, the pin stays as it was.
+async fn backfill(
+    mut locked: LockedModel,
+    hub: &impl HubApi,
+    reporter: &dyn Reporter,
+) -> LockedModel {
+    if locked.metadata.is_some() {
+        return locked;
+    }
+    let details = match hub
+        .revision(locked.repo_type, &locked.repo, &locked.commit)
+        .await
+    {
+        Ok(found) => found.details,
+        Err(HubError::Offline { .. }) => return locked,
+        Err(error) => {
+            reporter.report(Event::Warning {
+                message: format!(
+                    "`{}`: could not record its license, formats and remote code ({error}); `hfdl lock` tries again",
+                    locked.name
+                ),
+            });
+            return locked;
+        }
+    };
+    let at = metadata::At {
+        name: &locked.name,
+        repo_type: locked.repo_type,
+        repo: &locked.repo,
+        commit: &locked.commit,
+    };
+    let metadata = metadata::record(hub, &at, &locked.files, &details, reporter).await;
+    locked.metadata = Some(metadata);
+    locked
 }
 
 /// A revision that does not exist gets the repo's branches and tags in its help.
@@ -709,15 +810,27 @@ mod tests {
     }
 
     impl HubApi for FakeHub {
-        async fn commit_of(
+        async fn revision(
             &self,
             _: RepoType,
             _: &RepoId,
             revision: &str,
-        ) -> Result<String, HubError> {
+        ) -> Result<Revision, HubError> {
             *self.calls.lock().unwrap() += 1;
-            if revision == "main" {
-                Ok("c".repeat(40))
+            if revision == "main" || is_commit_hash(revision) {
+                let commit = if revision == "main" {
+                    "c".repeat(40)
+                } else {
+                    revision.to_owned()
+                };
+                let details = serde_json::from_value(serde_json::json!({
+                    "id": "org/m",
+                    "sha": commit,
+                    "cardData": {"license": "mit", "base_model": "org/base"},
+                    "library_name": "transformers",
+                }))
+                .unwrap();
+                Ok(Revision { commit, details })
             } else {
                 Err(HubError::RevisionNotFound {
                     repo: RepoId::parse("a/b").unwrap(),
@@ -758,10 +871,25 @@ mod tests {
             if revision == "main" {
                 Ok(self.history.clone())
             } else {
-                self.commit_of(RepoType::Model, &RepoId::parse("a/b").unwrap(), revision)
+                self.revision(RepoType::Model, &RepoId::parse("a/b").unwrap(), revision)
                     .await
                     .map(|_| vec![])
             }
+        }
+        async fn small_file(
+            &self,
+            _: RepoType,
+            _: &RepoId,
+            _: &str,
+            path: &str,
+            _: u64,
+        ) -> Result<Vec<u8>, HubError> {
+            *self.calls.lock().unwrap() += 1;
+            Err(HubError::EntryNotFound {
+                repo: RepoId::parse("org/m").unwrap(),
+                path: path.to_owned(),
+                commit: "c".repeat(40),
+            })
         }
     }
 
@@ -789,11 +917,13 @@ mod tests {
             dir: None,
             exclude_newer: None,
             cooldown: None,
+            exceptions: crate::manifest::policy::Exceptions::default(),
         };
         Manifest {
             path: PathBuf::from("models.toml"),
             models: BTreeMap::from([("m".into(), spec)]),
             settings: ManifestSettings::default(),
+            policy: None,
             own_cooldown: std::collections::BTreeSet::new(),
         }
     }
@@ -872,6 +1002,47 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(third.resolved, 1);
+    }
+
+    #[test]
+    fn the_lock_records_the_cards_license_and_backfills_a_pin_of_an_older_lock() {
+        let hub = FakeHub::new(vec![entry("config.json", false), entry("w.bin", true)]);
+        let manifest = manifest("main", &[]);
+        let first = block_on(resolve(&manifest, None, &hub, &Upgrade::None, NOW, &Silent)).unwrap();
+        let metadata = first.lock.models[0].metadata.clone().unwrap();
+        assert_eq!(metadata.license, ["mit"]);
+        assert_eq!(metadata.base_model, ["org/base"]);
+        assert_eq!(metadata.library_name.as_deref(), Some("transformers"));
+        assert_eq!(
+            metadata.formats,
+            [crate::lock::metadata::WeightFormat::Pickle]
+        );
+        // The info has no `config`, and the fake has no config.json to read: unknown.
+        assert_eq!(
+            metadata.remote_code,
+            crate::lock::metadata::RemoteCode::Unknown
+        );
+        assert_eq!(*hub.calls.lock().unwrap(), 3, "revision, tree, config.json");
+
+        // A pin of an older lock keeps its commit and gets its metadata: one request.
+        let mut old = first.lock.clone();
+        old.models[0].metadata = None;
+        let second = block_on(resolve(
+            &manifest,
+            Some(&old),
+            &hub,
+            &Upgrade::None,
+            NOW,
+            &Silent,
+        ))
+        .unwrap();
+        assert_eq!(second.lock, first.lock);
+        assert_eq!(second.resolved, 0);
+        assert_eq!(
+            *hub.calls.lock().unwrap(),
+            5,
+            "revision at the commit, config.json"
+        );
     }
 
     #[test]

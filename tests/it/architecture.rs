@@ -23,6 +23,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "pattern",
             "repo",
             "report",
+            "scan",
         ],
     ),
     (
@@ -33,7 +34,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "pipeline",
-        &["error", "health", "reconcile", "resolve", "settings"],
+        &[
+            "cyclonedx",
+            "error",
+            "health",
+            "policy",
+            "reconcile",
+            "resolve",
+            "settings",
+        ],
     ),
     ("operations", &["ops"]),
     ("CLI side", &["logging", "render"]),

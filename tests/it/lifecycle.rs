@@ -1,6 +1,8 @@
 //! The life of a model in a project: remove, outdated, status of plain directories, plain
 //! directory pruning and adoption of an existing cache.
 
+use std::path::Path;
+
 use crate::support::TestContext;
 
 /// A manifest a person wrote: comments everywhere, its own key order and spacing.
@@ -444,10 +446,24 @@ fn init_from_cache_adopts_what_the_cache_holds_without_a_request() {
         "everything adopted is in place: {:?}",
         ctx.hub.requests()
     );
-    // Resolving the adopted manifest against the Hub selects the same files.
+    // Resolving the adopted manifest against the Hub selects the same files, and records what
+    // adopting could not know without a request (license, formats, remote code).
     let before = ctx.read("models.lock");
+    assert!(!before.contains("formats = "), "{before}");
     assert!(ctx.run(&["lock", "--upgrade"]).status.success());
-    assert_eq!(ctx.read("models.lock"), before);
+    let after = ctx.read("models.lock");
+    assert!(
+        after.contains("formats = [\"onnx\", \"safetensors\"]"),
+        "{after}"
+    );
+    let pins = |text: &str| {
+        let mut lock = hfdl::lock::Lockfile::decode(Path::new("models.lock"), text).unwrap();
+        for model in &mut lock.models {
+            model.metadata = None;
+        }
+        lock
+    };
+    assert_eq!(pins(&after), pins(&before));
 
     // An existing manifest is never overwritten.
     assert_eq!(ctx.run(&["init", "--from-cache"]).status.code(), Some(2));

@@ -1,6 +1,7 @@
 //! hfdl's integration tests: the binary end to end against the mock Hub.
 
 mod architecture;
+mod audit;
 mod auth;
 mod concurrency;
 mod config;
@@ -19,7 +20,9 @@ mod library;
 mod lifecycle;
 mod manual;
 mod observability;
+mod policy;
 mod progress;
+mod scan;
 mod schemas;
 mod signals;
 mod snapshots;

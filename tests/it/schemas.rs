@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use hfdl::schema;
+use hfdl_mock_hub::{FileChange, RepoOptions, RepoType};
 use serde_json::Value;
 
 use crate::support::TestContext;
@@ -219,7 +220,7 @@ fn the_schemas_reject_unknown_keys_bad_enums_and_malformed_values() {
             "/endpoint",
         ),
         (schema::CONFIG_SCHEMA_FILE, "log_level = \"info\"\n", ""),
-        (schema::LOCK_SCHEMA_FILE, "version = 2\n", "/version"),
+        (schema::LOCK_SCHEMA_FILE, "version = 3\n", "/version"),
         (
             schema::LOCK_SCHEMA_FILE,
             "version = 1\n[[model]]\nname = \"a\"\nrepo = \"acme/tiny\"\nrepo-type = \"model\"\nrevision = \"main\"\ncommit = \"main\"\nrequirement = \"sha256:0000000000000000000000000000000000000000000000000000000000000000\"\nfiles = []\n",
@@ -251,6 +252,23 @@ fn the_schemas_reject_unknown_keys_bad_enums_and_malformed_values() {
 #[test]
 fn a_lock_written_by_hfdl_lock_is_valid_under_the_lock_schema() {
     let cx = TestContext::new();
+    // A card with every key the lock records.
+    let fixtures = cx.hub.fixtures();
+    fixtures
+        .create_repo(RepoType::Model, "acme/tuned", RepoOptions::default())
+        .unwrap();
+    fixtures
+        .commit(
+            RepoType::Model,
+            "acme/tuned",
+            "main",
+            "init",
+            vec![FileChange::regular(
+                "README.md",
+                b"---\nlicense: other\nlicense_name: acme-license\nlicense_link: https://example.com/license\nbase_model: acme/tiny\nlibrary_name: transformers\n---\n# tuned\n".to_vec(),
+            )],
+        )
+        .unwrap();
     cx.write_manifest(
         r#"
 [models.tiny]
@@ -260,6 +278,9 @@ exclude = ["onnx/*"]
 [models.squad]
 repo = "acme/squad"
 repo-type = "dataset"
+
+[models.tuned]
+repo = "acme/tuned"
 "#,
     );
     let output = cx.run(&["lock"]);

@@ -44,6 +44,33 @@ pub fn card_data(fixtures: &Fixtures, commit: &Commit) -> Option<Map<String, Val
     metadata(&String::from_utf8_lossy(&bytes))
 }
 
+/// What the Hub shows of a model's config.json at `commit` (its `config` field): the keys it
+/// reads from the file (`architectures`, `model_type`, `auto_map`, …), when config.json is a
+/// small JSON object.
+pub fn config(fixtures: &Fixtures, commit: &Commit) -> Option<Map<String, Value>> {
+    const KEYS: &[&str] = &[
+        "architectures",
+        "model_type",
+        "auto_map",
+        "quantization_config",
+        "task_specific_params",
+    ];
+    let file = commit.files.get("config.json")?;
+    if file.size > 1 << 20 {
+        return None;
+    }
+    let bytes = fixtures.read_object(&file.content_sha256).ok()?;
+    let Value::Object(config) = serde_json::from_slice(&bytes).ok()? else {
+        return None;
+    };
+    Some(
+        config
+            .into_iter()
+            .filter(|(key, _)| KEYS.contains(&key.as_str()))
+            .collect(),
+    )
+}
+
 fn to_json(node: &Yaml<'_>) -> Value {
     match node {
         Yaml::Value(scalar) => match scalar {

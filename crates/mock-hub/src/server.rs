@@ -702,6 +702,9 @@ fn repo_fields(
     match repo.repo_type {
         RepoType::Model => {
             fields["modelId"] = json!(repo.id);
+            if let Some(config) = commit.and_then(|c| card::config(&call.shared.fixtures, c)) {
+                fields["config"] = Value::Object(config);
+            }
             fields["downloads"] = json!(repo.meta.downloads);
             fields["downloadsAllTime"] = json!(repo.meta.downloads);
             if let Some(library) = derived.library_name {
