@@ -689,6 +689,9 @@ pub fn parse_rate(text: &str) -> Option<u64> {
 }
 
 /// One `key = value` being validated, with what its errors need.
+/// A string of a TOML array and where it is in the file.
+type SpannedStr<'s> = (&'s str, Option<Range<usize>>);
+
 struct Field<'s, 'a> {
     src: &'s Source<'a>,
     key: &'s str,
@@ -769,29 +772,46 @@ impl Field<'_, '_> {
         ExcludeNewer::parse(text).map_err(|reason| self.invalid(&reason, cooldown::ACCEPTED_FORMS))
     }
 
+    /// The strings of an array value, each with its own span (for an error about one item); a
+    /// value that is not an array (`expected` names what is) or an item that is not a string is
+    /// an error with `help`.
+    fn string_items(
+        &self,
+        expected: &'static str,
+        help: &str,
+    ) -> Result<Vec<SpannedStr<'_>>, ManifestError> {
+        let array = self
+            .item
+            .as_array()
+            .ok_or_else(|| self.wrong_type(expected, help))?;
+        array
+            .iter()
+            .map(|value| {
+                let span = value.span().or(self.span.clone());
+                match value.as_str() {
+                    Some(text) => Ok((text, span)),
+                    None => Err(self.src.wrong_type(
+                        self.key,
+                        self.table,
+                        "a string",
+                        value.type_name(),
+                        span,
+                        help,
+                    )),
+                }
+            })
+            .collect()
+    }
+
     /// An array of fnmatch patterns; a bad one is reported at its own span.
     fn patterns(&self) -> Result<Vec<String>, ManifestError> {
         let help = format!(
             "write a list of fnmatch patterns, e.g. {} = [\"*.json\", \"*.safetensors\"]",
             self.key
         );
-        let array = self
-            .item
-            .as_array()
-            .ok_or_else(|| self.wrong_type("an array of strings", &help))?;
-        let mut patterns = Vec::with_capacity(array.len());
-        for value in array {
-            let span = value.span().or(self.span.clone());
-            let Some(pattern) = value.as_str() else {
-                return Err(self.src.wrong_type(
-                    self.key,
-                    self.table,
-                    "a string",
-                    value.type_name(),
-                    span,
-                    &help,
-                ));
-            };
+        let items = self.string_items("an array of strings", &help)?;
+        let mut patterns = Vec::with_capacity(items.len());
+        for (pattern, span) in items {
             check_pattern(pattern).map_err(|error| {
                 self.src.invalid_value(
                     self.key,

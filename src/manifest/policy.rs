@@ -249,23 +249,9 @@ pub(crate) fn policy_table(
 /// `licenses = [...]` of `[policy]`.
 fn license_list(field: &Field<'_, '_>) -> Result<Vec<String>, ManifestError> {
     let help = "list the Hub license ids you accept, e.g. licenses = [\"apache-2.0\", \"mit\"]; add \"unknown\" to accept models whose card states none";
-    let array = field
-        .item
-        .as_array()
-        .ok_or_else(|| field.wrong_type("an array of strings", help))?;
-    let mut licenses = Vec::with_capacity(array.len());
-    for value in array {
-        let span = value.span().or(field.span.clone());
-        let Some(id) = value.as_str() else {
-            return Err(field.src.wrong_type(
-                field.key,
-                field.table,
-                "a string",
-                value.type_name(),
-                span,
-                help,
-            ));
-        };
+    let items = field.string_items("an array of strings", help)?;
+    let mut licenses = Vec::with_capacity(items.len());
+    for (id, span) in items {
         if !is_license_id(id) {
             return Err(field.src.invalid_value(
                 field.key,
@@ -283,23 +269,8 @@ fn license_list(field: &Field<'_, '_>) -> Result<Vec<String>, ManifestError> {
 /// `allow = [...]` of a `[models.NAME]` entry.
 pub(super) fn allow_list(field: &Field<'_, '_>) -> Result<BTreeSet<Rule>, ManifestError> {
     let help = "list the rules this entry may break: \"pickle\", \"remote-code\", \"max-size\" (a license is accepted with `license = \"ID\"`)";
-    let array = field
-        .item
-        .as_array()
-        .ok_or_else(|| field.wrong_type("an array of strings", help))?;
     let mut allow = BTreeSet::new();
-    for value in array {
-        let span = value.span().or(field.span.clone());
-        let Some(name) = value.as_str() else {
-            return Err(field.src.wrong_type(
-                field.key,
-                field.table,
-                "a string",
-                value.type_name(),
-                span,
-                help,
-            ));
-        };
+    for (name, span) in field.string_items("an array of strings", help)? {
         let Some(rule) = Rule::from_allow(name) else {
             let help = if matches!(name, "license" | "licenses") {
                 "a license is accepted one at a time, by name: write `license = \"ID\"` (e.g. license = \"llama3\") in this entry".to_owned()
@@ -337,26 +308,11 @@ pub(super) fn accepted_licenses(field: &Field<'_, '_>) -> Result<Vec<String>, Ma
     if let Some(id) = field.item.as_str() {
         return Ok(vec![check(id, field.span.clone())?]);
     }
-    let array = field
-        .item
-        .as_array()
-        .ok_or_else(|| field.wrong_type("a string or an array of strings", help))?;
-    let mut licenses = Vec::with_capacity(array.len());
-    for value in array {
-        let span = value.span().or(field.span.clone());
-        let Some(id) = value.as_str() else {
-            return Err(field.src.wrong_type(
-                field.key,
-                field.table,
-                "a string",
-                value.type_name(),
-                span,
-                help,
-            ));
-        };
-        licenses.push(check(id, span)?);
-    }
-    Ok(licenses)
+    field
+        .string_items("a string or an array of strings", help)?
+        .into_iter()
+        .map(|(id, span)| check(id, span))
+        .collect()
 }
 
 #[cfg(test)]
