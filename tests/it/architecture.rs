@@ -7,6 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::support::{rust_files, src};
+
 /// The layers, bottom first. A module may import its own layer (no cycle allowed) and the ones
 /// below, never one above.
 const LAYERS: &[(&str, &[&str])] = &[
@@ -52,21 +54,6 @@ const LAYERS: &[(&str, &[&str])] = &[
 /// The CLI's own files: outside the acyclicity rule (clap types, the dispatcher, and the docs
 /// generated from them).
 const CLI: &[&str] = &["cli", "commands", "main", "manual"];
-
-fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs_err::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// The top-level module a file belongs to (`src/store/gc.rs` → `store`).
 fn top_module(path: &Path) -> String {

@@ -2,24 +2,8 @@
 //! and the command prints the pages (text and `--json`), lists them, and refuses unknown codes.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
-use crate::support::TestContext;
-
-fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs_err::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
+use crate::support::{TestContext, rust_files, src};
 
 /// The string literals in the body of every `fn error_code` in `src/` (comments left out): the
 /// codes hfdl can return. A body is cut at its matching brace, so only what the function itself

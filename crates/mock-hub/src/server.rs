@@ -986,26 +986,32 @@ fn search(call: &Call<'_>, repo_type: RepoType) -> Outcome {
         .collect();
     let mut response = call.json(&Value::Array(page));
     if offset + page_size < hits.len() {
-        let mut query: Vec<String> = call
-            .raw_query
-            .as_deref()
-            .unwrap_or_default()
-            .split('&')
-            .filter(|p| !p.is_empty() && !p.starts_with("cursor="))
-            .map(str::to_owned)
-            .collect();
-        query.push(format!("cursor={}", offset + page_size));
-        let link = format!(
-            "<{}/api/{}?{}>; rel=\"next\"",
-            call.shared.endpoint,
-            repo_type.plural(),
-            query.join("&")
-        );
-        if let Ok(value) = HeaderValue::from_str(&link) {
-            response.headers_mut().insert(header::LINK, value);
-        }
+        let path = format!("/api/{}", repo_type.plural());
+        link_next_page(call, &mut response, &path, offset + page_size);
     }
     Ok(response)
+}
+
+/// Sets `Link: <endpoint/path?…&cursor=NEXT>; rel="next"`: the request's own query with the
+/// cursor of the next page, as the Hub chains cursor-paged listings.
+fn link_next_page(call: &Call, response: &mut Response, path: &str, next: usize) {
+    let mut query: Vec<String> = call
+        .raw_query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("cursor="))
+        .map(str::to_owned)
+        .collect();
+    query.push(format!("cursor={next}"));
+    let link = format!(
+        "<{}{path}?{}>; rel=\"next\"",
+        call.shared.endpoint,
+        query.join("&")
+    );
+    if let Ok(value) = HeaderValue::from_str(&link) {
+        response.headers_mut().insert(header::LINK, value);
+    }
 }
 
 /// The directories of a commit's file table (every proper prefix of every path).
@@ -1122,15 +1128,6 @@ fn tree(call: &Call<'_>, repo: &Repo, after: &[&str]) -> Outcome {
         .collect();
     let mut response = call.json(&Value::Array(page));
     if offset + page_size < paths.len() {
-        let mut query: Vec<String> = call
-            .raw_query
-            .as_deref()
-            .unwrap_or_default()
-            .split('&')
-            .filter(|p| !p.is_empty() && !p.starts_with("cursor="))
-            .map(str::to_owned)
-            .collect();
-        query.push(format!("cursor={}", offset + page_size));
         let path = format!(
             "/api/{}/{}/tree/{}{}",
             repo.repo_type.plural(),
@@ -1142,14 +1139,7 @@ fn tree(call: &Call<'_>, repo: &Repo, after: &[&str]) -> Outcome {
                 format!("/{}", utf8_percent_encode(&base, QUOTE_PATH))
             }
         );
-        let link = format!(
-            "<{}{path}?{}>; rel=\"next\"",
-            call.shared.endpoint,
-            query.join("&")
-        );
-        if let Ok(value) = HeaderValue::from_str(&link) {
-            response.headers_mut().insert(header::LINK, value);
-        }
+        link_next_page(call, &mut response, &path, offset + page_size);
     }
     Ok(response)
 }
