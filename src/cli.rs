@@ -99,6 +99,15 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Delete blobs, snapshots and partial files that no lockfile known to hfdl references
     Gc(GcArgs),
+    /// Upload the files models.lock pins, from the store, to the shared blob store
+    /// (`blob-store`), skipping what it has
+    Push(PushArgs),
+    /// Write models.lock and exactly the files it pins into one tar file, for a machine
+    /// without network access (`hfdl import` there)
+    Export(ExportArgs),
+    /// Verify a bundle from `hfdl export` against its models.lock and put its files into the
+    /// store; then `hfdl sync --frozen --offline`
+    Import(ImportArgs),
     /// Print the snapshot directory of a model, for scripts
     Path(PathArgs),
     /// Show and edit settings: config.toml, with HFDL_* variables and [settings] on top
@@ -136,6 +145,9 @@ impl Command {
             Command::Status(_) => "status",
             Command::Verify(_) => "verify",
             Command::Gc(_) => "gc",
+            Command::Push(_) => "push",
+            Command::Export(_) => "export",
+            Command::Import(_) => "import",
             Command::Path(_) => "path",
             Command::Config(_) => "config",
             Command::Login(_) => "login",
@@ -437,12 +449,26 @@ pub struct SyncArgs {
     /// file, also when the sync fails
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
+    /// Upload each file fetched from the Hub to the blob store (`blob-store`), once verified
+    /// [setting: publish]
+    #[arg(long)]
+    pub publish: bool,
 }
 
 fn parse_limit_rate(text: &str) -> Result<u64, String> {
     crate::manifest::parse_rate(text)
         .filter(|rate| *rate > 0)
         .ok_or_else(|| "not a positive rate: use bytes per second, e.g. 500K, 20M, 1G".to_owned())
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Only these locked entries [default: all]
+    #[arg(value_name = "NAME", add = ArgValueCandidates::new(model_names))]
+    pub names: Vec<String>,
+    /// Uploads in parallel
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -530,6 +556,35 @@ pub struct VerifyArgs {
     /// Files hashed (and, with --repair, fetched) in parallel
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: Option<u32>,
+}
+
+/// What `hfdl export --help` adds.
+const EXPORT_HELP: &str = "The bundle is a plain tar file: models.lock first, then one entry per distinct file content, \
+blobs/sha256/<hex> or blobs/git-sha1/<hex>. The store must hold everything the lock pins (run `hfdl sync` first); \
+every file is hashed against the lock as it is written, and the bundle appears under its name only once complete. \
+On the other machine: `hfdl import FILE`, then `hfdl sync --frozen --offline`.";
+
+#[derive(Debug, Args)]
+#[command(after_help = EXPORT_HELP)]
+pub struct ExportArgs {
+    /// The bundle to write (a tar file); `-` writes it to standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+/// What `hfdl import --help` adds.
+const IMPORT_HELP: &str = "Every file of the bundle is hashed against the bundle's models.lock while it is staged in the \
+store; a bundle that is damaged, cut short, or holds anything its lock does not pin is refused and nothing is added. \
+The project's models.lock is written from the bundle when there is none; a different one is kept, with a warning \
+naming what the bundle does not cover. Snapshots are linked by the next `hfdl sync --frozen --offline`, which \
+sends no request.";
+
+#[derive(Debug, Args)]
+#[command(after_help = IMPORT_HELP)]
+pub struct ImportArgs {
+    /// The bundle written by `hfdl export`; `-` reads it from standard input
+    #[arg(value_name = "FILE")]
+    pub bundle: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -31,3 +31,19 @@ pub trait ErrorCode {
 pub fn is_disk_full(error: &std::io::Error) -> bool {
     error.kind() == std::io::ErrorKind::StorageFull || error.raw_os_error() == Some(28)
 }
+
+/// `error` and its causes on one line, each cause once (a cause often repeats its wrapper's
+/// text).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}

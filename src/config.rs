@@ -21,7 +21,7 @@ const TABLE: &str = "config.toml";
 /// What a new config.toml starts with.
 const HEADER: &str = "# hfdl user configuration (`hfdl config set KEY VALUE` edits it; comments are kept).\n\
 # Keys: store, endpoint, jobs, connections, limit-rate, timeout, retries, progress,\n\
-# log-level, log-format, exclude-newer. Precedence: flag > HFDL_* / HF_* environment >\n\
+# log-level, log-format, exclude-newer, blob-store, publish. Precedence: flag > HFDL_* / HF_* environment >\n\
 # [settings] in models.toml > this file > defaults. A [policy] table (licenses, pickle,\n\
 # remote-code, max-size) applies to every project, on top of its own: `hfdl explain policy-violation`.\n";
 
@@ -193,6 +193,11 @@ pub fn typed_value(key: &str, text: &str) -> Value {
         "jobs" | "connections" | "retries" => match text.trim().parse::<i64>() {
             Ok(number) => Value::from(number),
             Err(_) => Value::from(text),
+        },
+        "publish" => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Value::from(true),
+            "false" | "0" | "no" | "off" => Value::from(false),
+            other => Value::from(other),
         },
         "progress" => match text.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Value::from(true),

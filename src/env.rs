@@ -93,6 +93,10 @@ pub const HFDL_LOG_LEVEL: &str = "HFDL_LOG_LEVEL";
 pub const HFDL_LOG_FORMAT: &str = "HFDL_LOG_FORMAT";
 /// The `exclude-newer` setting: the cooldown of entries without their own.
 pub const HFDL_EXCLUDE_NEWER: &str = "HFDL_EXCLUDE_NEWER";
+/// The `blob-store` setting: the shared blob store, `s3://BUCKET/PREFIX`.
+pub const HFDL_BLOB_STORE: &str = "HFDL_BLOB_STORE";
+/// The `publish` setting: upload what a sync fetched from the Hub to the blob store.
+pub const HFDL_PUBLISH: &str = "HFDL_PUBLISH";
 
 /// Each settings key and its `HFDL_*` variable, in the order `hfdl config list` shows them.
 pub const SETTINGS_VARS: &[(&str, &str)] = &[
@@ -107,6 +111,8 @@ pub const SETTINGS_VARS: &[(&str, &str)] = &[
     ("log-level", HFDL_LOG_LEVEL),
     ("log-format", HFDL_LOG_FORMAT),
     ("exclude-newer", HFDL_EXCLUDE_NEWER),
+    ("blob-store", HFDL_BLOB_STORE),
+    ("publish", HFDL_PUBLISH),
 ];
 
 /// Seconds (integer) before a metadata request times out, as in `huggingface_hub`; `0` means

@@ -237,6 +237,16 @@ pub enum Error {
     #[diagnostic(transparent)]
     Store(#[from] crate::store::error::StoreError),
 
+    /// An air-gapped bundle could not be written (`hfdl export`) or was refused (`hfdl import`).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Bundle(#[from] crate::store::bundle::BundleError),
+
+    /// The shared blob store could not be used where it is required (`hfdl push`).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    BlobStore(#[from] crate::blobstore::BlobStoreError),
+
     /// The operation was cancelled through its cancellation token (the CLI's on SIGINT or
     /// SIGTERM). It stopped between whole steps: partial downloads are kept for a resume,
     /// nothing half-written is published, and a lock is written whole or not at all.
@@ -308,17 +318,7 @@ fn kept_partials(files: usize, bytes: u64) -> String {
 impl Error {
     /// The error and its causes on one line (the `message` of a `--json` error, annotations).
     pub fn message_chain(&self) -> String {
-        let mut message = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            source = cause.source();
-        }
-        message
+        crate::codes::error_chain(self)
     }
 
     /// The help of the error or, when it has none, of the first error it wraps that has one
@@ -359,6 +359,8 @@ impl Error {
             Error::StoreBusy { .. } => "store-busy",
             Error::Config(e) => e.error_code(),
             Error::Store(e) => e.error_code(),
+            Error::Bundle(e) => e.error_code(),
+            Error::BlobStore(e) => e.error_code(),
             Error::Cancelled { .. } => "cancelled",
             Error::PolicyViolation { .. } => "policy-violation",
             Error::AuditFailed {
@@ -404,6 +406,8 @@ impl Error {
             Error::Hub(e) => e.exit_code(),
             Error::Download(e) => e.exit_code(),
             Error::Store(e) => e.exit_code(),
+            Error::Bundle(e) => e.exit_code(),
+            Error::BlobStore(e) => e.exit_code(),
             Error::LockStale { .. }
             | Error::LockMissing { .. }
             | Error::OfflineMissing { .. }

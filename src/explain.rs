@@ -17,6 +17,13 @@ macro_rules! pages {
 
 const PAGES: &[(&str, &str)] = pages![
     "already-exists",
+    "bad-blob-store-object",
+    "blob-store-bucket-missing",
+    "blob-store-config",
+    "blob-store-denied",
+    "blob-store-unreachable",
+    "bundle-damaged",
+    "bundle-invalid",
     "cancelled",
     "client-setup",
     "config-invalid",
@@ -26,6 +33,7 @@ const PAGES: &[(&str, &str)] = pages![
     "doctor-failed",
     "entry-not-found",
     "env-invalid",
+    "export-incomplete",
     "forbidden",
     "gated-repo",
     "gc-lock-unreadable",

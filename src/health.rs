@@ -134,7 +134,56 @@ pub async fn diagnose(settings: &Settings, manifest: Option<&Manifest>) -> Vec<C
     checks.push(lock_check);
     checks.push(keyring_check(settings));
     checks.extend(hub_checks(settings).await);
+    if settings.blob_store.is_some() {
+        checks.push(blob_store_check(settings).await);
+    }
     checks
+}
+
+/// The shared blob store answers these credentials: the bucket can be listed, and written to
+/// when this machine publishes. Only when `blob-store` is set.
+async fn blob_store_check(settings: &Settings) -> Check {
+    const NAME: &str = "blob-store";
+    if settings.offline {
+        return Check::warn(
+            NAME,
+            "not checked: offline",
+            "run `hfdl doctor` without --offline",
+        );
+    }
+    let store = match settings.blob_store_client() {
+        Ok(Some(store)) => store,
+        Ok(None) => return Check::ok(NAME, "not set"),
+        Err(error) => {
+            let fix = miette::Diagnostic::help(&error).map_or_else(String::new, |h| h.to_string());
+            return Check::fail(NAME, error.to_string(), fix);
+        }
+    };
+    let connection = store.connection();
+    let at = format!(
+        "{} at {} (region {}, {})",
+        store.url(),
+        connection.endpoint.as_deref().unwrap_or("AWS S3"),
+        connection.region,
+        connection.credentials.describe()
+    );
+    let probe = tokio::time::timeout(PROBE_TIMEOUT, store.check(settings.publish)).await;
+    match probe {
+        Ok(Ok(())) if settings.publish => Check::ok(NAME, format!("{at}: readable and writable")),
+        Ok(Ok(())) => Check::ok(
+            NAME,
+            format!("{at}: readable (not publishing: write not checked)"),
+        ),
+        Ok(Err(error)) => {
+            let fix = miette::Diagnostic::help(&error).map_or_else(String::new, |h| h.to_string());
+            Check::fail(NAME, format!("{at}: {error}"), fix)
+        }
+        Err(_) => Check::fail(
+            NAME,
+            format!("{at}: no answer in {PROBE_TIMEOUT:?}"),
+            "check AWS_ENDPOINT_URL and that the engine is up; syncs fall back to the Hub meanwhile",
+        ),
+    }
 }
 
 /// The store exists (or can be created) and a file can be written in it.

@@ -76,12 +76,15 @@
 //! | `$HF_HOME/token` | [`hub::auth`] (token sources, precedence, the token file) |
 //! | OS keyring entry `hfdl` / endpoint | [`hub::keyring`] (Secret Service, kernel keyring) |
 //! | `schemas/*.schema.json` | [`schema`] (JSON Schemas of the three files, for editors) |
+//! | `hfdl export -o F.tar` / `hfdl import F.tar`, `$HF_HUB_CACHE/.locks/hfdl-import-*/` | [`store::bundle`] (air-gapped bundles: the lock and the blobs it pins; staged, verified imports) |
 //! | environment variables | [`env`](mod@env) (the only reader), [`settings`] (precedence) |
 //! | `--log-file PATH`, `--metrics-file PATH` | [`logging`], [`ops::metrics`] |
+//! | `s3://BUCKET/PREFIX/{sha256,git-sha1}/<hex>`, `~/.aws/{credentials,config}` | [`blobstore`] (the shared blob store of a fleet) |
 //! | `~/.config/hfdl/config.toml` | [`config`] (validation shared with `[settings]`, `toml_edit` edits) |
 
 #![warn(missing_docs)]
 
+pub mod blobstore;
 pub mod build_info;
 pub mod card;
 #[doc(hidden)] // The binary's command line (clap types), not part of the library's API.

@@ -192,6 +192,16 @@ struct Settings {
     /// Default: none.
     #[schemars(regex(pattern = EXCLUDE_NEWER_PATTERN))]
     exclude_newer: Option<String>,
+    /// A shared blob store on S3-compatible object storage, read before the Hub: "s3://BUCKET"
+    /// or "s3://BUCKET/PREFIX". The engine and credentials follow the AWS conventions
+    /// (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE).
+    /// Objects are keyed by content hash, so one bucket serves every project. Default: none.
+    #[schemars(regex(pattern = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$"))]
+    blob_store: Option<String>,
+    /// Upload each blob a sync fetched from the Hub to the blob store (config.toml only: a
+    /// project cannot turn it on). Default: false.
+    #[schemars(extend("default" = false))]
+    publish: Option<bool>,
 }
 
 /// The exact commit and the hash of every file, for each models.toml entry. Written by
@@ -389,7 +399,15 @@ value_schema!(
 
 /// The schema of `models.toml`.
 pub fn manifest_schema() -> Value {
-    generate::<ManifestDocument>()
+    let mut schema = generate::<ManifestDocument>();
+    // `publish` is the machine's decision (config.toml, HFDL_PUBLISH, `--publish`): a project
+    // cannot set it, and hfdl refuses it in [settings].
+    if let Some(settings) = schema["properties"]["settings"]["properties"].as_object_mut() {
+        for key in crate::manifest::MACHINE_ONLY_SETTINGS {
+            settings.remove(*key);
+        }
+    }
+    schema
 }
 
 /// The schema of `models.lock`.
@@ -535,9 +553,14 @@ mod tests {
             keys(&schema, "/properties/models/additionalProperties"),
             sorted_list(MODEL_KEYS)
         );
+        let project_settings: Vec<&str> = SETTINGS_KEYS
+            .iter()
+            .copied()
+            .filter(|key| !crate::manifest::MACHINE_ONLY_SETTINGS.contains(key))
+            .collect();
         assert_eq!(
             keys(&schema, "/properties/settings"),
-            sorted_list(SETTINGS_KEYS)
+            sorted_list(&project_settings)
         );
         assert_eq!(
             keys(&schema, "/properties/policy"),

@@ -146,6 +146,10 @@ pub struct Settings {
     pub log_format: Option<String>,
     /// The cooldown of manifest entries without their own `exclude-newer`.
     pub exclude_newer: Option<ExcludeNewer>,
+    /// The shared blob store (`blob-store`), read before the Hub.
+    pub blob_store: Option<crate::blobstore::BlobStoreUrl>,
+    /// Upload what a sync fetched from the Hub to the blob store (`publish`; `sync --publish`).
+    pub publish: bool,
     /// The user configuration file (it may not exist).
     pub config_path: PathBuf,
     /// config.toml's `[policy]`: this person's or machine's rules, checked besides the
@@ -307,6 +311,23 @@ impl Settings {
             exclude_newer.as_ref().map(|(_, o)| *o),
         );
 
+        let blob_store = pick(&layers, |s| s.blob_store.clone());
+        note(
+            "blob-store",
+            blob_store.as_ref().map(|(url, _)| url.clone()),
+            blob_store.as_ref().map(|(_, o)| *o),
+        );
+        // Validated when read, whatever the source.
+        let blob_store =
+            blob_store.and_then(|(text, _)| crate::blobstore::BlobStoreUrl::parse(&text).ok());
+        let publish = pick(&layers, |s| s.publish);
+        note(
+            "publish",
+            Some(publish.is_some_and(|(p, _)| p).to_string()),
+            publish.map(|(_, o)| o),
+        );
+        let publish = publish.is_some_and(|(p, _)| p);
+
         let mut user_agent = format!("hfdl/{}", env!("CARGO_PKG_VERSION"));
         if let Some(origin) = env.get(env::HF_HUB_USER_AGENT_ORIGIN) {
             user_agent.push_str("; origin/");
@@ -333,6 +354,8 @@ impl Settings {
             log_level: log_level.map(|(l, _)| l),
             log_format: log_format.map(|(f, _)| f),
             exclude_newer: exclude_newer.map(|(e, _)| e),
+            blob_store,
+            publish,
             config_path: config.path.clone(),
             policy: config.policy.clone(),
             effective,
@@ -379,6 +402,22 @@ impl Settings {
             .ca_bundle()
             .map(|(var, path)| (var.to_owned(), path));
         options
+    }
+
+    /// A client of the `blob-store`, when one is set (no request is sent yet). `None` offline:
+    /// `--offline` touches neither the Hub nor the store.
+    pub fn blob_store_client(
+        &self,
+    ) -> Result<Option<crate::blobstore::BlobStore>, crate::blobstore::BlobStoreError> {
+        let Some(url) = self.blob_store.clone().filter(|_| !self.offline) else {
+            return Ok(None);
+        };
+        let options = crate::blobstore::BlobStoreOptions {
+            timeout: self.timeout,
+            // A store that fails twice is skipped for the run: the Hub is the fallback.
+            retries: self.retries.min(2),
+        };
+        crate::blobstore::BlobStore::open(url, &self.env, options).map(Some)
     }
 
     /// Range maps of partial multi-connection downloads.

@@ -48,6 +48,8 @@ pub async fn run(ctx: &Context, project: &Project, args: &AddArgs) -> Result<()>
         limit_rate: None,
         connections: None,
         metrics_file: args.metrics_file.clone(),
+        // The `publish` setting still applies.
+        publish: false,
     };
     super::sync::run(ctx, &project, &sync).await
 }

@@ -23,7 +23,9 @@ pub mod completions;
 pub mod config;
 pub mod doctor;
 pub mod explain;
+pub mod export;
 pub mod gc;
+pub mod import;
 pub mod info;
 pub mod init;
 pub mod lock;
@@ -31,6 +33,7 @@ pub mod login;
 pub mod logout;
 pub mod outdated;
 pub mod path;
+pub mod push;
 pub mod remove;
 pub mod search;
 pub mod status;
@@ -173,7 +176,14 @@ pub fn open_options(global: &GlobalArgs, env: &Env) -> OpenOptions {
 pub fn stops_cleanly(command: &Command) -> bool {
     matches!(
         command,
-        Command::Sync(_) | Command::Add(_) | Command::Lock(_) | Command::Verify(_) | Command::Gc(_)
+        Command::Sync(_)
+            | Command::Add(_)
+            | Command::Lock(_)
+            | Command::Verify(_)
+            | Command::Gc(_)
+            | Command::Export(_)
+            | Command::Import(_)
+            | Command::Push(_)
     )
 }
 
@@ -327,6 +337,20 @@ async fn dispatch(
         Command::Gc(args) => {
             let project = open(ManifestNeed::Optional)?;
             gc::run(&context(&project), &project, &args)
+        }
+        // A bundle is the lock and the store; the manifest adds its settings when there is one.
+        Command::Push(args) => {
+            // The lock says what to push; the manifest may hold `blob-store`.
+            let project = open(ManifestNeed::Optional)?;
+            push::run(&context(&project), &project, &args).await
+        }
+        Command::Export(args) => {
+            let project = open(ManifestNeed::Optional)?;
+            export::run(&context(&project), &project, &args)
+        }
+        Command::Import(args) => {
+            let project = open(ManifestNeed::Optional)?;
+            import::run(&context(&project), &project, &args)
         }
         Command::Config(args) => {
             let open_optional = || open(ManifestNeed::Optional);

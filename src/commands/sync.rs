@@ -42,6 +42,7 @@ pub(crate) fn options(args: &SyncArgs) -> SyncOptions {
         connections: args.connections.map(|connections| connections as usize),
         limit_rate: args.limit_rate,
         metrics_file: args.metrics_file.clone(),
+        publish: args.publish.then_some(true),
         cancel: None,
     }
 }

@@ -20,6 +20,7 @@ use crate::report::{Event, Reporter, TaskId, TaskKind, count};
 use crate::store::disk::{BelowReserve, FreeSpaceGuard};
 use crate::store::fsops::FileLock;
 
+mod blob_store;
 mod ranges;
 
 use crate::store::partials::{MIN_RANGE, RANGED_PARTIAL_SUFFIX, range_map_path};
@@ -42,6 +43,10 @@ pub struct DownloadOptions {
     /// Bytes to keep free on the store's disk: writing stops with [`DownloadError::LowDisk`]
     /// (the partial file kept) before free space drops below it. 0 does not watch.
     pub min_free: u64,
+    /// The shared blob store, read before the Hub.
+    pub blob_store: Option<std::sync::Arc<crate::blobstore::BlobStore>>,
+    /// Upload each blob fetched from the Hub to the blob store, once verified.
+    pub publish: bool,
 }
 
 impl DownloadOptions {
@@ -122,6 +127,8 @@ pub struct FetchStats {
     pub retries: u32,
     /// The blob appeared meanwhile (another process) and was verified instead.
     pub already_present: bool,
+    /// The bytes came from the shared blob store, not the Hub.
+    pub from_blob_store: bool,
 }
 
 /// Why a blob could not be fetched.
@@ -308,7 +315,22 @@ pub async fn fetch_blob(
         id,
         lock: &lock,
     };
-    let result = download_verified(hub, fetch, options, target).await;
+    let result = match &options.blob_store {
+        Some(store) => {
+            let mut stats = FetchStats::default();
+            if blob_store::fetch(store, hub, fetch, options, target, &mut stats).await? {
+                fs_err::rename(&fetch.incomplete, &fetch.blob).map_err(io_error(&fetch.blob))?;
+                Ok(stats)
+            } else {
+                let result = download_verified(hub, fetch, options, target).await;
+                if result.is_ok() && options.publish {
+                    blob_store::publish(store, fetch, target).await;
+                }
+                result
+            }
+        }
+        None => download_verified(hub, fetch, options, target).await,
+    };
     // Reported only now: a file is "downloaded" once its bytes are verified and published.
     reporter.report(Event::TaskFinished {
         id,

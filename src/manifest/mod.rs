@@ -58,7 +58,14 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "log-level",
     "log-format",
     "exclude-newer",
+    "blob-store",
+    "publish",
 ];
+
+/// Settings a project's `[settings]` may not hold: they are the machine's decision
+/// (config.toml, `HFDL_*`, flags). A cloned repository must not make hfdl upload the user's
+/// files (private and gated ones too) to a bucket it names.
+pub const MACHINE_ONLY_SETTINGS: &[&str] = &["publish"];
 
 /// The values allowed for `log-level`.
 pub const LOG_LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
@@ -234,6 +241,10 @@ pub struct ManifestSettings {
     pub log_format: Option<String>,
     /// The project's cooldown; entries without their own `exclude-newer` take it.
     pub exclude_newer: Option<ExcludeNewer>,
+    /// The shared blob store, `s3://BUCKET/PREFIX` (validated, as written).
+    pub blob_store: Option<String>,
+    /// Upload what a sync fetched from the Hub to the blob store.
+    pub publish: Option<bool>,
 }
 
 /// Parses and validates manifest `text` read from `path`.
@@ -638,6 +649,29 @@ pub(crate) fn setting(
         "log-level" => settings.log_level = Some(field.one_of(LOG_LEVELS)?),
         "log-format" => settings.log_format = Some(field.one_of(LOG_FORMATS)?),
         "exclude-newer" => settings.exclude_newer = Some(field.exclude_newer()?),
+        "blob-store" => {
+            let help = "use an S3 URL like \"s3://models-cache/fleet\" (the engine comes from AWS_ENDPOINT_URL)";
+            let text = field.string(help)?;
+            crate::blobstore::BlobStoreUrl::parse(text)
+                .map_err(|problem| field.invalid(&problem, help))?;
+            settings.blob_store = Some(text.to_owned());
+        }
+        "publish" => {
+            // Uploading is the machine's decision, not a cloned repository's: a models.toml
+            // naming someone else's bucket must not make hfdl copy private or gated files there.
+            if table_name == "[settings]" && MACHINE_ONLY_SETTINGS.contains(&key) {
+                return Err(field.invalid(
+                    "`publish` cannot be set by the project",
+                    "publishing is decided per machine: `hfdl sync --publish`, HFDL_PUBLISH=1 or `hfdl config set publish true`",
+                ));
+            }
+            settings.publish = Some(
+                field
+                    .item
+                    .as_bool()
+                    .ok_or_else(|| field.wrong_type("a boolean", "use true or false"))?,
+            );
+        }
         other => return Err(src.unknown_key(other, table_name, SETTINGS_KEYS, key_span)),
     }
     Ok(())

@@ -99,6 +99,7 @@ progress = false
 log-level = "debug"
 log-format = "json"
 exclude-newer = "7 days"
+blob-store = "s3://models-cache/fleet"
 "#,
     );
     assert_eq!(
@@ -115,6 +116,8 @@ exclude-newer = "7 days"
             log_level: Some("debug".into()),
             log_format: Some("json".into()),
             exclude_newer: Some(ExcludeNewer::parse("7 days").unwrap()),
+            blob_store: Some("s3://models-cache/fleet".into()),
+            publish: None,
         }
     );
 }

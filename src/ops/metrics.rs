@@ -34,8 +34,11 @@ pub struct Metrics {
     pub throughput_bytes_per_sec: Option<f64>,
     /// Retries of API calls and downloads.
     pub retries: u64,
-    /// HTTP requests sent, by kind.
+    /// HTTP requests sent to the Hub, by kind.
     pub requests: RequestCounts,
+    /// What the shared blob store served (files, bytes, requests) and received, when one is set
+    /// (`null` after a failure, or without a store).
+    pub blob_store: Option<crate::reconcile::execute::BlobStoreSummary>,
 }
 
 /// Why the sync failed: the `--json` error's code, exit code and message.
@@ -73,7 +76,8 @@ pub struct ByteMetrics {
     pub downloaded: Option<u64>,
     /// Bytes of partial downloads that were continued instead of fetched again.
     pub resumed: Option<u64>,
-    /// File-body bytes received from the network, failed attempts included.
+    /// File-body bytes received from the Hub, failed attempts included (the blob store's are
+    /// in `blob_store`).
     pub received: u64,
 }
 
@@ -110,6 +114,7 @@ impl Metrics {
             throughput_bytes_per_sec: summary.map(|s| s.throughput().round()),
             retries: hub.retries(),
             requests: hub.snapshot(),
+            blob_store: summary.and_then(|s| s.blob_store.clone()),
         }
     }
 }

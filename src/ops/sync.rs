@@ -33,6 +33,9 @@ pub struct SyncOptions {
     pub connections: Option<usize>,
     /// Bytes per second for all transfers together; the `limit-rate` setting when `None`.
     pub limit_rate: Option<u64>,
+    /// Upload what the Hub served to the blob store (`--publish`); the `publish` setting when
+    /// `None`.
+    pub publish: Option<bool>,
     /// Also write the metrics document ([`Metrics`]) here, whether the sync succeeds or not.
     pub metrics_file: Option<PathBuf>,
     /// Stops the sync when cancelled ([`Error::Cancelled`], with the partial downloads it
@@ -200,6 +203,10 @@ impl Project {
         reporter: &dyn Reporter,
         planned: &PlannedDownloads,
     ) -> Result<SyncReport> {
+        let publish = options.publish.unwrap_or(self.settings.publish);
+        if publish && self.settings.blob_store.is_none() {
+            return Err(no_blob_store("--publish"));
+        }
         let chosen = self.choose_lock(options, true, reporter).await?;
         let lock = &chosen.lock;
         let store = self.store();
@@ -226,12 +233,19 @@ impl Project {
             settings.limit_rate = options.limit_rate;
         }
         let hub = settings.hub_client();
+        let blob_store = if plan.needs_network() {
+            self.open_blob_store(publish, reporter)?
+        } else {
+            None
+        };
         let execute_options = ExecuteOptions {
             jobs: options.jobs.unwrap_or(self.settings.jobs),
             download: DownloadOptions {
                 connections: options.connections.unwrap_or(self.settings.connections),
                 partials_dir: Some(self.settings.partials_dir()),
                 min_free,
+                blob_store,
+                publish,
             },
         };
         planned.record(&plan, &execute_options.download);
@@ -246,6 +260,30 @@ impl Project {
             summary,
             already_in_sync: plan.is_empty(),
         })
+    }
+
+    /// The blob store to read (and, with `publish`, write), when one is set. A store that cannot
+    /// be opened (its AWS settings are wrong) is a warning: the Hub serves the sync.
+    pub(crate) fn open_blob_store(
+        &self,
+        publish: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<Option<std::sync::Arc<crate::blobstore::BlobStore>>> {
+        if publish && self.settings.blob_store.is_none() {
+            return Err(no_blob_store("--publish"));
+        }
+        match self.settings.blob_store_client() {
+            Ok(store) => Ok(store.map(std::sync::Arc::new)),
+            Err(error) => {
+                reporter.report(Event::Warning {
+                    message: format!(
+                        "{}: {error}; fetching from the Hub instead",
+                        error.error_code()
+                    ),
+                });
+                Ok(None)
+            }
+        }
     }
 
     /// Scans the store and plans, keeping the links other projects pin.
@@ -354,6 +392,14 @@ impl Project {
                 })
             }
         }
+    }
+}
+
+/// `what` (`--publish`, `hfdl push`) needs a blob store and none is set.
+pub(crate) fn no_blob_store(what: &str) -> Error {
+    Error::Usage {
+        message: format!("{what} needs a blob store, and none is set"),
+        help: "set one: `hfdl config set blob-store s3://BUCKET/PREFIX`, HFDL_BLOB_STORE, or `blob-store` in [settings]".into(),
     }
 }
 

@@ -250,6 +250,9 @@ impl Project {
                 // A repair, like a sync, stops before the disk fills.
                 min_free: crate::store::disk::usage(store.root())
                     .map_or(0, |usage| usage.reserve()),
+                // The fleet's copy is read first, like a sync's; a repair publishes nothing.
+                blob_store: self.open_blob_store(false, reporter)?,
+                publish: false,
             },
         };
         planned.record(&plan, &execute_options.download);

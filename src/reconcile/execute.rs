@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use super::plan::{BlobAction, BlobStep, Plan};
+use crate::blobstore::{BlobStore, BlobStoreCounts};
 use crate::download::{self, DownloadError, FetchStats};
 use crate::hub::HubClient;
 use crate::hub::metrics::RequestCounts;
@@ -51,6 +52,62 @@ pub struct Summary {
     pub reused_files: usize,
     /// Requests the command sent (its lock phase included), by kind.
     pub requests: RequestCounts,
+    /// What the shared blob store served and received, when one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blob_store: Option<BlobStoreSummary>,
+}
+
+/// The blob store's part of a sync: `downloaded_*` of [`Summary`] count its bytes too, so the
+/// Hub's share is the difference.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct BlobStoreSummary {
+    /// The `blob-store` URL.
+    pub url: String,
+    /// Blobs read from the store.
+    pub files: usize,
+    /// Body bytes read from the store.
+    pub bytes: u64,
+    /// Requests sent to the store, by kind, and bytes uploaded.
+    pub requests: BlobStoreCounts,
+    /// Blobs uploaded (`--publish`).
+    pub published_files: u64,
+    /// Blobs not uploaded because the store had them.
+    pub already_published: u64,
+    /// Objects that held wrong bytes (`bad-blob-store-object`), discarded and fetched from the
+    /// Hub.
+    pub bad_objects: Vec<String>,
+    /// Why the store was skipped for part of the run (unreachable, denied, no bucket).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+    /// Why publishing stopped, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish_failed: Option<String>,
+}
+
+impl BlobStoreSummary {
+    /// The summary of `store`'s run so far, with `files` blobs read from it.
+    pub fn of(store: &BlobStore, files: usize) -> BlobStoreSummary {
+        let requests = store.metrics().snapshot();
+        BlobStoreSummary {
+            url: store.url().to_string(),
+            files,
+            bytes: requests.bytes_read,
+            published_files: requests.uploaded,
+            already_published: requests.already_there,
+            requests,
+            bad_objects: store.bad_objects(),
+            unavailable: store.unavailable().map(|e| e.to_string()),
+            publish_failed: store.publishing_failed().map(|e| e.to_string()),
+        }
+    }
+
+    /// Bytes and files of the summary's downloads that came from the Hub.
+    pub fn hub_share(&self, summary: &Summary) -> (usize, u64) {
+        (
+            summary.downloaded_files.saturating_sub(self.files),
+            summary.downloaded_bytes.saturating_sub(self.bytes),
+        )
+    }
 }
 
 impl Summary {
@@ -150,12 +207,14 @@ pub async fn execute(
 
     let mut failed_blobs = BTreeSet::new();
     let mut first_error = None;
+    let mut from_blob_store = 0;
     for (step, result) in results {
         match result {
             Ok(outcome) => {
                 match outcome {
                     BlobOutcome::Downloaded(stats) => {
                         summary.downloaded_files += usize::from(!stats.already_present);
+                        from_blob_store += usize::from(stats.from_blob_store);
                         summary.downloaded_bytes += stats.downloaded;
                         summary.resumed_bytes += stats.resumed;
                     }
@@ -263,6 +322,11 @@ pub async fn execute(
     summary.files_in_place = plan.files_ready;
     summary.reused_files = plan.files_ready + summary.adopted_files + summary.copied_files;
     summary.requests = hub.metrics().snapshot();
+    summary.blob_store = options
+        .download
+        .blob_store
+        .as_deref()
+        .map(|store| BlobStoreSummary::of(store, from_blob_store));
     // The client counted every retry of the command: its API calls' and its downloads'.
     summary.retries = u32::try_from(hub.metrics().retries()).unwrap_or(u32::MAX);
     match first_error {

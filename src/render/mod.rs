@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod bundle;
 pub mod ci;
 pub mod config;
 pub mod doctor;

@@ -118,14 +118,42 @@ pub fn summary(report: &SyncReport) -> String {
             parts.push(format!("{count} {what}"));
         }
     }
+    if let Some(store) = &summary.blob_store {
+        parts.push(format!(
+            "{} from the blob store ({})",
+            count(store.files, "file"),
+            HumanBytes(store.bytes)
+        ));
+        for (n, what) in [
+            (store.published_files, "published"),
+            (store.already_published, "already published"),
+            (
+                store.bad_objects.len() as u64,
+                "bad blob-store objects replaced by the Hub",
+            ),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+    }
     if summary.resumed_bytes > 0 {
         parts.push(format!("{} resumed", HumanBytes(summary.resumed_bytes)));
     }
     if summary.retries > 0 {
         parts.push(count(summary.retries as usize, "retry"));
     }
+    let store_requests = summary
+        .blob_store
+        .as_ref()
+        .map_or_else(String::new, |store| {
+            format!(
+                ", {} to the blob store",
+                count(store.requests.requests() as usize, "request")
+            )
+        });
     format!(
-        "Synced {}, {}: {}; {}",
+        "Synced {}, {}: {}; {}{store_requests}",
         count(report.models, "model"),
         count(summary.files_total, "file"),
         parts.join(", "),
@@ -151,4 +179,17 @@ pub fn requests(requests: &RequestCounts) -> String {
     } else {
         format!("{total} ({})", kinds.join(", "))
     }
+}
+
+/// `Pushed 3 of 5 blobs (1.2 GB) to s3://…; 2 already there; 7 requests`.
+pub fn push_summary(report: &crate::ops::push::PushReport) -> String {
+    format!(
+        "Pushed {} of {} ({}) to {}; {} already there; {} to the blob store",
+        report.uploaded_files,
+        count(report.blobs, "blob"),
+        HumanBytes(report.uploaded_bytes),
+        report.blob_store,
+        report.already_there,
+        count(report.requests.requests() as usize, "request")
+    )
 }

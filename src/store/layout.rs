@@ -97,9 +97,15 @@ impl Store {
 pub const STORE_LOCK_FILE: &str = "hfdl-store.lock";
 
 impl Store {
+    /// `.locks/`: the lock files of `huggingface_hub` and hfdl, which the cache scan skips; also
+    /// where `hfdl import` stages a bundle's blobs, on the blobs' file system.
+    pub fn locks_dir(&self) -> PathBuf {
+        self.root.join(".locks")
+    }
+
     /// `.locks/hfdl-store.lock`: see [`STORE_LOCK_FILE`].
     pub fn store_lock_path(&self) -> PathBuf {
-        self.root.join(".locks").join(STORE_LOCK_FILE)
+        self.locks_dir().join(STORE_LOCK_FILE)
     }
 }
 

@@ -1,7 +1,8 @@
 //! The store: the Hugging Face cache layout (hub-protocol §6). The only code that writes model
 //! files: layout, atomic writes, links and refs, locks, the scan, the stat cache, the registry of
-//! known lockfiles and garbage collection.
+//! known lockfiles, garbage collection and air-gapped bundles.
 
+pub mod bundle;
 pub mod disk;
 pub mod error;
 pub mod fsops;

@@ -31,7 +31,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "files and the network",
         &[
-            "config", "download", "hub", "lock", "manifest", "schema", "store",
+            "blobstore",
+            "config",
+            "download",
+            "hub",
+            "lock",
+            "manifest",
+            "schema",
+            "store",
         ],
     ),
     (

@@ -137,6 +137,8 @@ fn config_list_shows_every_key_with_its_value_and_source() {
     log-level      warn                      (default)
     log-format     text                      (default)
     exclude-newer  7 days                    (env HFDL_EXCLUDE_NEWER)
+    blob-store     (unset)                   (default)
+    publish        false                     (default)
     --- stderr
     ");
 }
@@ -277,7 +279,7 @@ fn every_validation_error_names_the_key_the_value_and_what_is_allowed() {
        · ───┬───
        ·    ╰── unknown key
        ╰────
-      help: did you mean `retries`? The keys of config.toml are `store`, `endpoint`, `jobs`, `connections`, `limit-rate`, `timeout`, `retries`, `progress`, `log-level`, `log-format`, `exclude-newer`
+      help: did you mean `retries`? The keys of config.toml are `store`, `endpoint`, `jobs`, `connections`, `limit-rate`, `timeout`, `retries`, `progress`, `log-level`, `log-format`, `exclude-newer`, `blob-store`, `publish`
     "#);
     insta::assert_snapshot!(failure(&ctx, "limit-rate = \"50 parsecs\"\n", &[], &list), @r#"
     exit: 2
@@ -401,14 +403,14 @@ fn every_validation_error_names_the_key_the_value_and_what_is_allowed() {
     --- stdout
     --- stderr
       × unknown setting `job`
-      help: did you mean `jobs`? The settings are store, endpoint, jobs, connections, limit-rate, timeout, retries, progress, log-level, log-format, exclude-newer
+      help: did you mean `jobs`? The settings are store, endpoint, jobs, connections, limit-rate, timeout, retries, progress, log-level, log-format, exclude-newer, blob-store, publish
     ");
     insta::assert_snapshot!(failure(&ctx, "", &[], &["config", "get", "limit_rate"]), @"
     exit: 2
     --- stdout
     --- stderr
       × unknown setting `limit_rate`
-      help: did you mean `limit-rate`? The settings are store, endpoint, jobs, connections, limit-rate, timeout, retries, progress, log-level, log-format, exclude-newer
+      help: did you mean `limit-rate`? The settings are store, endpoint, jobs, connections, limit-rate, timeout, retries, progress, log-level, log-format, exclude-newer, blob-store, publish
     ");
     insta::assert_snapshot!(failure(
         &ctx,

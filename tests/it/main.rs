@@ -3,6 +3,7 @@
 mod architecture;
 mod audit;
 mod auth;
+mod bundle;
 mod concurrency;
 mod config;
 mod cooldown;
@@ -12,6 +13,8 @@ mod engine;
 mod explain;
 mod failures;
 mod fault_matrix;
+mod fleet;
+mod garage;
 mod gc;
 mod github;
 mod guide;

@@ -127,13 +127,24 @@ progress = false
 log-level = "debug"
 log-format = "json"
 exclude-newer = "7 days"
+blob-store = "s3://models-cache/fleet"
+publish = true
 "#;
 
 #[test]
 fn a_config_toml_with_every_key_is_valid_and_hfdl_accepts_the_same_keys_in_settings() {
     assert_valid(schema::CONFIG_SCHEMA_FILE, EVERY_SETTING);
-    let manifest = format!("[settings]{EVERY_SETTING}");
+    // Every key but `publish`, which only the machine sets (config.toml, HFDL_PUBLISH).
+    let manifest = format!(
+        "[settings]{}",
+        EVERY_SETTING.replace("publish = true\n", "")
+    );
     assert_valid(schema::MANIFEST_SCHEMA_FILE, &manifest);
+    let with_publish = format!("[settings]{EVERY_SETTING}");
+    assert!(
+        hfdl::manifest::parse(Path::new("models.toml"), &with_publish).is_err(),
+        "a project cannot turn publishing on"
+    );
     let parsed = hfdl::manifest::parse(Path::new("models.toml"), &manifest).unwrap();
     assert_eq!(parsed.settings.log_format.as_deref(), Some("json"));
     // The document above really has every key the parser knows.
