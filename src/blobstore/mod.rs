@@ -30,6 +30,7 @@ use object_store::{
     PutOptions, PutPayload, RetryConfig, WriteMultipart,
 };
 use serde::Serialize;
+use tokio::io::AsyncReadExt as _;
 
 pub use connection::{Connection, CredentialOrigin, Credentials};
 
@@ -41,7 +42,10 @@ pub const MULTIPART_THRESHOLD: u64 = 64 << 20;
 /// The size of one part of a multipart upload.
 const PART_SIZE: usize = 16 << 20;
 /// Parts in flight at once per upload.
-const PARTS_IN_FLIGHT: usize = 4;
+const PARTS_IN_FLIGHT: usize = 2;
+/// Multipart uploads at once: with [`PARTS_IN_FLIGHT`], what bounds the memory publishing takes
+/// (about 2 × 3 × 16 MiB).
+const UPLOADS_AT_ONCE: usize = 2;
 
 /// `blob-store = "s3://BUCKET/PREFIX"`, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,6 +312,8 @@ pub struct BlobStore {
     publishing_failed: Mutex<Option<BlobStoreError>>,
     /// Objects that held wrong bytes this run: reported, and overwritten when publishing.
     bad_objects: Mutex<Vec<ContentHash>>,
+    /// Turns of the large uploads ([`UPLOADS_AT_ONCE`]).
+    upload_slots: tokio::sync::Semaphore,
 }
 
 /// Locks `mutex`, also after a panic elsewhere (the data is a plain record).
@@ -417,6 +423,7 @@ impl BlobStore {
             unavailable: Mutex::new(None),
             publishing_failed: Mutex::new(None),
             bad_objects: Mutex::new(Vec::new()),
+            upload_slots: tokio::sync::Semaphore::new(UPLOADS_AT_ONCE),
         })
     }
 
@@ -577,26 +584,22 @@ impl BlobStore {
                 Err(error) => return Err(self.failure(&error)),
             }
         } else {
+            // Large uploads take turns: each holds up to PARTS_IN_FLIGHT parts in memory.
+            let _slot = self
+                .upload_slots
+                .acquire()
+                .await
+                .map_err(|e| io(std::io::Error::other(e)))?;
             let upload = self
                 .client
                 .put_multipart(&path)
                 .await
                 .map_err(|e| self.failure(&e))?;
             let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
-            let mut reader = tokio::fs::File::open(file).await.map_err(io)?;
-            let mut buffer = vec![0u8; PART_SIZE];
-            loop {
-                let n = tokio::io::AsyncReadExt::read(&mut reader, &mut buffer)
-                    .await
-                    .map_err(io)?;
-                if n == 0 {
-                    break;
-                }
-                writer
-                    .wait_for_capacity(PARTS_IN_FLIGHT)
-                    .await
-                    .map_err(|e| self.failure(&e))?;
-                writer.write(&buffer[..n]);
+            if let Err(error) = self.write_parts(&mut writer, file).await {
+                // No half-written upload lingers on the engine (it would bill its parts).
+                let _ = writer.abort().await;
+                return Err(error);
             }
             if let Err(error) = writer.finish().await {
                 return Err(self.failure(&error));
@@ -607,6 +610,37 @@ impl BlobStore {
             .fetch_add(size, Ordering::Relaxed);
         self.metrics.stored.fetch_add(1, Ordering::Relaxed);
         Ok(Upload::Stored)
+    }
+
+    /// Reads `file` part by part into `writer`, at most [`PARTS_IN_FLIGHT`] parts in memory.
+    async fn write_parts(
+        &self,
+        writer: &mut WriteMultipart,
+        file: &Path,
+    ) -> Result<(), BlobStoreError> {
+        let io = |error: std::io::Error| BlobStoreError::Io {
+            path: file.display().to_string(),
+            message: error.to_string(),
+        };
+        let mut reader = tokio::fs::File::open(file).await.map_err(io)?;
+        loop {
+            // A whole part (or what is left): `take` ends at PART_SIZE bytes.
+            let mut part = Vec::with_capacity(PART_SIZE);
+            (&mut reader)
+                .take(PART_SIZE as u64)
+                .read_to_end(&mut part)
+                .await
+                .map_err(io)?;
+            if part.is_empty() {
+                return Ok(());
+            }
+            writer
+                .wait_for_capacity(PARTS_IN_FLIGHT)
+                .await
+                .map_err(|e| self.failure(&e))?;
+            // Handed over without a copy.
+            writer.put(Bytes::from(part));
+        }
     }
 
     /// Checks that the bucket answers to these credentials: a listing of the prefix (read), and

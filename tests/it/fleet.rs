@@ -527,3 +527,66 @@ fn publish_is_the_machines_decision_not_the_projects() {
     assert_eq!(output.status.code(), Some(2), "{}", ctx.render(&output));
     assert_eq!(json_error_code(&output), "usage");
 }
+
+#[test]
+fn a_large_file_is_published_in_parts_and_read_back_whole() {
+    let Some(cluster) = GarageCluster::start_or_skip() else {
+        return;
+    };
+    let ctx = TestContext::new();
+    ctx.hub
+        .fixtures()
+        .create_repo(RepoType::Model, "acme/large", RepoOptions::default())
+        .unwrap();
+    // Above the 64 MiB multipart threshold, and not a whole number of 16 MiB parts.
+    let size = (70 << 20) + 12_345;
+    ctx.hub
+        .fixtures()
+        .commit(
+            RepoType::Model,
+            "acme/large",
+            "main",
+            "weights",
+            vec![FileChange::generated("model.safetensors", size, 7)],
+        )
+        .unwrap();
+    ctx.write_manifest(&format!(
+        "[settings]\nblob-store = \"s3://{}/{PREFIX}\"\n\n[models.large]\nrepo = \"acme/large\"\n",
+        cluster.bucket()
+    ));
+    let env = cluster.env();
+    let publisher = Machine::new(&ctx, "publisher");
+    let output = publisher.run(&ctx, &env, &["sync", "--publish", "--json"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    assert_eq!(json(&output)["summary"]["blob_store"]["published_files"], 1);
+
+    let lock = fs_err::read_to_string(ctx.project.join("models.lock")).unwrap();
+    let sha = lock
+        .split("sha256 = \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the lock pins the file's sha256")
+        .to_owned();
+    let head = cluster.s3(
+        1,
+        cluster.key(),
+        "HEAD",
+        &format!("/{}/{PREFIX}/sha256/{sha}", cluster.bucket()),
+        &[],
+        None,
+    );
+    let headers = head.text().to_ascii_lowercase();
+    assert!(
+        headers.contains(&format!("content-length: {size}")),
+        "{headers}"
+    );
+    // A multipart object's ETag ends in `-<parts>`: 70 MiB in 16 MiB parts is 5.
+    assert!(headers.contains("-5\""), "not a 5-part upload: {headers}");
+
+    ctx.hub.reset();
+    let reader = Machine::new(&ctx, "reader");
+    let output = reader.run(&ctx, &env, &["sync", "--frozen"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    assert_eq!(ctx.hub.counters().total_requests(), 0);
+    assert_complete(&ctx, &reader.cache);
+}
