@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2154 # bin, work, endpoint, stores, hub_pid, static_pid: from scripts/bench
+# shellcheck disable=SC2154 # bin, work, fixtures, endpoint, stores, hub_pid, static_pid: from scripts/bench
 # The fleet benchmark, sourced by `scripts/bench --fleet` once the mock Hub is up: $bin, $work,
 # $endpoint, $stores and the helpers timed, reset, repo_bytes and curl_config come from there.
 #
@@ -98,6 +98,22 @@ for model in lock["model"]:
 PY
 timed "$fleet/time.txt" curl -s --fail -K "$fleet/garage-null.cfg"
 read -r garage_wall _ _ <"$fleet/time.txt"
+# Garage's write limit: the same blobs PUT by curl under another prefix, one request each.
+python3 - "$project/models.lock" "$s3" "$key_id:$key_secret" "$fixtures/objects" >"$fleet/garage-put.cfg" <<'PY'
+import os, sys, tomllib
+lock, s3, user, objects = tomllib.load(open(sys.argv[1], "rb")), *sys.argv[2:5]
+print('aws-sigv4 = "aws:amz:garage:s3"')
+print(f'user = "{user}"')
+print('header = "x-amz-content-sha256: UNSIGNED-PAYLOAD"')
+for model in lock["model"]:
+    for f in model["files"]:
+        if "sha256" in f and os.path.exists(f"{objects}/{f['sha256']}"):
+            print(f'upload-file = "{objects}/{f["sha256"]}"')
+            print(f'url = "{s3}/bench/limit/{f["sha256"]}"')
+            print('output = "/dev/null"')
+PY
+timed "$fleet/time.txt" curl -s --fail -K "$fleet/garage-put.cfg"
+read -r garage_put_wall _ _ <"$fleet/time.txt"
 curl_config bench/big /dev/null >"$fleet/hub-null.cfg"
 reset
 timed "$fleet/time.txt" curl -s --fail -L -K "$fleet/hub-null.cfg"
@@ -109,11 +125,11 @@ while read -r mode i wall cpu rss hub store; do
   printf '%-11s %5s %8s %8s %8sM %12s %12s\n' "$mode" "$i" "$wall" "$cpu" "$((rss / 1024))" "$hub" "$store"
 done <"$results"
 echo
-python3 - "$results" "$big_bytes" "$stores" "$garage_wall" "$hub_wall" <<'PY'
+python3 - "$results" "$big_bytes" "$stores" "$garage_wall" "$hub_wall" "$garage_put_wall" <<'PY'
 import sys
 rows = [l.split() for l in open(sys.argv[1])]
 repo, stores = int(sys.argv[2]), int(sys.argv[3])
-garage_wall, hub_wall = float(sys.argv[4]), float(sys.argv[5])
+garage_wall, hub_wall, garage_put = float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
 def of(mode): return [r for r in rows if r[0] == mode]
 hub_only, fleet = of("hub-only"), of("blob-store")
 def total(rs, i): return sum(int(r[i]) for r in rs)
@@ -125,6 +141,6 @@ print(f"wall per store: plain Hub sync {mean(hub_only, 2):.3f} s; publishing sto
       f"({float(fleet[0][2]) / mean(hub_only, 2):.2f}x); from the blob store {mean(readers, 2):.3f} s "
       f"({mean(readers, 2) / mean(hub_only, 2):.2f}x)")
 print(f"CPU per store: plain Hub sync {mean(hub_only, 3):.3f} s; from the blob store {mean(readers, 3):.3f} s")
-print(f"server limits (curl to /dev/null, same run): Garage {repo / garage_wall / 1e9:.2f} GB/s, "
-      f"mock Hub {repo / hub_wall / 1e9:.2f} GB/s")
+print(f"server limits (curl, same run): Garage GET {repo / garage_wall / 1e9:.2f} GB/s ({garage_wall:.3f} s), "
+      f"Garage PUT {repo / garage_put / 1e9:.2f} GB/s ({garage_put:.3f} s), mock Hub GET {repo / hub_wall / 1e9:.2f} GB/s")
 PY

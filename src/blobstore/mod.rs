@@ -39,12 +39,15 @@ use crate::hash::ContentHash;
 
 /// Files at least this large are uploaded in parts.
 pub const MULTIPART_THRESHOLD: u64 = 64 << 20;
-/// The size of one part of a multipart upload.
-const PART_SIZE: usize = 16 << 20;
+/// The size of one part of a multipart upload, unless the file needs larger ones
+/// ([`part_size`]).
+const PART_SIZE: usize = 8 << 20;
+/// S3 allows 10,000 parts per upload; hfdl stays below, with room.
+const MAX_PARTS: u64 = 9_000;
 /// Parts in flight at once per upload.
 const PARTS_IN_FLIGHT: usize = 2;
 /// Multipart uploads at once: with [`PARTS_IN_FLIGHT`], what bounds the memory publishing takes
-/// (about 2 × 3 × 16 MiB).
+/// (about 2 × 3 × 8 MiB for files up to 70 GiB).
 const UPLOADS_AT_ONCE: usize = 2;
 
 /// `blob-store = "s3://BUCKET/PREFIX"`, validated.
@@ -595,8 +598,9 @@ impl BlobStore {
                 .put_multipart(&path)
                 .await
                 .map_err(|e| self.failure(&e))?;
-            let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
-            if let Err(error) = self.write_parts(&mut writer, file).await {
+            let part_size = part_size(size);
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, part_size);
+            if let Err(error) = self.write_parts(&mut writer, file, part_size).await {
                 // No half-written upload lingers on the engine (it would bill its parts).
                 let _ = writer.abort().await;
                 return Err(error);
@@ -617,6 +621,7 @@ impl BlobStore {
         &self,
         writer: &mut WriteMultipart,
         file: &Path,
+        part_size: usize,
     ) -> Result<(), BlobStoreError> {
         let io = |error: std::io::Error| BlobStoreError::Io {
             path: file.display().to_string(),
@@ -624,10 +629,10 @@ impl BlobStore {
         };
         let mut reader = tokio::fs::File::open(file).await.map_err(io)?;
         loop {
-            // A whole part (or what is left): `take` ends at PART_SIZE bytes.
-            let mut part = Vec::with_capacity(PART_SIZE);
+            // A whole part (or what is left): `take` ends at `part_size` bytes.
+            let mut part = Vec::with_capacity(part_size);
             (&mut reader)
-                .take(PART_SIZE as u64)
+                .take(part_size as u64)
                 .read_to_end(&mut part)
                 .await
                 .map_err(io)?;
@@ -723,6 +728,13 @@ impl BlobStore {
     }
 }
 
+/// The part size for a file of `size` bytes: [`PART_SIZE`], or whole MiB large enough that the
+/// file needs at most [`MAX_PARTS`] parts (a 100 GB GGUF gets 11 MiB parts).
+fn part_size(size: u64) -> usize {
+    let needed = size.div_ceil(MAX_PARTS).div_ceil(1 << 20) << 20;
+    (PART_SIZE as u64).max(needed) as usize
+}
+
 /// Records `error` in `slot` unless one is there; true when it was the first.
 fn first_error(slot: &Mutex<Option<BlobStoreError>>, error: &BlobStoreError) -> bool {
     let mut slot = lock(slot);
@@ -784,6 +796,16 @@ mod tests {
             "s3://bucket/a/../b",
         ] {
             assert!(BlobStoreUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parts_stay_under_the_s3_limit_for_any_model_file() {
+        assert_eq!(part_size(70 << 20), PART_SIZE);
+        for size in [1u64 << 30, 70 << 30, 100_000_000_000, 1 << 40] {
+            let part = part_size(size) as u64;
+            assert!(size.div_ceil(part) <= MAX_PARTS, "{size}: {part}");
+            assert_eq!(part % (1 << 20), 0);
         }
     }
 

@@ -470,6 +470,30 @@ fn wrong_keys_a_missing_bucket_and_a_dead_engine_are_warnings_and_the_hub_serves
         assert!(!check.to_string().contains(&secret));
     }
 
+    // Not even the most verbose log shows a secret: the wrong one, or the good one in use.
+    for env in [&wrong_keys, &cluster.env()] {
+        let machine = Machine::new(&ctx, "traced");
+        let output = machine
+            .hfdl(&ctx, env)
+            .args(["-vvv", "sync", "--publish"])
+            .env("HFDL_LOG", "trace")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", ctx.render(&output));
+        let text = format!(
+            "{}{}",
+            stderr(&output),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let (_, secret) = env
+            .iter()
+            .find(|(k, _)| k == "AWS_SECRET_ACCESS_KEY")
+            .unwrap();
+        assert!(text.len() > 1000, "trace logs were written: {text}");
+        assert!(!text.contains(secret.as_str()), "a secret in the log");
+        fs_err::remove_dir_all(&machine.cache).unwrap();
+    }
+
     // A healthy store passes doctor, writing included when this machine publishes.
     let healthy = Machine::new(&ctx, "healthy");
     let mut env = cluster.env();
@@ -538,7 +562,7 @@ fn a_large_file_is_published_in_parts_and_read_back_whole() {
         .fixtures()
         .create_repo(RepoType::Model, "acme/large", RepoOptions::default())
         .unwrap();
-    // Above the 64 MiB multipart threshold, and not a whole number of 16 MiB parts.
+    // Above the 64 MiB multipart threshold, and not a whole number of 8 MiB parts.
     let size = (70 << 20) + 12_345;
     ctx.hub
         .fixtures()
@@ -580,8 +604,8 @@ fn a_large_file_is_published_in_parts_and_read_back_whole() {
         headers.contains(&format!("content-length: {size}")),
         "{headers}"
     );
-    // A multipart object's ETag ends in `-<parts>`: 70 MiB in 16 MiB parts is 5.
-    assert!(headers.contains("-5\""), "not a 5-part upload: {headers}");
+    // A multipart object's ETag ends in `-<parts>`: 70 MiB in 8 MiB parts is 9.
+    assert!(headers.contains("-9\""), "not a 9-part upload: {headers}");
 
     ctx.hub.reset();
     let reader = Machine::new(&ctx, "reader");
