@@ -37,6 +37,13 @@ pub use connection::{Connection, CredentialOrigin, Credentials};
 use crate::env::Env;
 use crate::hash::ContentHash;
 
+/// The most a connection may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the retries of one request may go on: the Hub is the fallback.
+const RETRY_WINDOW: Duration = Duration::from_secs(10);
+/// The deadline of one request other than a GET (at least the `timeout` setting): a part of
+/// 8 MiB, or a single PUT of up to 64 MiB at 256 KiB/s.
+const REQUEST_DEADLINE: Duration = Duration::from_mins(5);
 /// Files at least this large are uploaded in parts.
 pub const MULTIPART_THRESHOLD: u64 = 64 << 20;
 /// The size of one part of a multipart upload, unless the file needs larger ones
@@ -304,7 +311,10 @@ pub type ObjectStream = BoxStream<'static, Result<Bytes, BlobStoreError>>;
 pub struct BlobStore {
     url: BlobStoreUrl,
     connection: Connection,
-    client: Arc<AmazonS3>,
+    /// GETs: no deadline (bodies of many GB); stalls are caught per chunk by the caller.
+    reader: Arc<AmazonS3>,
+    /// Everything else, each request with a deadline.
+    writer: Arc<AmazonS3>,
     options: BlobStoreOptions,
     metrics: BlobStoreMetrics,
     /// Set by the first failure that is about the store, not one object: the rest of the run
@@ -347,15 +357,51 @@ impl BlobStore {
             message,
         };
         let connection = Connection::from_env(env).map_err(config_error)?;
+        // A large object streams for longer than any fixed deadline: the reader's stalls are
+        // caught per chunk instead. Every other request (HEAD, PUT of a part, LIST) has a
+        // deadline, so a hung engine cannot hold a sync forever.
+        let reader = Self::client(&url, &connection, env, options, None).map_err(config_error)?;
+        let writer = Self::client(
+            &url,
+            &connection,
+            env,
+            options,
+            Some(REQUEST_DEADLINE.max(options.timeout)),
+        )
+        .map_err(config_error)?;
+        Ok(BlobStore {
+            url,
+            connection,
+            reader: Arc::new(reader),
+            writer: Arc::new(writer),
+            options,
+            metrics: BlobStoreMetrics::default(),
+            unavailable: Mutex::new(None),
+            publishing_failed: Mutex::new(None),
+            bad_objects: Mutex::new(Vec::new()),
+            upload_slots: tokio::sync::Semaphore::new(UPLOADS_AT_ONCE),
+        })
+    }
+
+    /// An S3 client for `url`; `deadline` bounds each request, body included.
+    fn client(
+        url: &BlobStoreUrl,
+        connection: &Connection,
+        env: &Env,
+        options: BlobStoreOptions,
+        deadline: Option<Duration>,
+    ) -> Result<AmazonS3, String> {
         let mut client_options = ClientOptions::new()
-            .with_connect_timeout(options.timeout)
-            // A large object streams for longer than any fixed deadline: stalls are caught
-            // per chunk by the reader instead.
-            .with_timeout_disabled()
+            // An engine that does not accept a connection within this is down for this run.
+            .with_connect_timeout(options.timeout.min(CONNECT_TIMEOUT))
             .with_user_agent(reqwest::header::HeaderValue::from_static(concat!(
                 "hfdl/",
                 env!("CARGO_PKG_VERSION")
             )));
+        client_options = match deadline {
+            Some(deadline) => client_options.with_timeout(deadline),
+            None => client_options.with_timeout_disabled(),
+        };
         if let Some(endpoint) = &connection.endpoint
             && endpoint.starts_with("http://")
         {
@@ -373,7 +419,7 @@ impl BlobStore {
                     base: 2.0,
                 },
                 max_retries: options.retries as usize,
-                retry_timeout: options.timeout,
+                retry_timeout: options.timeout.min(RETRY_WINDOW),
             });
         if let Some(endpoint) = &connection.endpoint {
             builder = builder.with_endpoint(endpoint.trim_end_matches('/'));
@@ -414,20 +460,7 @@ impl BlobStore {
                 builder
             }
         };
-        let client = builder
-            .build()
-            .map_err(|e| config_error(crate::codes::error_chain(&e)))?;
-        Ok(BlobStore {
-            url,
-            connection,
-            client: Arc::new(client),
-            options,
-            metrics: BlobStoreMetrics::default(),
-            unavailable: Mutex::new(None),
-            publishing_failed: Mutex::new(None),
-            bad_objects: Mutex::new(Vec::new()),
-            upload_slots: tokio::sync::Semaphore::new(UPLOADS_AT_ONCE),
-        })
+        builder.build().map_err(|e| crate::codes::error_chain(&e))
     }
 
     /// The `blob-store` URL.
@@ -504,7 +537,7 @@ impl BlobStore {
             ..GetOptions::default()
         };
         self.metrics.gets.fetch_add(1, Ordering::Relaxed);
-        match self.client.get_opts(&path, options).await {
+        match self.reader.get_opts(&path, options).await {
             Ok(result) => {
                 let size = result.meta.size;
                 let store = self.url.to_string();
@@ -529,7 +562,7 @@ impl BlobStore {
     /// The size of the stored object, or `None` when there is none.
     pub async fn size_of(&self, hash: &ContentHash) -> Result<Option<u64>, BlobStoreError> {
         self.metrics.heads.fetch_add(1, Ordering::Relaxed);
-        match self.client.head(&self.path(hash)).await {
+        match self.writer.head(&self.path(hash)).await {
             Ok(meta) => Ok(Some(meta.size)),
             Err(error) => match self.classify(&error) {
                 Classified::Absent => Ok(None),
@@ -542,11 +575,13 @@ impl BlobStore {
     /// of that size is already there. Small files go in one conditional PUT
     /// (`If-None-Match: *`, where the engine honours it; racing publishers write the same bytes
     /// anyway), large ones in parts.
+    /// `progress` hears of the bytes sent, as parts (or the whole file) are handed over.
     pub async fn upload(
         &self,
         hash: &ContentHash,
         file: &Path,
         size: u64,
+        progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<Upload, BlobStoreError> {
         // A known-bad object has the right size but the wrong bytes: it is overwritten.
         let known_bad = lock(&self.bad_objects).contains(hash);
@@ -571,21 +606,24 @@ impl BlobStore {
                 },
                 ..PutOptions::default()
             };
-            match self.client.put_opts(&path, payload.clone(), create).await {
+            match self.writer.put_opts(&path, payload.clone(), create).await {
                 Ok(_) => {}
+                // Another publisher wrote it meanwhile (an engine that honours If-None-Match).
                 Err(object_store::Error::AlreadyExists { .. }) => {
                     self.metrics.already.fetch_add(1, Ordering::Relaxed);
                     return Ok(Upload::AlreadyThere);
                 }
-                // An engine without conditional writes: a plain PUT of the same bytes is safe.
-                Err(object_store::Error::NotImplemented { .. }) => {
-                    self.client
+                // An engine that refuses conditional writes (501): a plain PUT is safe, as
+                // racing publishers write the same bytes under a content key.
+                Err(error) if refuses_conditional_put(&error) => {
+                    self.writer
                         .put(&path, payload)
                         .await
                         .map_err(|e| self.failure(&e))?;
                 }
                 Err(error) => return Err(self.failure(&error)),
             }
+            progress(size);
         } else {
             // Large uploads take turns: each holds up to PARTS_IN_FLIGHT parts in memory.
             let _slot = self
@@ -594,13 +632,16 @@ impl BlobStore {
                 .await
                 .map_err(|e| io(std::io::Error::other(e)))?;
             let upload = self
-                .client
+                .writer
                 .put_multipart(&path)
                 .await
                 .map_err(|e| self.failure(&e))?;
             let part_size = part_size(size);
             let mut writer = WriteMultipart::new_with_chunk_size(upload, part_size);
-            if let Err(error) = self.write_parts(&mut writer, file, part_size).await {
+            if let Err(error) = self
+                .write_parts(&mut writer, file, part_size, progress)
+                .await
+            {
                 // No half-written upload lingers on the engine (it would bill its parts).
                 let _ = writer.abort().await;
                 return Err(error);
@@ -622,6 +663,7 @@ impl BlobStore {
         writer: &mut WriteMultipart,
         file: &Path,
         part_size: usize,
+        progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(), BlobStoreError> {
         let io = |error: std::io::Error| BlobStoreError::Io {
             path: file.display().to_string(),
@@ -643,7 +685,8 @@ impl BlobStore {
                 .wait_for_capacity(PARTS_IN_FLIGHT)
                 .await
                 .map_err(|e| self.failure(&e))?;
-            // Handed over without a copy.
+            // Handed over without a copy; counted once the previous parts made room for it.
+            progress(part.len() as u64);
             writer.put(Bytes::from(part));
         }
     }
@@ -653,7 +696,7 @@ impl BlobStore {
     pub async fn check(&self, write: bool) -> Result<(), BlobStoreError> {
         let prefix = (!self.url.prefix.is_empty())
             .then(|| self.url.prefix.split('/').collect::<ObjectPath>());
-        self.client
+        self.writer
             .list_with_delimiter(prefix.as_ref())
             .await
             .map_err(|e| self.failure(&e))?;
@@ -665,11 +708,11 @@ impl BlobStore {
             let name = format!("probe-{}", std::process::id());
             key.extend([".hfdl-doctor", name.as_str()]);
             let path: ObjectPath = key.into_iter().collect();
-            self.client
+            self.writer
                 .put(&path, PutPayload::from_static(b"hfdl doctor write check\n"))
                 .await
                 .map_err(|e| self.failure(&e))?;
-            self.client
+            self.writer
                 .delete(&path)
                 .await
                 .map_err(|e| self.failure(&e))?;
@@ -725,6 +768,14 @@ impl BlobStore {
             }
             _ => Classified::Failed(BlobStoreError::Unreachable { store, message }),
         }
+    }
+}
+
+/// The engine does not do conditional PUTs: object_store's own refusal, or a 501 answer.
+fn refuses_conditional_put(error: &object_store::Error) -> bool {
+    matches!(error, object_store::Error::NotImplemented { .. }) || {
+        let message = crate::codes::error_chain(error);
+        message.contains("501") || message.contains("<Code>NotImplemented</Code>")
     }
 }
 

@@ -203,7 +203,10 @@ pub(super) async fn publish(store: &BlobStore, fetch: &BlobFetch, target: Target
     if store.publishing_failed().is_some() || store.unavailable().is_some() {
         return;
     }
-    match store.upload(&fetch.hash, &fetch.blob, fetch.size).await {
+    match store
+        .upload(&fetch.hash, &fetch.blob, fetch.size, &|_| {})
+        .await
+    {
         Ok(Upload::Stored) => {
             tracing::debug!(path = fetch.path, object = %store.url().object_url(&fetch.hash), "published");
         }

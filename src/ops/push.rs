@@ -218,15 +218,35 @@ async fn push_one(
             });
         }
     }
+    // The bar appears with the first bytes sent: an object already there sends none.
+    let id = ids.next();
+    let started = std::sync::atomic::AtomicBool::new(false);
+    let progress = |bytes| {
+        if !started.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            reporter.report(Event::TaskStarted {
+                id,
+                kind: TaskKind::Upload,
+                label: item.label.clone(),
+                size: item.size,
+                done: 0,
+            });
+        }
+        reporter.report(Event::TaskProgress { id, bytes });
+    };
     let outcome = store
-        .upload(&item.hash, &item.path, item.size)
-        .await
-        .map_err(|error: BlobStoreError| Error::BlobStore(error))?;
-    reporter.report(Event::Info {
-        message: match outcome {
-            Upload::Stored => format!("pushed {}", item.label),
-            Upload::AlreadyThere => format!("{} is already in the blob store", item.label),
-        },
-    });
+        .upload(&item.hash, &item.path, item.size, &progress)
+        .await;
+    if started.load(std::sync::atomic::Ordering::Relaxed) {
+        reporter.report(Event::TaskFinished {
+            id,
+            ok: outcome.is_ok(),
+        });
+    }
+    let outcome = outcome.map_err(|error: BlobStoreError| Error::BlobStore(error))?;
+    if outcome == Upload::AlreadyThere {
+        reporter.report(Event::Info {
+            message: format!("{} is already in the blob store", item.label),
+        });
+    }
     Ok((outcome, item.size))
 }

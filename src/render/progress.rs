@@ -132,11 +132,7 @@ impl Reporter for Bars {
                         ProgressStyle::with_template("{prefix:>9} {wide_msg} {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12}")
                             .unwrap_or_else(|_| ProgressStyle::default_bar()),
                     );
-                    bar.set_prefix(if kind == TaskKind::Verify {
-                        "verify"
-                    } else {
-                        "download"
-                    });
+                    bar.set_prefix(kind.doing());
                     bar.set_message(label);
                     bar.set_position(done);
                     (bar, true)
@@ -379,11 +375,7 @@ impl Lines {
                     state.totals.done = state.totals.done.saturating_sub(task.counted);
                     return None;
                 }
-                let verb = if task.kind == TaskKind::Verify {
-                    "verified"
-                } else {
-                    "downloaded"
-                };
+                let verb = task.kind.done();
                 let mut line = format!(
                     "{verb} {} ({}, {})",
                     task.label,

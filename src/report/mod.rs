@@ -109,6 +109,28 @@ pub enum TaskKind {
     Download,
     /// Hashing a file already on disk to check it.
     Verify,
+    /// Sending a file to the shared blob store (`hfdl push`).
+    Upload,
+}
+
+impl TaskKind {
+    /// What a bar's prefix says while the task runs.
+    pub fn doing(self) -> &'static str {
+        match self {
+            TaskKind::Download => "download",
+            TaskKind::Verify => "verify",
+            TaskKind::Upload => "upload",
+        }
+    }
+
+    /// What the line says when the task is done.
+    pub fn done(self) -> &'static str {
+        match self {
+            TaskKind::Download => "downloaded",
+            TaskKind::Verify => "verified",
+            TaskKind::Upload => "uploaded",
+        }
+    }
 }
 
 /// Receives events; implementations must be cheap and never block for long.

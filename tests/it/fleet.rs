@@ -172,6 +172,9 @@ fn push_seeds_the_bucket_from_a_workstation_and_reports_what_was_there() {
     assert_eq!(report["blobs"], 3, "{report}");
     assert_eq!(report["uploaded_files"], 3, "{report}");
     assert_eq!(report["already_there"], 0, "{report}");
+    // Progress as for a download: the JSON-lines stream has an upload task per blob.
+    let events = stderr(&push);
+    assert_eq!(events.matches(r#""kind":"upload""#).count(), 3, "{events}");
 
     let again = ctx
         .hfdl()
