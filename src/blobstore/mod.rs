@@ -441,7 +441,8 @@ impl BlobStore {
             }
             Credentials::Anonymous { .. } => builder.with_skip_signature(true),
             Credentials::Ambient => {
-                // object_store reads the ambient chain's variables itself.
+                // The ambient chain's variables, from hfdl's snapshot of the environment;
+                // object_store resolves them (and the instance profile) at the first request.
                 let mut builder = builder;
                 for name in [
                     "AWS_WEB_IDENTITY_TOKEN_FILE",
@@ -551,6 +552,11 @@ impl BlobStore {
                     })
                     .boxed();
                 Ok(Some((stream, size)))
+            }
+            // An object shorter than the partial file: not the blob (the Hub resumes instead).
+            Err(error) if from > 0 && crate::codes::error_chain(&error).contains("416") => {
+                tracing::debug!(%error, from, "the blob store's object ends before the partial file");
+                Ok(None)
             }
             Err(error) => match self.classify(&error) {
                 Classified::Absent => Ok(None),

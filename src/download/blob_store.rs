@@ -39,7 +39,13 @@ pub(super) async fn fetch(
     {
         return Ok(false);
     }
-    let (hasher, start) = resume_state(fetch).await?;
+    // The partial file's length sets the range; its bytes are hashed only once the store has
+    // the object (on a miss the Hub path hashes them).
+    let start = fs_err::metadata(&fetch.incomplete).map_or(0, |m| m.len());
+    if start >= fetch.size {
+        // An empty file, or a whole (or too long) partial one: the Hub path finishes it.
+        return Ok(false);
+    }
     let object = store.url().object_url(&fetch.hash);
     let (mut body, object_size) = match store.read(&fetch.hash, start).await {
         Ok(Some(found)) => found,
@@ -59,6 +65,11 @@ pub(super) async fn fetch(
             fetch.size, fetch.path
         );
         bad_object(store, fetch, object, problem, target);
+        return Ok(false);
+    }
+    let (hasher, hashed) = resume_state(fetch).await?;
+    if hashed != start {
+        // The partial file changed meanwhile: leave it to the Hub path.
         return Ok(false);
     }
     let (reporter, id) = (target.reporter, target.id);

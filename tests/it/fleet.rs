@@ -130,6 +130,41 @@ fn one_machine_publishes_and_four_others_sync_from_the_bucket_without_the_hub() 
         assert_complete(&ctx, &machine.cache);
     }
 
+    // A partial download resumes from the blob store with a ranged read: the bytes it holds
+    // are kept, the rest comes from the bucket.
+    let resumer = Machine::new(&ctx, "resumer");
+    let blobs = resumer.cache.join("models--acme--tiny/blobs");
+    fs_err::create_dir_all(&blobs).unwrap();
+    let whole = fs_err::read(
+        publisher
+            .cache
+            .join("models--acme--tiny/blobs")
+            .join(weights.etag()),
+    )
+    .unwrap();
+    let kept = 100_000;
+    fs_err::write(
+        blobs.join(format!("{}.incomplete", weights.etag())),
+        &whole[..kept],
+    )
+    .unwrap();
+    ctx.hub.reset();
+    let output = resumer.run(&ctx, &env, &["sync", "--frozen", "--json"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let report = json(&output);
+    assert_eq!(report["summary"]["resumed_bytes"], kept, "{report}");
+    let total: u64 = ["config.json", "tokenizer.json", "model.safetensors"]
+        .iter()
+        .map(|path| ctx.tiny_file(path).size)
+        .sum();
+    assert_eq!(
+        report["summary"]["blob_store"]["bytes"],
+        total - kept as u64,
+        "{report}"
+    );
+    assert_eq!(ctx.hub.counters().total_requests(), 0);
+    assert_complete(&ctx, &resumer.cache);
+
     // A publisher finds everything there: nothing is uploaded twice.
     let again = Machine::new(&ctx, "second-publisher");
     let output = again.run(&ctx, &env, &["sync", "--publish", "--json"]);
