@@ -340,6 +340,34 @@ fn two_publishers_at_once_leave_one_good_copy() {
     assert_complete(&ctx, &reader.cache);
 }
 
+/// A slow `sync --frozen --json` on `machine`, during which Garage node `node` is SIGKILLed.
+fn sync_while_a_node_dies(
+    ctx: &TestContext,
+    cluster: &mut GarageCluster,
+    env: &[(String, String)],
+    machine: &Machine,
+    node: usize,
+) -> Output {
+    let child = machine
+        .hfdl(ctx, env)
+        .args([
+            "sync",
+            "--frozen",
+            "--json",
+            "--limit-rate",
+            "24M",
+            "-j",
+            "2",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    cluster.kill_node(node);
+    child.wait_with_output().unwrap()
+}
+
 #[test]
 fn a_killed_node_keeps_the_quorum_and_a_dead_endpoint_falls_back_to_the_hub() {
     let Some(mut cluster) = GarageCluster::start_or_skip() else {
@@ -370,24 +398,7 @@ fn a_killed_node_keeps_the_quorum_and_a_dead_endpoint_falls_back_to_the_hub() {
     // Node 2 dies while a machine reads through node 0: two of three copies still answer.
     ctx.hub.reset();
     let survivor = Machine::new(&ctx, "survivor");
-    let child = survivor
-        .hfdl(&ctx, &env)
-        .args([
-            "sync",
-            "--frozen",
-            "--json",
-            "--limit-rate",
-            "24M",
-            "-j",
-            "2",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    cluster.kill_node(2);
-    let output = child.wait_with_output().unwrap();
+    let output = sync_while_a_node_dies(&ctx, &mut cluster, &env, &survivor, 2);
     assert!(output.status.success(), "{}", ctx.render(&output));
     assert_complete(&ctx, &survivor.cache);
     assert_eq!(
@@ -400,24 +411,7 @@ fn a_killed_node_keeps_the_quorum_and_a_dead_endpoint_falls_back_to_the_hub() {
     // Now the node this machine talks to dies mid-sync: the Hub serves the rest.
     ctx.hub.reset();
     let orphan = Machine::new(&ctx, "orphan");
-    let child = orphan
-        .hfdl(&ctx, &env)
-        .args([
-            "sync",
-            "--frozen",
-            "--json",
-            "--limit-rate",
-            "24M",
-            "-j",
-            "2",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    cluster.kill_node(0);
-    let output = child.wait_with_output().unwrap();
+    let output = sync_while_a_node_dies(&ctx, &mut cluster, &env, &orphan, 0);
     assert!(output.status.success(), "{}", ctx.render(&output));
     assert_complete(&ctx, &orphan.cache);
     let text = stderr(&output);
