@@ -337,6 +337,10 @@ impl Lockfile {
                     Some(model.commit.span()),
                 ));
             }
+            // The revision names a ref file (`refs/<revision>`): a lock from a cloned
+            // repository must not write outside the store with it.
+            crate::fsutil::check_repo_path(&model.revision)
+                .map_err(|reason| invalid(format!("`revision`: {reason}"), None))?;
             let metadata = if model.has_metadata() {
                 Some(decode_metadata(&mut model, &invalid)?)
             } else {
@@ -347,6 +351,9 @@ impl Lockfile {
             for file in model.files {
                 let file_span = file.span();
                 let file = file.into_inner();
+                // Each path becomes a snapshot link: nothing may point it outside the snapshot.
+                crate::fsutil::check_repo_path(&file.path)
+                    .map_err(|reason| invalid(reason, Some(file_span.clone())))?;
                 if !paths.insert(file.path.clone()) {
                     return Err(invalid(
                         format!("the file `{}` appears twice", file.path),
@@ -626,6 +633,26 @@ mod tests {
             "{text}"
         );
         assert_eq!(decode(&text).unwrap(), two);
+    }
+
+    #[test]
+    fn paths_and_revisions_that_would_leave_the_store_are_refused() {
+        let good = Lockfile {
+            models: vec![model(None)],
+        }
+        .encode();
+        assert!(decode(&good).is_ok());
+        for (from, to) in [
+            ("path = \"w.bin\"", "path = \"../../../.bashrc\""),
+            ("path = \"w.bin\"", "path = \"/etc/passwd\""),
+            ("path = \"w.bin\"", "path = \"a//b\""),
+            ("revision = \"main\"", "revision = \"../../../../tmp/x\""),
+        ] {
+            assert!(good.contains(from), "{good}");
+            let bad = good.replace(from, to);
+            let error = decode(&bad).expect_err(&bad).to_string();
+            assert!(error.contains("models.lock"), "{error}");
+        }
     }
 
     #[test]
