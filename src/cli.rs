@@ -120,6 +120,9 @@ pub enum Command {
     Whoami(WhoamiArgs),
     /// Check the set-up: config, store, disk, lock, keyring, token, endpoint, clock
     Doctor(DoctorArgs),
+    /// Open the local web app (status, disk use, add, sync, verify, gc) in a browser, on
+    /// 127.0.0.1 with a secret URL
+    Ui(UiArgs),
     /// Print a shell completion script (commands, flags, and model names from models.toml)
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
@@ -154,6 +157,7 @@ impl Command {
             Command::Logout(_) => "logout",
             Command::Whoami(_) => "whoami",
             Command::Doctor(_) => "doctor",
+            Command::Ui(_) => "ui",
             Command::Completions(_) => "completions",
             Command::Version(_) => "version",
             Command::Explain(_) => "explain",
@@ -541,6 +545,20 @@ pub struct WhoamiArgs {}
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {}
+
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// The port to listen on [default: a free one]
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Print the URL but do not open a browser
+    #[arg(long)]
+    pub no_open: bool,
+    /// Listen on this address instead of 127.0.0.1: an IP address, or IP:PORT. Whoever can
+    /// reach it and has the URL's token controls hfdl on this machine
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {

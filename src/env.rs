@@ -57,6 +57,11 @@ pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
 pub const GITLAB_CI: &str = "GITLAB_CI";
 /// Disables colour (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
+/// The X11 display; `hfdl ui` opens a browser (`xdg-open`) only when it or
+/// [`WAYLAND_DISPLAY`] is set.
+pub const DISPLAY: &str = "DISPLAY";
+/// The Wayland display (see [`DISPLAY`]).
+pub const WAYLAND_DISPLAY: &str = "WAYLAND_DISPLAY";
 
 /// The user configuration file (default `$XDG_CONFIG_HOME/hfdl/config.toml`, else
 /// `~/.config/hfdl/config.toml`).

@@ -50,7 +50,7 @@
 //!
 //! | layer | modules |
 //! | --- | --- |
-//! | CLI | `main.rs`, `cli` (clap types), `commands` (one thin file per subcommand: arguments → options → operation → render) |
+//! | CLI | `main.rs`, `cli` (clap types), `commands` (one thin file per subcommand: arguments → options → operation → render), [`ui`] (`hfdl ui`: the local web app's server over the operations) |
 //! | CLI side | [`render`] (progress renderers, the text of each report, GitHub Actions and GitLab CI conventions in [`render::ci`]), [`logging`] |
 //! | operations | [`ops`]: [`ops::Project`] and one operation per command, typed reports |
 //! | pipeline | [`resolve`], [`reconcile`], [`settings`] (flags + environment + files → one value), [`policy`] (a lock against `[policy]`), [`cyclonedx`] (a lock as an ML-BOM), [`health`] (doctor's checks), [`error`] (wraps every layer's error) |
@@ -120,3 +120,4 @@ pub mod scan;
 pub mod schema;
 pub mod settings;
 pub mod store;
+pub mod ui;

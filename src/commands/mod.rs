@@ -38,6 +38,7 @@ pub mod remove;
 pub mod search;
 pub mod status;
 pub mod sync;
+pub mod ui;
 pub mod verify;
 pub mod version;
 pub mod whoami;
@@ -184,6 +185,7 @@ pub fn stops_cleanly(command: &Command) -> bool {
             | Command::Export(_)
             | Command::Import(_)
             | Command::Push(_)
+            | Command::Ui(_)
     )
 }
 
@@ -352,6 +354,9 @@ async fn dispatch(
             let project = open(ManifestNeed::Optional)?;
             import::run(&context(&project), &project, &args)
         }
+        // Opens the project at each request: the web app may create models.toml, and sees
+        // edits made elsewhere.
+        Command::Ui(args) => ui::run(&bare(), options, env, &args).await,
         Command::Config(args) => {
             let open_optional = || open(ManifestNeed::Optional);
             config::run(global, options.clone(), open_optional, is_terminal, &args)

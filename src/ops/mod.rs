@@ -87,6 +87,7 @@ pub mod remove;
 pub mod search;
 pub mod status;
 pub mod sync;
+pub mod usage;
 pub mod verify;
 
 pub use sync::{SyncOptions, SyncPlan, SyncReport};

@@ -55,7 +55,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("operations", &["ops"]),
     ("CLI side", &["logging", "render"]),
-    ("CLI", &["cli", "commands", "main", "manual"]),
+    ("CLI", &["cli", "commands", "main", "manual", "ui"]),
 ];
 
 /// The CLI's own files: outside the acyclicity rule (clap types, the dispatcher, and the docs

@@ -457,7 +457,12 @@ fn extra_unsafe_or_misplaced_entries_are_refused_and_nothing_is_added() {
             "path = \"../../../../config.json\"",
         )
         .into_bytes();
-    refuse(&hostile, "bundle-invalid", "unsafe file path");
+    // models.lock itself refuses the path (as any lock read from disk does).
+    refuse(
+        &hostile,
+        "bundle-invalid",
+        "`../../../../config.json` has an empty, `.` or `..` segment",
+    );
 }
 
 #[test]

@@ -31,4 +31,6 @@ mod signals;
 mod snapshots;
 mod support;
 mod sync;
+mod ui_api;
+mod ui_browser;
 mod verify;
