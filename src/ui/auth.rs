@@ -14,8 +14,11 @@ use axum::response::{IntoResponse, Response};
 
 use super::{UiError, UiState};
 
-/// The cookie that carries the secret.
-pub const COOKIE: &str = "hfdl_ui_token";
+/// The cookie that carries the secret, `hfdl_ui_token_<PORT>`: cookies are shared by every
+/// port of a host, and a second `hfdl ui` (another project) must not replace the first one's.
+pub fn cookie_name(port: u16) -> String {
+    format!("hfdl_ui_token_{port}")
+}
 /// The header that carries the secret (required on every request that changes something).
 pub const HEADER: &str = "x-hfdl-token";
 /// The query parameter of the URL `hfdl ui` prints.
@@ -63,6 +66,8 @@ pub struct Guard {
     origins: Vec<String>,
     /// The origin of the listening address.
     own: String,
+    /// This server's cookie ([`cookie_name`]).
+    cookie: String,
 }
 
 impl Guard {
@@ -80,6 +85,7 @@ impl Guard {
             hosts,
             origins,
             own: format!("http://{own}"),
+            cookie: cookie_name(port),
         }
     }
 
@@ -119,7 +125,8 @@ impl Guard {
                 });
             }
             let cookie = format!(
-                "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
+                "{}={}; HttpOnly; SameSite=Strict; Path=/",
+                self.cookie,
                 self.secret()
             );
             let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
@@ -132,7 +139,8 @@ impl Guard {
             .get(HEADER)
             .and_then(|value| value.to_str().ok())
             .map(|token| self.secret.matches(token));
-        let by_cookie = cookie_token(headers).map(|token| self.secret.matches(&token));
+        let by_cookie =
+            cookie_token(headers, &self.cookie).map(|token| self.secret.matches(&token));
         if by_header == Some(false) || (by_header.is_none() && by_cookie == Some(false)) {
             return Err(UiError::Unauthorized {
                 reason: "the request's token is not this session's",
@@ -140,7 +148,7 @@ impl Guard {
         }
         if by_header.is_none() && by_cookie.is_none() {
             return Err(UiError::Unauthorized {
-                reason: "the request has no session token (cookie `hfdl_ui_token` or header `X-Hfdl-Token`)",
+                reason: "the request has no session token (cookie `hfdl_ui_token_<PORT>` or header `X-Hfdl-Token`)",
             });
         }
         if !matches!(*request.method(), Method::GET | Method::HEAD) {
@@ -182,16 +190,16 @@ fn query_token(query: Option<&str>) -> Option<String> {
     })
 }
 
-/// The value of the `hfdl_ui_token` cookie, if the request has one.
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// The value of the cookie `name`, if the request has one.
+fn cookie_token(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == COOKIE).then(|| value.to_owned())
+            let (cookie, value) = pair.trim().split_once('=')?;
+            (cookie == name).then(|| value.to_owned())
         })
 }
 
@@ -230,7 +238,7 @@ pub(crate) async fn guard(
 
 #[cfg(test)]
 mod tests {
-    use super::{Secret, cookie_token, query_token};
+    use super::{Secret, cookie_name, cookie_token, query_token};
 
     #[test]
     fn secrets_are_64_hex_digits_and_differ_every_time() {
@@ -247,7 +255,13 @@ mod tests {
         assert_eq!(query_token(Some("a=1&token=abc")), Some("abc".into()));
         assert_eq!(query_token(Some("tokens=abc")), None);
         let mut headers = axum::http::HeaderMap::new();
-        headers.insert("cookie", "x=1; hfdl_ui_token=abc; y=2".parse().unwrap());
-        assert_eq!(cookie_token(&headers), Some("abc".into()));
+        headers.insert(
+            "cookie",
+            "x=1; hfdl_ui_token_9=other; hfdl_ui_token_8=abc; y=2"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(cookie_token(&headers, &cookie_name(8)), Some("abc".into()));
+        assert_eq!(cookie_token(&headers, &cookie_name(7)), None);
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! # Security ([`auth`], a middleware in front of every route)
 //!
-//! - Every request needs the secret: the cookie `hfdl_ui_token` or the header `X-Hfdl-Token`;
+//! - Every request needs the secret: the cookie `hfdl_ui_token_<PORT>` or the header `X-Hfdl-Token`;
 //!   a missing or wrong one is `401` (`ui-unauthorized`). `GET /?token=SECRET` sets the cookie
 //!   (`HttpOnly; SameSite=Strict; Path=/`) and answers `303` to `/`, so the secret leaves the
 //!   address bar.

@@ -289,7 +289,7 @@ fn the_ui_answers_only_its_own_page_with_the_secret() {
     ctx.write_manifest(TINY);
     let ui = Ui::start(&ctx);
     let secret = ui.secret.clone();
-    let cookie = ("cookie", format!("hfdl_ui_token={secret}"));
+    let cookie = ("cookie", format!("hfdl_ui_token_{}={secret}", ui.port));
 
     // No secret, a wrong one (header, cookie, URL): 401 with a JSON error.
     for reply in [
@@ -298,7 +298,10 @@ fn the_ui_answers_only_its_own_page_with_the_secret() {
         ui.get_with("/api/status", &[("x-hfdl-token", "0".repeat(64))]),
         ui.get_with(
             "/api/status",
-            &[("cookie", format!("hfdl_ui_token={}", "f".repeat(64)))],
+            &[(
+                "cookie",
+                format!("hfdl_ui_token_{}={}", ui.port, "f".repeat(64)),
+            )],
         ),
         ui.get_with(&format!("/?token={}", "a".repeat(64)), &[]),
     ] {
@@ -314,7 +317,7 @@ fn the_ui_answers_only_its_own_page_with_the_secret() {
     assert_eq!(reply.header("location"), "/");
     let set_cookie = reply.header("set-cookie");
     assert!(
-        set_cookie.starts_with(&format!("hfdl_ui_token={secret};")),
+        set_cookie.starts_with(&format!("hfdl_ui_token_{}={secret};", ui.port)),
         "{set_cookie}"
     );
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
