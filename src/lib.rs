@@ -54,7 +54,7 @@
 //! | CLI side | [`render`] (progress renderers, the text of each report, GitHub Actions and GitLab CI conventions in [`render::ci`]), [`logging`] |
 //! | operations | [`ops`]: [`ops::Project`] and one operation per command, typed reports |
 //! | pipeline | [`resolve`], [`reconcile`], [`settings`] (flags + environment + files → one value), [`policy`] (a lock against `[policy]`), [`cyclonedx`] (a lock as an ML-BOM), [`health`] (doctor's checks), [`error`] (wraps every layer's error) |
-//! | files and the network | [`manifest`], [`lock`], [`config`], [`hub`], [`store`], [`download`], [`schema`] |
+//! | files and the network | [`manifest`], [`lock`], [`config`], [`hub`], [`store`], [`download`], [`xet`] (Xet hashes, xorb chunks, reconstructions), [`schema`] |
 //! | leaf helpers | [`codes`] (exit and error codes), [`report`] (progress events), [`fsutil`] (atomic writes, path checks), [`pattern`] (fnmatch), [`hash`], [`repo`] (ids, and every way people name a repo), [`card`] (README front matter), [`env`](mod@env), [`build_info`] (what `hfdl version` prints), [`explain`] (the help page of each error code), [`scan`] (what loading a model file would import: pickle opcodes, safetensors headers; never executed) |
 //!
 //! Each layer's error type ([`manifest::diagnostics::ManifestError`], [`hub::HubError`],
@@ -121,3 +121,4 @@ pub mod schema;
 pub mod settings;
 pub mod store;
 pub mod ui;
+pub mod xet;

@@ -39,6 +39,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "manifest",
             "schema",
             "store",
+            "xet",
         ],
     ),
     (

@@ -34,3 +34,4 @@ mod sync;
 mod ui_api;
 mod ui_browser;
 mod verify;
+mod xet_interop;

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use bytes::{Bytes, BytesMut};
 
-use crate::record::{BodyInFlight, Fault, Recorder};
+use crate::record::{BodyInFlight, ByteCounter, Fault, Recorder};
 
 /// Read size: large enough that loopback throughput is bound by the client, small enough that
 /// the buffers of a download stay in the CPU cache between the read and the socket write, and
@@ -108,6 +108,18 @@ pub fn stream(
     fault: Option<Fault>,
     recorder: Arc<Recorder>,
 ) -> Body {
+    stream_counted(source, start, len, fault, recorder, ByteCounter::Served)
+}
+
+/// Like [`stream`], counting the bytes sent in `counter`.
+pub fn stream_counted(
+    source: Source,
+    start: u64,
+    len: u64,
+    fault: Option<Fault>,
+    recorder: Arc<Recorder>,
+    counter: ByteCounter,
+) -> Body {
     if fault.is_none()
         && let Source::File(path) = &source
         // A file that cannot be opened takes the general path, which reports it the same way.
@@ -119,13 +131,21 @@ pub fn stream(
             left: len,
             buffers: Vec::new(),
             recorder,
+            counter,
         });
     }
     let (sender, mut receiver) =
         tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(CHANNEL_DEPTH);
     tokio::task::spawn_blocking(move || {
         let _sending = recorder.body_started();
-        let result = produce(&source, start, len, fault.as_ref(), &recorder, &sender);
+        let result = produce(
+            &source,
+            start,
+            len,
+            fault.as_ref(),
+            (&recorder, counter),
+            &sender,
+        );
         if let Err(error) = result {
             // The receiver may be gone already; then nobody needs to know.
             let _ = sender.blocking_send(Err(error));
@@ -151,6 +171,7 @@ struct FileChunks {
     /// Buffers of earlier chunks; one is free again once its chunk has been written and dropped.
     buffers: Vec<Arc<Vec<u8>>>,
     recorder: Arc<Recorder>,
+    counter: ByteCounter,
     /// Counts the body as being sent until its last chunk is handed over or the client leaves.
     sending: Option<BodyInFlight>,
 }
@@ -178,7 +199,7 @@ impl FileChunks {
         let buffer = Arc::get_mut(slot).ok_or_else(|| std::io::Error::other("buffer in use"))?;
         self.file.read_exact(&mut buffer[..want])?;
         self.left -= want as u64;
-        self.recorder.add_bytes(want as u64);
+        self.recorder.add_counted(self.counter, want as u64);
         Ok(Bytes::from_owner(Chunk {
             buffer: Arc::clone(slot),
             len: want,
@@ -226,7 +247,7 @@ fn produce(
     start: u64,
     len: u64,
     fault: Option<&Fault>,
-    recorder: &Recorder,
+    (recorder, counter): (&Recorder, ByteCounter),
     sender: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
 ) -> std::io::Result<()> {
     if matches!(fault, Some(Fault::Stall)) {
@@ -294,7 +315,7 @@ fn produce(
         if sender.blocking_send(Ok(chunk.freeze())).is_err() {
             return Ok(()); // the client went away
         }
-        recorder.add_bytes(want as u64);
+        recorder.add_counted(counter, want as u64);
         sent += want as u64;
     }
     if let Some(limit) = cut_after

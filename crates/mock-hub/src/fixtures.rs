@@ -4,7 +4,9 @@
 //! Layout under the fixture root:
 //! - `objects/<sha256>`: file contents, content-addressed, shared by every repo and commit;
 //! - `repos/<type>s/<id>.json`: one repo (options, commits with their file tables, refs);
-//! - `users.json`: the users and their tokens.
+//! - `users.json`: the users and their tokens;
+//! - `xet/`: the Xet CAS (xorbs and file reconstructions) of Xet-backed repos (see
+//!   [`crate::xet::store`]).
 //!
 //! A [`Fixtures`] is a cheap, cloneable handle: the server and a test share one, so a test can
 //! commit or move a branch while the server runs. Every change is written to disk atomically
@@ -197,6 +199,9 @@ pub struct FileInfo {
     pub is_lfs: bool,
     /// Where the bytes live: `objects/<content_sha256>`.
     pub content_sha256: String,
+    /// The Xet file hash of an LFS file stored in Xet (its reconstruction is in `xet/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xet_hash: Option<String>,
 }
 
 impl FileInfo {
@@ -271,6 +276,18 @@ pub struct Repo {
     /// Counters and computed tags (absent from fixture files written before it existed).
     #[serde(default)]
     pub meta: RepoMeta,
+    /// Set when the repo stores its LFS files in Xet: files committed from then on are chunked
+    /// into the CAS and served with the Xet headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xet: Option<XetOptions>,
+}
+
+/// How a Xet-backed repo stores its LFS files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct XetOptions {
+    /// The chunk encoding the uploader picks.
+    pub compression: crate::xet::xorb::Compression,
 }
 
 impl Repo {
@@ -446,6 +463,7 @@ impl Fixtures {
             aliases: Vec::new(),
             created: CREATED.to_owned(),
             meta: RepoMeta::default(),
+            xet: None,
         };
         self.save_repo(&repo)?;
         state.repos.insert(key, Arc::new(repo));
@@ -458,6 +476,20 @@ impl Fixtures {
             repo.meta = meta;
             Ok(())
         })
+    }
+
+    /// Makes `id` a Xet-backed repo: LFS files committed from now on are chunked into the
+    /// CAS (deduplicated against every chunk already there) and served the Xet way.
+    pub fn enable_xet(&self, repo_type: RepoType, id: &str, options: XetOptions) -> Result<()> {
+        self.update_repo(repo_type, id, |repo| {
+            repo.xet = Some(options);
+            Ok(())
+        })
+    }
+
+    /// The Xet CAS of these fixtures.
+    pub fn xet_store(&self) -> crate::xet::store::XetStore {
+        crate::xet::store::XetStore::new(&self.root.join("xet"))
     }
 
     /// Every repo, as shared snapshots, in (type, id) order: what a search looks through.
@@ -539,12 +571,26 @@ impl Fixtures {
         stamp: Stamp<'_>,
     ) -> Result<String> {
         // Store contents first, outside the lock: they can be large.
+        let xet = self
+            .read()
+            .repos
+            .get(&(repo_type, id.to_owned()))
+            .and_then(|repo| repo.xet);
         let mut staged = Vec::new();
         for change in changes {
             match change {
                 FileChange::Put { path, content, lfs } => {
                     validate_path(&path)?;
-                    let info = self.store_content(&path, &content, lfs)?;
+                    let mut info = self.store_content(&path, &content, lfs)?;
+                    if let Some(options) = xet.filter(|_| lfs) {
+                        let data = self.read_object(&info.content_sha256)?;
+                        let xet_root = self.root.join("xet");
+                        let ingested = self
+                            .xet_store()
+                            .ingest(&data, options.compression)
+                            .map_err(io_err(&xet_root))?;
+                        info.xet_hash = Some(ingested.file.hash);
+                    }
                     staged.push((path, Some(info)));
                 }
                 FileChange::Delete { path } => staged.push((path, None)),
@@ -849,6 +895,7 @@ impl Fixtures {
             sha256: lfs.then(|| sha256.clone()),
             is_lfs: lfs,
             content_sha256: sha256,
+            xet_hash: None,
         })
     }
 

@@ -7,7 +7,8 @@
 //! - [`card`]: README.md front matter → `cardData` and the tags the Hub derives from it;
 //! - [`record`]: the request log, counters and fault rules;
 //! - [`generate`]: fixture generators for the binary (large repos, many small files, demo);
-//! - [`static_files`]: a plain static file server, the benchmark's baseline.
+//! - [`static_files`]: a plain static file server, the benchmark's baseline;
+//! - [`xet`]: Xet storage: hashes, chunking, xorbs, the CAS store and the CAS origin.
 //!
 //! A test starts a server with [`MockHub::start`], drives a client at [`MockHub::endpoint`],
 //! and asserts on [`MockHub::counters`] and [`MockHub::requests`].
@@ -19,12 +20,13 @@ pub mod generate;
 pub mod record;
 pub mod server;
 pub mod static_files;
+pub mod xet;
 
 use std::sync::Arc;
 
 pub use fixtures::{
     Content, FileChange, FileInfo, FixtureError, Fixtures, Gated, RepoMeta, RepoOptions, RepoType,
-    UserSpec,
+    UserSpec, XetOptions,
 };
 pub use record::{Counters, Fault, FaultRule, RequestKind, RequestRecord};
 pub use server::ServerOptions;
@@ -33,7 +35,7 @@ pub use static_files::StaticServer;
 use record::Recorder;
 use server::Shared;
 
-/// A running mock Hub: a Hub listener and a CDN listener on 127.0.0.1, served by a private
+/// A running mock Hub: a Hub listener, a CDN listener and a Xet CAS listener on 127.0.0.1, served by a private
 /// runtime that stops when this value is dropped.
 pub struct MockHub {
     shared: Arc<Shared>,
@@ -45,6 +47,7 @@ impl std::fmt::Debug for MockHub {
         f.debug_struct("MockHub")
             .field("endpoint", &self.shared.endpoint)
             .field("cdn_origin", &self.shared.cdn_origin)
+            .field("cas_origin", &self.shared.cas_origin)
             .finish_non_exhaustive()
     }
 }
@@ -62,13 +65,15 @@ impl MockHub {
             .thread_name("mock-hub")
             .enable_all()
             .build()?;
-        let (hub_listener, cdn_listener) = runtime.block_on(async {
+        let (hub_listener, cdn_listener, cas_listener) = runtime.block_on(async {
             let hub = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
             let cdn = tokio::net::TcpListener::bind(("127.0.0.1", options.cdn_port)).await?;
-            std::io::Result::Ok((hub, cdn))
+            let cas = tokio::net::TcpListener::bind(("127.0.0.1", options.cas_port)).await?;
+            std::io::Result::Ok((hub, cdn, cas))
         })?;
         let endpoint = format!("http://{}", hub_listener.local_addr()?);
         let cdn_origin = format!("http://{}", cdn_listener.local_addr()?);
+        let cas_origin = format!("http://{}", cas_listener.local_addr()?);
         let secret = format!(
             "{:x}{:x}",
             std::process::id(),
@@ -83,7 +88,9 @@ impl MockHub {
             options,
             endpoint,
             cdn_origin,
+            cas_origin,
             secret,
+            xet_grants: std::sync::Mutex::default(),
         });
         let hub_app = axum::Router::new()
             .fallback(server::hub)
@@ -96,9 +103,17 @@ impl MockHub {
                 tracing::error!(%error, "hub listener stopped");
             }
         });
+        let cas_app = axum::Router::new()
+            .fallback(xet::cas::cas)
+            .with_state(shared.clone());
         runtime.spawn(async move {
             if let Err(error) = axum::serve(no_delay(cdn_listener), cdn_app).await {
                 tracing::error!(%error, "cdn listener stopped");
+            }
+        });
+        runtime.spawn(async move {
+            if let Err(error) = axum::serve(no_delay(cas_listener), cas_app).await {
+                tracing::error!(%error, "cas listener stopped");
             }
         });
         Ok(MockHub {
@@ -115,6 +130,11 @@ impl MockHub {
     /// The CDN's origin (a different port, so a different origin from the Hub).
     pub fn cdn_origin(&self) -> String {
         self.shared.cdn_origin.clone()
+    }
+
+    /// The Xet CAS origin (`casUrl` of the Xet tokens; another port, so another origin).
+    pub fn cas_origin(&self) -> String {
+        self.shared.cas_origin.clone()
     }
 
     /// The served fixtures; changes made through it are visible to the next request.

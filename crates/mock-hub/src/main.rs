@@ -143,6 +143,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         port: args.port,
         cdn_port: args.cdn_port,
         regular_file_redirect: !args.no_regular_redirect,
+        ..ServerOptions::default()
     };
     let hub = MockHub::start_with(fixtures, options).map_err(|e| format!("cannot listen: {e}"))?;
     let mut stdout = std::io::stdout();

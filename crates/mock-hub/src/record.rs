@@ -23,6 +23,16 @@ pub enum RequestKind {
     Cdn,
     /// `/__admin/…`: never counted.
     Admin,
+    /// `GET /api/{type}s/{repo}/xet-read-token/{rev}` on the Hub origin.
+    XetToken,
+    /// `/v1/reconstructions/…` and `/v2/reconstructions/…` on the CAS origin.
+    XetReconstruction,
+    /// A xorb byte range (`/xorb/default/…`) on the CAS origin.
+    XetXorb,
+    /// The cas-bridge on the CDN origin (`/xet-bridge-us/…`): whole files for non-Xet clients.
+    XetBridge,
+    /// Anything else on the CAS origin (telemetry, `HEAD /v1/files/…`, unknown routes).
+    XetOther,
     /// Anything else (unknown routes).
     Other,
 }
@@ -55,12 +65,56 @@ pub struct Counters {
     /// The most bodies that were being sent at the same time (concurrent transfers).
     #[serde(default)]
     pub max_concurrent_bodies: u64,
+    /// Xet token requests (`/api/…/xet-read-token/…`; not counted in `api`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub xet_token: u64,
+    /// CAS reconstruction queries (v1 and v2).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub xet_reconstruction: u64,
+    /// Xorb byte-range requests on the CAS origin.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub xet_xorb: u64,
+    /// cas-bridge requests (whole Xet files over plain HTTP; their bytes count in `bytes_served`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub xet_bridge: u64,
+    /// Other CAS requests (telemetry, existence checks).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub xet_other: u64,
+    /// Xorb body bytes sent by the CAS.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub xet_bytes: u64,
+}
+
+/// Xet counters are left out of the JSON while zero, so a run without Xet reports what it
+/// always did.
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Which byte counter a body adds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteCounter {
+    /// `bytes_served`: file content on resolve, CDN and bridge routes.
+    Served,
+    /// `xet_bytes`: xorb bytes on the CAS origin.
+    Xet,
 }
 
 impl Counters {
     /// Every request except admin ones.
     pub fn total_requests(&self) -> u64 {
-        self.api + self.resolve_head + self.resolve_get + self.cdn + self.other
+        self.api
+            + self.resolve_head
+            + self.resolve_get
+            + self.cdn
+            + self.other
+            + self.xet_requests()
+    }
+
+    /// Every Xet request: token, reconstruction, xorb, bridge and other CAS requests.
+    pub fn xet_requests(&self) -> u64 {
+        self.xet_token + self.xet_reconstruction + self.xet_xorb + self.xet_bridge + self.xet_other
     }
 }
 
@@ -84,6 +138,16 @@ pub enum Fault {
     /// Answer normally, with a `Date` header this many seconds off the real time (a server, or
     /// a client, whose clock is wrong).
     ClockSkew { secs: i64 },
+    /// Xet: on the token endpoint, issue a token that has already expired; on the CAS, treat
+    /// the request's token as expired (`401`).
+    ExpiredToken,
+    /// Xet: on a reconstruction, hand out xorb URLs that have already expired; on a xorb URL,
+    /// answer `403` as for an expired signature.
+    ExpiredUrl,
+    /// Xet: on a reconstruction, announce one byte more than the first term unpacks to.
+    WrongUnpackedLength,
+    /// Xet: on a xorb range, flip the first payload byte of the first chunk sent.
+    FlipChunkByte,
 }
 
 /// Applies `fault` to requests whose path contains `path_contains`, `times` times (or always).
@@ -115,6 +179,12 @@ pub struct Recorder {
     bytes_served: AtomicU64,
     bodies_in_flight: AtomicU64,
     max_concurrent_bodies: AtomicU64,
+    xet_token: AtomicU64,
+    xet_reconstruction: AtomicU64,
+    xet_xorb: AtomicU64,
+    xet_bridge: AtomicU64,
+    xet_other: AtomicU64,
+    xet_bytes: AtomicU64,
     log: Mutex<Vec<RequestRecord>>,
     faults: Mutex<Vec<FaultRule>>,
 }
@@ -128,6 +198,11 @@ impl Recorder {
             RequestKind::ResolveGet => &self.resolve_get,
             RequestKind::Cdn => &self.cdn,
             RequestKind::Other => &self.other,
+            RequestKind::XetToken => &self.xet_token,
+            RequestKind::XetReconstruction => &self.xet_reconstruction,
+            RequestKind::XetXorb => &self.xet_xorb,
+            RequestKind::XetBridge => &self.xet_bridge,
+            RequestKind::XetOther => &self.xet_other,
             RequestKind::Admin => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -152,6 +227,16 @@ impl Recorder {
         self.bytes_served.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Adds body bytes actually sent to `counter`.
+    pub fn add_counted(&self, counter: ByteCounter, n: u64) {
+        match counter {
+            ByteCounter::Served => self.add_bytes(n),
+            ByteCounter::Xet => {
+                self.xet_bytes.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
     pub fn counters(&self) -> Counters {
         Counters {
             api: self.api.load(Ordering::Relaxed),
@@ -161,6 +246,12 @@ impl Recorder {
             other: self.other.load(Ordering::Relaxed),
             bytes_served: self.bytes_served.load(Ordering::Relaxed),
             max_concurrent_bodies: self.max_concurrent_bodies.load(Ordering::SeqCst),
+            xet_token: self.xet_token.load(Ordering::Relaxed),
+            xet_reconstruction: self.xet_reconstruction.load(Ordering::Relaxed),
+            xet_xorb: self.xet_xorb.load(Ordering::Relaxed),
+            xet_bridge: self.xet_bridge.load(Ordering::Relaxed),
+            xet_other: self.xet_other.load(Ordering::Relaxed),
+            xet_bytes: self.xet_bytes.load(Ordering::Relaxed),
         }
     }
 
@@ -181,6 +272,12 @@ impl Recorder {
             &self.other,
             &self.bytes_served,
             &self.max_concurrent_bodies,
+            &self.xet_token,
+            &self.xet_reconstruction,
+            &self.xet_xorb,
+            &self.xet_bridge,
+            &self.xet_other,
+            &self.xet_bytes,
         ] {
             counter.store(0, Ordering::Relaxed);
         }

@@ -49,6 +49,15 @@ pub struct ServerOptions {
     /// Answer regular files with the Hub's relative `307` to `/api/resolve-cache/…` (faithful)
     /// instead of a direct `200`.
     pub regular_file_redirect: bool,
+    /// Xet CAS port (0: any free port).
+    pub cas_port: u16,
+    /// Lifetime of the Xet access tokens the token endpoint issues.
+    pub xet_token_ttl_secs: u64,
+    /// Lifetime of the signed xorb URLs a reconstruction hands out.
+    pub xet_url_ttl_secs: u64,
+    /// The largest response the cas-bridge sends (a file's whole body or one range): the
+    /// Hub's clients do not fetch more than 50 GB over plain HTTP in one request.
+    pub bridge_max_response: u64,
 }
 
 impl Default for ServerOptions {
@@ -58,6 +67,10 @@ impl Default for ServerOptions {
             port: 0,
             cdn_port: 0,
             regular_file_redirect: true,
+            cas_port: 0,
+            xet_token_ttl_secs: 3600,
+            xet_url_ttl_secs: 3600,
+            bridge_max_response: 50_000_000_000,
         }
     }
 }
@@ -72,8 +85,12 @@ pub struct Shared {
     pub endpoint: String,
     /// `http://127.0.0.1:PORT` of the CDN origin.
     pub cdn_origin: String,
+    /// `http://127.0.0.1:PORT` of the Xet CAS origin.
+    pub cas_origin: String,
     /// Signs CDN URLs so the CDN can serve without auth yet only what the Hub handed out.
     pub secret: String,
+    /// Xet access tokens issued, and what they grant.
+    pub xet_grants: std::sync::Mutex<std::collections::HashMap<String, crate::xet::cas::Grant>>,
 }
 
 /// An error answer in the Hub's style.
@@ -212,11 +229,11 @@ fn truthy(value: &str) -> bool {
     matches!(value, "true" | "True" | "1")
 }
 
-fn decode(text: &str) -> String {
+pub(crate) fn decode(text: &str) -> String {
     percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
-fn parse_query(raw: Option<&str>) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn parse_query(raw: Option<&str>) -> BTreeMap<String, Vec<String>> {
     let mut query: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -238,6 +255,8 @@ fn classify(path: &str, method: &Method) -> RequestKind {
         RequestKind::Admin
     } else if path.starts_with("/api/resolve-cache/") {
         resolve
+    } else if path.starts_with("/api/") && path.contains("/xet-read-token/") {
+        RequestKind::XetToken
     } else if path.starts_with("/api/") {
         RequestKind::Api
     } else if path.contains("/resolve/") {
@@ -247,7 +266,7 @@ fn classify(path: &str, method: &Method) -> RequestKind {
     }
 }
 
-fn record(shared: &Shared, request: &Request, kind: RequestKind, status: StatusCode) {
+pub(crate) fn record(shared: &Shared, request: &Request, kind: RequestKind, status: StatusCode) {
     let header = |name: header::HeaderName| {
         request
             .headers()
@@ -358,7 +377,11 @@ async fn hub_route(
 }
 
 /// `Fault::Status` and `Fault::RateLimit` replace the answer entirely.
-fn status_fault(fault: Option<&Fault>, kind: RequestKind, head: bool) -> Option<Response> {
+pub(crate) fn status_fault(
+    fault: Option<&Fault>,
+    kind: RequestKind,
+    head: bool,
+) -> Option<Response> {
     match fault? {
         Fault::Status(code) => {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -566,6 +589,7 @@ async fn api(call: &Call<'_>, rest: &str, body: Body) -> Outcome {
         "refs",
         "auth-check",
         "commits",
+        "xet-read-token",
     ];
     let (id, marker, after) = split_repo(&segments[1..], &markers).ok_or_else(|| {
         HubError::new(
@@ -612,6 +636,25 @@ async fn api(call: &Call<'_>, rest: &str, body: Body) -> Outcome {
         }
         ("refs", &Method::GET) => Ok(refs(call, &repo)),
         ("commits", &Method::GET) => commits(call, &repo, after),
+        ("xet-read-token", &Method::GET) => {
+            check_content(&repo, call.user.as_ref())?;
+            let (revision, _) =
+                take_revision(after).ok_or_else(|| HubError::revision_not_found(""))?;
+            let commit = resolve_revision(&repo, &revision)?;
+            let expired = matches!(call.fault, Some(Fault::ExpiredToken));
+            let token = crate::xet::cas::issue_token(call.shared, &repo, &commit.id, expired);
+            let mut response = call.json(&json!({
+                "accessToken": token.access_token,
+                "exp": token.exp,
+                "casUrl": call.shared.cas_origin,
+            }));
+            // huggingface_hub reads the headers, hf_xet the body: the Hub sends both.
+            let headers = response.headers_mut();
+            insert(headers, "x-xet-cas-url", &call.shared.cas_origin);
+            insert(headers, "x-xet-access-token", &token.access_token);
+            insert(headers, "x-xet-token-expiration", &token.exp.to_string());
+            Ok(response)
+        }
         ("auth-check", &Method::GET) => {
             check_content(&repo, call.user.as_ref())?;
             Ok(call.json(&json!({})))
@@ -1050,6 +1093,9 @@ fn entry_json(repo: &Repo, commit: &Commit, path: &str, expand: bool) -> Option<
         if file.is_lfs {
             entry["lfs"] = lfs_json(file, "oid");
         }
+        if let Some(hash) = &file.xet_hash {
+            entry["xetHash"] = json!(hash);
+        }
         entry
     } else if directories(commit).contains(path) {
         let mut hasher = sha1::Sha1::new();
@@ -1343,7 +1389,7 @@ fn resolve(call: &Call<'_>, path: &str) -> Outcome {
         .with_header("x-repo-commit", commit.id.clone())
     })?;
     if file.is_lfs {
-        return Ok(cdn_redirect(call, commit, file));
+        return Ok(cdn_redirect(call, &repo, commit, file));
     }
     if call.shared.options.regular_file_redirect {
         let location = format!(
@@ -1410,12 +1456,12 @@ fn resolve_cache(call: &Call<'_>, rest: &str) -> Outcome {
         .with_header("x-repo-commit", commit.id.clone())
     })?;
     if file.is_lfs {
-        return Ok(cdn_redirect(call, commit, file));
+        return Ok(cdn_redirect(call, &repo, commit, file));
     }
     Ok(serve_regular(call, commit, file))
 }
 
-fn insert(headers: &mut HeaderMap, name: impl header::IntoHeaderName, value: &str) {
+pub(crate) fn insert(headers: &mut HeaderMap, name: impl header::IntoHeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         headers.insert(name, value);
     }
@@ -1427,17 +1473,21 @@ pub fn sign(secret: &str, sha256: &str, expires: &str) -> String {
 }
 
 /// The LFS answer: `302` to the CDN origin with the Hub's metadata headers on the redirect.
-fn cdn_redirect(call: &Call<'_>, commit: &Commit, file: &FileInfo) -> Response {
+fn cdn_redirect(call: &Call<'_>, repo: &Repo, commit: &Commit, file: &FileInfo) -> Response {
     let expires = "4102444800"; // 2100-01-01: far enough for any test
     let name = file.path.rsplit('/').next().unwrap_or(&file.path);
     let disposition = format!("inline; filename*=UTF-8''{name}; filename=\"{name}\";");
-    let location = format!(
-        "{}/cdn/{}?response-content-disposition={}&Expires={expires}&Signature={}&Key-Pair-Id=MOCKHUB",
-        call.shared.cdn_origin,
-        file.content_sha256,
-        utf8_percent_encode(&disposition, QUOTE_ALL),
-        sign(&call.shared.secret, &file.content_sha256, expires),
-    );
+    let location = if let Some(hash) = &file.xet_hash {
+        crate::xet::cas::bridge_url(call.shared, repo, hash, &disposition)
+    } else {
+        format!(
+            "{}/cdn/{}?response-content-disposition={}&Expires={expires}&Signature={}&Key-Pair-Id=MOCKHUB",
+            call.shared.cdn_origin,
+            file.content_sha256,
+            utf8_percent_encode(&disposition, QUOTE_ALL),
+            sign(&call.shared.secret, &file.content_sha256, expires),
+        )
+    };
     let text = format!("Found. Redirecting to {location}");
     let body_len = text.len();
     let mut response = Response::new(if call.head() {
@@ -1457,6 +1507,9 @@ fn cdn_redirect(call: &Call<'_>, commit: &Commit, file: &FileInfo) -> Response {
         &format!("\"{}\"", file.content_sha256),
     );
     insert(headers, "x-linked-size", &file.size.to_string());
+    if let Some(hash) = &file.xet_hash {
+        crate::xet::cas::insert_resolve_headers(call.shared, headers, repo, commit, hash);
+    }
     response
 }
 
@@ -1496,7 +1549,7 @@ fn serve_regular(call: &Call<'_>, commit: &Commit, file: &FileInfo) -> Response 
 }
 
 /// The content of `file` with `Range` support: `200`, `206` or `416`.
-fn serve_bytes(
+pub(crate) fn serve_bytes(
     shared: &Shared,
     method: &Method,
     headers: &HeaderMap,
@@ -1561,6 +1614,11 @@ fn serve_bytes(
 
 /// The CDN origin: `GET`/`HEAD /cdn/{sha256}?…&Expires=…&Signature=…`. No auth, no Hub headers.
 pub async fn cdn(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    if request.uri().path().starts_with("/xet-bridge-us/") {
+        let response = crate::xet::cas::bridge(&shared, &request);
+        record(&shared, &request, RequestKind::XetBridge, response.status());
+        return response;
+    }
     let response = cdn_route(&shared, &request);
     record(&shared, &request, RequestKind::Cdn, response.status());
     response
@@ -1623,6 +1681,7 @@ fn cdn_route(shared: &Shared, request: &Request) -> Response {
         sha256: Some(sha256.to_owned()),
         is_lfs: true,
         content_sha256: sha256.to_owned(),
+        xet_hash: None,
     };
     let mut response = serve_bytes(shared, request.method(), request.headers(), fault, &file);
     let headers = response.headers_mut();

@@ -56,6 +56,7 @@ fn counters_split_requests_by_kind_and_count_body_bytes() {
         other: 1,
         bytes_served: WEIGHTS_SIZE + 100 + common::CONFIG.len() as u64,
         max_concurrent_bodies: 1,
+        ..Counters::default()
     };
     assert_eq!(t.hub.counters(), expected);
     assert_eq!(admin_counters(&t), expected);
