@@ -57,6 +57,15 @@ impl Machine {
     }
 }
 
+/// A Garage cluster and a project that syncs the tiny repo with the cluster's bucket as its
+/// blob store; `None` when the test is skipped (no Garage, outside CI).
+fn fleet() -> Option<(GarageCluster, TestContext)> {
+    let cluster = GarageCluster::start_or_skip()?;
+    let ctx = TestContext::new();
+    ctx.write_manifest(&manifest(cluster.bucket(), ""));
+    Some((cluster, ctx))
+}
+
 fn json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
@@ -78,11 +87,9 @@ fn assert_complete(ctx: &TestContext, store: &Path) {
 
 #[test]
 fn one_machine_publishes_and_four_others_sync_from_the_bucket_without_the_hub() {
-    let Some(cluster) = GarageCluster::start_or_skip() else {
+    let Some((cluster, ctx)) = fleet() else {
         return;
     };
-    let ctx = TestContext::new();
-    ctx.write_manifest(&manifest(cluster.bucket(), ""));
     let env = cluster.env();
 
     let publisher = Machine::new(&ctx, "publisher");
@@ -182,11 +189,9 @@ fn one_machine_publishes_and_four_others_sync_from_the_bucket_without_the_hub() 
 
 #[test]
 fn push_seeds_the_bucket_from_a_workstation_and_reports_what_was_there() {
-    let Some(cluster) = GarageCluster::start_or_skip() else {
+    let Some((cluster, ctx)) = fleet() else {
         return;
     };
-    let ctx = TestContext::new();
-    ctx.write_manifest(&manifest(cluster.bucket(), ""));
     // The workstation synced from the Hub, without the blob store.
     let sync = ctx
         .hfdl()
@@ -249,11 +254,9 @@ fn push_seeds_the_bucket_from_a_workstation_and_reports_what_was_there() {
 
 #[test]
 fn a_wrong_object_is_discarded_reported_and_replaced_by_the_hub() {
-    let Some(cluster) = GarageCluster::start_or_skip() else {
+    let Some((cluster, ctx)) = fleet() else {
         return;
     };
-    let ctx = TestContext::new();
-    ctx.write_manifest(&manifest(cluster.bucket(), ""));
     let env = cluster.env();
     let publisher = Machine::new(&ctx, "publisher");
     let first = publisher.run(&ctx, &env, &["sync", "--publish"]);
@@ -306,11 +309,9 @@ fn a_wrong_object_is_discarded_reported_and_replaced_by_the_hub() {
 
 #[test]
 fn two_publishers_at_once_leave_one_good_copy() {
-    let Some(cluster) = GarageCluster::start_or_skip() else {
+    let Some((cluster, ctx)) = fleet() else {
         return;
     };
-    let ctx = TestContext::new();
-    ctx.write_manifest(&manifest(cluster.bucket(), ""));
     let (a, b) = (Machine::new(&ctx, "a"), Machine::new(&ctx, "b"));
     let first = a
         .hfdl(&ctx, &cluster.env_for(0, cluster.key()))
@@ -425,11 +426,9 @@ fn a_killed_node_keeps_the_quorum_and_a_dead_endpoint_falls_back_to_the_hub() {
 
 #[test]
 fn wrong_keys_a_missing_bucket_and_a_dead_engine_are_warnings_and_the_hub_serves() {
-    let Some(cluster) = GarageCluster::start_or_skip() else {
+    let Some((cluster, ctx)) = fleet() else {
         return;
     };
-    let ctx = TestContext::new();
-    ctx.write_manifest(&manifest(cluster.bucket(), ""));
     let secret = "f".repeat(64);
     let mut wrong_keys = cluster.env();
     wrong_keys.retain(|(k, _)| k != "AWS_SECRET_ACCESS_KEY");

@@ -10,30 +10,7 @@ use std::process::Command;
 use hfdl_mock_hub::RepoType;
 use serde_json::json;
 
-use crate::support::TestContext;
-
-#[allow(clippy::disallowed_methods)] // Test harness configuration, not hfdl's environment.
-fn python() -> Option<String> {
-    let python = std::env::var("HFDL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python)
-        .args(["-c", "import huggingface_hub"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI must provide huggingface_hub: `{python} -c 'import huggingface_hub'` failed (run ./scripts/test)"
-    );
-    #[allow(clippy::print_stderr)] // a skipped test must say so in the output
-    {
-        eprintln!(
-            "SKIPPED: {python} cannot import huggingface_hub; run ./scripts/test to set up target/pyenv"
-        );
-    }
-    None
-}
+use crate::support::{TestContext, python_with};
 
 fn script() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/interop.py"))
@@ -41,7 +18,9 @@ fn script() -> &'static Path {
 
 #[test]
 fn huggingface_hub_finds_every_synced_file_offline() {
-    let Some(python) = python() else { return };
+    let Some(python) = python_with(&["huggingface_hub"]) else {
+        return;
+    };
     let ctx = TestContext::new();
     ctx.write_manifest(
         "[models.tiny]\nrepo = \"acme/tiny\"\n\n[models.squad]\nrepo = \"acme/squad\"\nrepo-type = \"dataset\"\n",
@@ -123,7 +102,9 @@ fn fill_with_huggingface_hub(python: &str, ctx: &TestContext) {
 
 #[test]
 fn hfdl_adopts_a_cache_written_by_huggingface_hub_without_downloading() {
-    let Some(python) = python() else { return };
+    let Some(python) = python_with(&["huggingface_hub"]) else {
+        return;
+    };
     let ctx = TestContext::new();
     fill_with_huggingface_hub(&python, &ctx);
     ctx.write_manifest("[models.tiny]\nrepo = \"acme/tiny\"\n");
@@ -143,7 +124,9 @@ fn hfdl_adopts_a_cache_written_by_huggingface_hub_without_downloading() {
 
 #[test]
 fn init_from_cache_adopts_a_cache_written_by_huggingface_hub() {
-    let Some(python) = python() else { return };
+    let Some(python) = python_with(&["huggingface_hub"]) else {
+        return;
+    };
     let ctx = TestContext::new();
     fill_with_huggingface_hub(&python, &ctx);
     ctx.hub.reset();

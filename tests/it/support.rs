@@ -457,3 +457,113 @@ pub fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// The Python of `HFDL_TEST_PYTHON` (else `python3`) when it imports every one of `modules`;
+/// otherwise `None` after saying the test is skipped, or a failure under `CI=true`, where
+/// `./scripts/test` installs them into target/pyenv.
+#[allow(clippy::disallowed_methods)] // Test harness configuration, not hfdl's environment.
+pub fn python_with(modules: &[&str]) -> Option<String> {
+    let python = std::env::var("HFDL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let imports = format!("import {}", modules.join(", "));
+    let ok = Command::new(&python)
+        .args(["-c", &imports])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI must provide {}: `{python} -c '{imports}'` failed (run ./scripts/test)",
+        modules.join(" and ")
+    );
+    #[allow(clippy::print_stderr)] // a skipped test must say so in the output
+    {
+        eprintln!(
+            "SKIPPED: {python} cannot `{imports}`; run ./scripts/test to set up target/pyenv"
+        );
+    }
+    None
+}
+
+/// A running `hfdl ui --no-open` (its first stdout line read and checked), killed when
+/// dropped; when the test is failing, its stderr goes into the report.
+pub struct UiServer {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT/?token=SECRET`.
+    pub url: String,
+    /// `http://127.0.0.1:PORT`.
+    pub origin: String,
+    pub port: u16,
+    /// The per-run secret, 64 hex digits.
+    pub secret: String,
+    stderr: PathBuf,
+}
+
+impl UiServer {
+    /// Starts `command` (an `hfdl` command line without the `ui --no-open`), writing its stderr
+    /// to `stderr`, and waits up to 30 s for the URL.
+    pub fn start(mut command: Command, stderr: PathBuf) -> UiServer {
+        use std::io::{BufRead as _, BufReader};
+        use std::process::Stdio;
+        let mut child = command
+            .args(["ui", "--no-open"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(fs_err::File::create(&stderr).unwrap().into_parts().0)
+            .spawn()
+            .expect("spawn hfdl ui");
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = sender.send(line);
+            }
+            // Keep draining: the server must never block on a full pipe.
+            for _ in lines {}
+        });
+        let url = receiver
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!(
+                    "hfdl ui printed no URL within 30 s; stderr:\n{}",
+                    fs_err::read_to_string(&stderr).unwrap_or_default()
+                )
+            });
+        let url = url.trim().to_owned();
+        let shape =
+            regex::Regex::new(r"^http://127\.0\.0\.1:(\d+)/\?token=([0-9a-f]{64})$").unwrap();
+        let captures = shape
+            .captures(&url)
+            .unwrap_or_else(|| panic!("the first line on stdout is the URL to open: {url:?}"));
+        let (port, secret) = (captures[1].parse().unwrap(), captures[2].to_owned());
+        UiServer {
+            child,
+            origin: format!("http://127.0.0.1:{port}"),
+            url,
+            port,
+            secret,
+            stderr,
+        }
+    }
+
+    /// What the server wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        fs_err::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+impl Drop for UiServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            #[allow(clippy::print_stderr)] // the server's log, for the failure's report
+            {
+                eprintln!("hfdl ui's stderr:\n{}", self.stderr());
+            }
+        }
+    }
+}

@@ -5,27 +5,30 @@
 //! the jobs: progress streamed as server-sent events, one job at a time, cancellation, and a
 //! clean exit on SIGINT during a job.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use hfdl_mock_hub::{Fault, FaultRule, FileChange, RepoOptions, RepoType};
 use serde_json::{Value, json};
 
-use crate::support::{TOKEN, TestContext, check_store, wait_for_partial};
+use crate::support::{TOKEN, TestContext, UiServer, check_store, wait_for_partial};
 
 const TINY: &str =
     "[models.tiny]\nrepo = \"acme/tiny\"\ninclude = [\"*.json\", \"*.safetensors\"]\n";
 
-/// A running `hfdl ui --no-open`: its URL, secret and origin; killed when dropped.
+/// A running `hfdl ui --no-open` and a client for it.
 struct Ui {
-    child: Child,
-    port: u16,
-    secret: String,
-    stderr: PathBuf,
+    server: UiServer,
     runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
+}
+
+impl std::ops::Deref for Ui {
+    type Target = UiServer;
+
+    fn deref(&self) -> &UiServer {
+        &self.server
+    }
 }
 
 /// One answer, read whole.
@@ -60,48 +63,11 @@ impl Reply {
 
 impl Ui {
     fn start(ctx: &TestContext) -> Ui {
-        let stderr = ctx.root.path().join("ui.stderr");
-        let mut child = ctx
-            .hfdl()
-            // The Hub token must never reach the page.
-            .env("HF_TOKEN", TOKEN)
-            .args(["ui", "--no-open"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(fs_err::File::create(&stderr).unwrap().into_parts().0)
-            .spawn()
-            .expect("spawn hfdl ui");
-        let stdout = child.stdout.take().unwrap();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = sender.send(line);
-            // Keep the pipe open (and drained) until the server exits.
-            let _ = reader.read_to_end(&mut Vec::new());
-        });
-        let line = receiver
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!(
-                    "no URL within 30 s: {}",
-                    fs_err::read_to_string(&stderr).unwrap_or_default()
-                )
-            });
-        let url = line.trim();
-        let rest = url
-            .strip_prefix("http://127.0.0.1:")
-            .unwrap_or_else(|| panic!("the first line is the URL: {url:?}"));
-        let (port, secret) = rest.split_once("/?token=").expect("a token in the URL");
-        assert_eq!(secret.len(), 64, "32 bytes in hex: {secret}");
-        assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()), "{secret}");
+        // The Hub token is set: it must never reach the page.
+        let mut command = ctx.hfdl();
+        command.env("HF_TOKEN", TOKEN);
         Ui {
-            child,
-            port: port.parse().unwrap(),
-            secret: secret.to_owned(),
-            stderr,
+            server: UiServer::start(command, ctx.root.path().join("ui.stderr")),
             runtime: tokio::runtime::Runtime::new().unwrap(),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -111,7 +77,7 @@ impl Ui {
     }
 
     fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.origin.clone()
     }
 
     /// Sends the request and reads the answer; no answer ever allows another origin.
@@ -225,15 +191,11 @@ impl Ui {
         assert!(status.success());
     }
 
-    fn stderr(&self) -> String {
-        fs_err::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
     /// Waits at most `within` for the exit.
     fn finish(&mut self, within: Duration) -> ExitStatus {
         let deadline = Instant::now() + within;
         loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.server.child.try_wait().unwrap() {
                 return status;
             }
             assert!(
@@ -243,13 +205,6 @@ impl Ui {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-    }
-}
-
-impl Drop for Ui {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

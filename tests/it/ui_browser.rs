@@ -11,7 +11,6 @@
 //! two browsers run at once (a lock file per slot), whatever the test runner's parallelism.
 
 use std::future::Future;
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,7 +20,7 @@ use futures_util::FutureExt as _;
 use hfdl_mock_hub::{Fault, FaultRule, FileChange, RepoOptions, RepoType};
 use serde_json::{Value, json};
 
-use crate::support::{TestContext, check_store};
+use crate::support::{TestContext, UiServer, check_store};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long one wait for the page may take.
@@ -58,77 +57,9 @@ fn chromedriver() -> Option<&'static str> {
     None
 }
 
-/// `hfdl ui --no-open`, running.
-struct Ui {
-    child: Child,
-    /// `http://127.0.0.1:PORT/?token=SECRET`, its first line on stdout.
-    url: String,
-    /// `http://127.0.0.1:PORT`.
-    origin: String,
-    stderr: PathBuf,
-}
-
-impl Ui {
-    fn start(ctx: &TestContext) -> Ui {
-        let stderr = ctx.root.path().join("ui.stderr");
-        let mut child = ctx
-            .hfdl()
-            .args(["ui", "--no-open"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(fs_err::File::create(&stderr).unwrap().into_parts().0)
-            .spawn()
-            .expect("spawn hfdl ui");
-        let stdout = child.stdout.take().unwrap();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = sender.send(line);
-            }
-            // Keep draining: the server must never block on a full pipe.
-            for _ in lines {}
-        });
-        let url = receiver
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!(
-                    "hfdl ui printed no URL within 30 s; stderr:\n{}",
-                    fs_err::read_to_string(&stderr).unwrap_or_default()
-                )
-            });
-        let url = url.trim().to_owned();
-        assert!(
-            regex::Regex::new(r"^http://127\.0\.0\.1:\d+/\?token=[0-9a-f]{64}$")
-                .unwrap()
-                .is_match(&url),
-            "the first line on stdout is the URL to open: {url:?}"
-        );
-        let origin = url.split("/?").next().unwrap().to_owned();
-        Ui {
-            child,
-            url,
-            origin,
-            stderr,
-        }
-    }
-}
-
-impl Drop for Ui {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            #[allow(clippy::print_stderr)] // the server's log, for the failure's report
-            {
-                eprintln!(
-                    "hfdl ui's stderr:\n{}",
-                    fs_err::read_to_string(&self.stderr).unwrap_or_default()
-                );
-            }
-        }
-    }
+/// `hfdl ui --no-open` for the project of `ctx`.
+fn start_ui(ctx: &TestContext) -> UiServer {
+    UiServer::start(ctx.hfdl(), ctx.root.path().join("ui.stderr"))
 }
 
 /// One of the two browser slots, held for a test's duration (an OS file lock, released when
@@ -369,7 +300,7 @@ async fn text_of(client: &Client, selector: &str) -> String {
 }
 
 /// Opens the page through the URL `hfdl ui` printed and waits until it has loaded its session.
-async fn open(client: &Client, ui: &Ui) {
+async fn open(client: &Client, ui: &UiServer) {
     client.goto(&ui.url).await.expect("open the page");
     let url = client.current_url().await.unwrap();
     assert_eq!(
@@ -527,7 +458,7 @@ fn ui_browser_every_screen_shows_the_project() {
             )],
         )
         .unwrap();
-    let ui = Ui::start(ctx);
+    let ui = start_ui(ctx);
     with_browser(|c| async move {
         open(&c, &ui).await;
         // Project: every model, its state, commit, size; the drift arrives after.
@@ -781,7 +712,7 @@ fn ui_browser_sync_fills_every_bar_and_shows_the_summary() {
     ctx.write_manifest(&format!(
         "{TINY}\n[models.squad]\nrepo = \"acme/squad\"\nrepo-type = \"dataset\"\n"
     ));
-    let ui = Ui::start(ctx);
+    let ui = start_ui(ctx);
     with_browser(|c| async move {
         open(&c, &ui).await;
         wait_until(
@@ -847,7 +778,7 @@ fn ui_browser_a_slow_sync_is_cancelled_and_resumed() {
         },
         times: None,
     });
-    let ui = Ui::start(ctx);
+    let ui = start_ui(ctx);
     with_browser(|c| async move {
         open(&c, &ui).await;
         screen(&c, "sync").await;
@@ -917,7 +848,7 @@ fn ui_browser_a_dropped_manifest_is_checked_with_its_diagnostic() {
     let ctx = TestContext::new();
     let ctx = &ctx;
     ctx.write_manifest(TINY);
-    let ui = Ui::start(ctx);
+    let ui = start_ui(ctx);
     with_browser(|c| async move {
         open(&c, &ui).await;
         drop_file(
@@ -974,7 +905,7 @@ fn ui_browser_a_model_is_added_from_a_url_with_the_file_picker() {
     let ctx = TestContext::new();
     let ctx = &ctx;
     ctx.write_manifest("");
-    let ui = Ui::start(ctx);
+    let ui = start_ui(ctx);
     let url = format!("{}/acme/tiny/tree/main/onnx", ctx.hub.endpoint());
     with_browser(|c| async move {
         open(&c, &ui).await;
@@ -1058,7 +989,7 @@ fn ui_browser_a_corrupted_blob_is_found_and_repaired_from_verify() {
     let mut bytes = fs_err::read(&blob).unwrap();
     bytes[1000] ^= 0xff;
     fs_err::write(&blob, bytes).unwrap();
-    let ui = Ui::start(ctx);
+    let ui = start_ui(ctx);
     with_browser(|c| async move {
         open(&c, &ui).await;
         screen(&c, "verify").await;
@@ -1096,7 +1027,7 @@ fn ui_browser_requests_without_the_token_are_refused() {
     let ctx = TestContext::new();
     let ctx = &ctx;
     ctx.write_manifest(TINY);
-    let ui = Ui::start(ctx);
+    let ui = start_ui(ctx);
     let origin = ui.origin.clone();
     let hub = ctx.hub.endpoint();
     with_browser(|c| async move {

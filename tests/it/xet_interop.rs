@@ -12,30 +12,7 @@ use hfdl_mock_hub::{FileChange, RepoOptions, RepoType, XetOptions};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
-use crate::support::TestContext;
-
-#[allow(clippy::disallowed_methods)] // Test harness configuration, not hfdl's environment.
-fn python() -> Option<String> {
-    let python = std::env::var("HFDL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python)
-        .args(["-c", "import huggingface_hub, hf_xet"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI must provide huggingface_hub and hf_xet: `{python} -c 'import huggingface_hub, hf_xet'` failed (run ./scripts/test)"
-    );
-    #[allow(clippy::print_stderr)] // a skipped test must say so in the output
-    {
-        eprintln!(
-            "SKIPPED: {python} cannot import huggingface_hub and hf_xet; run ./scripts/test to set up target/pyenv"
-        );
-    }
-    None
-}
+use crate::support::{TestContext, python_with};
 
 /// Downloads every `(revision, path)` of the spec with `hf_hub_download` and prints the sha256
 /// of each; fails unless hf_xet is the one downloading.
@@ -86,7 +63,9 @@ fn sha256(data: &[u8]) -> String {
 
 #[test]
 fn hf_xet_downloads_xet_backed_files_from_the_mock() {
-    let Some(python) = python() else { return };
+    let Some(python) = python_with(&["huggingface_hub", "hf_xet"]) else {
+        return;
+    };
     let ctx = TestContext::new();
     let fixtures = ctx.hub.fixtures();
     let repo = "acme/xet-model";
