@@ -597,6 +597,7 @@ mod tests {
                     path: (*path).into(),
                     size: *size,
                     hash: ContentHash::git_sha1(&"a".repeat(40)).unwrap(),
+                    xet_hash: None,
                 })
                 .collect(),
             metadata,

@@ -210,8 +210,9 @@ struct Settings {
 #[schemars(title = "models.lock", rename_all = "kebab-case", deny_unknown_fields)]
 #[allow(dead_code)] // Describes a file; never constructed.
 struct LockDocument {
-    /// The lockfile format's major version: 2 when an entry records its metadata (license,
-    /// formats, remote code), else 1. An hfdl that does not know it refuses the file.
+    /// The lockfile format's major version: 3 when a file records its Xet hash, else 2 when an
+    /// entry records its metadata (license, formats, remote code), else 1. An hfdl that does
+    /// not know it refuses the file.
     #[schemars(range(min = OLDEST_LOCK_VERSION, max = LOCK_VERSION))]
     version: u32,
     /// One locked entry per models.toml entry, sorted by name.
@@ -278,6 +279,10 @@ struct LockedFile {
     /// Git blob id of a regular file, 40 lowercase hex characters.
     #[schemars(regex(pattern = COMMIT_PATTERN))]
     git_sha1: Option<String>,
+    /// The Xet hash of a file stored in Xet (the Hub's `xetHash`), 64 lowercase hex
+    /// characters; only beside `sha256`, and only from lock version 3.
+    #[schemars(regex(pattern = SHA256_PATTERN))]
+    xet_hash: Option<String>,
 }
 
 /// Value types whose schema is written by hand, from the lists and forms the parser accepts.

@@ -160,6 +160,10 @@ pub struct TreeEntry {
     pub path: String,
     /// The LFS object, for files stored in LFS (or Xet); `None` for regular git files.
     pub lfs: Option<LfsInfo>,
+    /// The file's Xet hash (`xetHash`), for files stored in Xet; kept as text here and parsed
+    /// by the resolver, so one odd value cannot break a whole listing.
+    #[serde(default, rename = "xetHash")]
+    pub xet_hash: Option<String>,
 }
 
 /// The LFS part of a [`TreeEntry`]: the real content behind the pointer.

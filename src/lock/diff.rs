@@ -83,6 +83,7 @@ mod tests {
             path: path.to_owned(),
             size,
             hash: ContentHash::git_sha1(&digit.to_string().repeat(40)).unwrap(),
+            xet_hash: None,
         }
     }
 

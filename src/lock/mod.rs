@@ -11,6 +11,10 @@
 //! of an older hfdl, rewritten by `hfdl remove`), 2 otherwise. Both are read. The bump is for
 //! older hfdl versions, which refuse unknown keys: they now say "format version 2, upgrade
 //! hfdl" instead of calling the file invalid.
+//!
+//! Version 3 adds the Xet hash of files stored in Xet (`xet-hash`, issue #20), which the
+//! download verifies besides the sha256. It is written only when some file has one; versions
+//! 1 and 2 are still read (their files simply have no Xet hash).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -30,7 +34,9 @@ pub use metadata::ModelMetadata;
 use metadata::{RemoteCode, WeightFormat};
 
 /// The lockfile format's newest major version (see the module's docs for when it is written).
-pub const LOCK_VERSION: u32 = 2;
+pub const LOCK_VERSION: u32 = 3;
+/// The version of a lock with metadata but no Xet hash.
+pub const METADATA_LOCK_VERSION: u32 = 2;
 /// The oldest version this hfdl reads.
 pub const OLDEST_LOCK_VERSION: u32 = 1;
 /// The default lockfile name, next to the manifest.
@@ -84,6 +90,9 @@ pub struct LockedFile {
     pub size: u64,
     /// The content hash: sha256 for LFS files, the git blob sha1 otherwise.
     pub hash: ContentHash,
+    /// The Xet hash (the Hub's `xetHash`) of a file stored in Xet; `None` for other files and
+    /// in locks written before version 3.
+    pub xet_hash: Option<crate::xet::XetHash>,
 }
 
 /// What can be wrong with a lockfile.
@@ -221,6 +230,7 @@ struct RawFile {
     size: u64,
     sha256: Option<String>,
     git_sha1: Option<String>,
+    xet_hash: Option<String>,
 }
 
 impl Lockfile {
@@ -258,14 +268,18 @@ impl Lockfile {
             }
             out.push_str("files = [\n");
             for file in &model.files {
-                let _ = writeln!(
+                let _ = write!(
                     out,
-                    "  {{ path = {}, size = {}, {} = {} }},",
+                    "  {{ path = {}, size = {}, {} = {}",
                     quote(&file.path),
                     file.size,
                     file.hash.kind().as_str(),
                     quote(file.hash.hex())
                 );
+                if let Some(xet) = &file.xet_hash {
+                    let _ = write!(out, ", xet-hash = {}", quote(&xet.to_string()));
+                }
+                out.push_str(" },\n");
             }
             out.push_str("]\n");
         }
@@ -274,8 +288,14 @@ impl Lockfile {
 
     /// The format version the lock is written with: the lowest that holds its content.
     pub fn version(&self) -> u32 {
-        if self.models.iter().any(|model| model.metadata.is_some()) {
+        let xet = self
+            .models
+            .iter()
+            .any(|model| model.files.iter().any(|file| file.xet_hash.is_some()));
+        if xet {
             LOCK_VERSION
+        } else if self.models.iter().any(|model| model.metadata.is_some()) {
+            METADATA_LOCK_VERSION
         } else {
             OLDEST_LOCK_VERSION
         }
@@ -369,10 +389,29 @@ impl Lockfile {
                     )),
                 }
                 .map_err(|m| invalid(m, Some(file_span.clone())))?;
+                let xet_hash = match &file.xet_hash {
+                    None => None,
+                    Some(_) if hash.kind() != HashKind::Sha256 => {
+                        return Err(invalid(
+                            format!(
+                                "`{}`: only a file with `sha256` has a `xet-hash`",
+                                file.path
+                            ),
+                            Some(file_span),
+                        ));
+                    }
+                    Some(text) => Some(text.parse::<crate::xet::XetHash>().map_err(|e| {
+                        invalid(
+                            format!("`{}`: `xet-hash`: {e}", file.path),
+                            Some(file_span.clone()),
+                        )
+                    })?),
+                };
                 files.push(LockedFile {
                     path: file.path,
                     size: file.size,
                     hash,
+                    xet_hash,
                 });
             }
             models.push(LockedModel {
@@ -591,6 +630,7 @@ mod tests {
                 path: "w.bin".into(),
                 size: 3,
                 hash: ContentHash::sha256(&"a".repeat(64)).unwrap(),
+                xet_hash: None,
             }],
             metadata,
         }
@@ -697,12 +737,46 @@ mod tests {
             let error = decode(&bad).unwrap_err();
             assert_eq!(error.error_code(), "lock-invalid", "{to}: {error}");
         }
-        let newer = text.replace("version = 2", "version = 3");
+        let newer = text.replace("version = 2", "version = 4");
         let error = decode(&newer).unwrap_err();
         assert_eq!(error.error_code(), "lock-version");
         assert!(
-            error.to_string().contains("reads versions 1 to 2"),
+            error.to_string().contains("reads versions 1 to 3"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_xet_hash_round_trips_and_makes_the_lock_version_3() {
+        let xet: crate::xet::XetHash =
+            "a7d2a9e2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e"
+                .parse()
+                .unwrap();
+        let mut lock = Lockfile {
+            models: vec![model(None)],
+        };
+        lock.models[0].files[0].xet_hash = Some(xet);
+        let text = lock.encode();
+        assert!(text.contains("\nversion = 3\n"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "sha256 = \"{}\", xet-hash = \"{xet}\" }},",
+                "a".repeat(64)
+            )),
+            "{text}"
+        );
+        assert_eq!(decode(&text).unwrap(), lock);
+        // Metadata without a Xet hash stays version 2.
+        lock.models[0].files[0].xet_hash = None;
+        lock.models[0].metadata = Some(ModelMetadata::default());
+        assert!(lock.encode().contains("\nversion = 2\n"));
+        // A Xet hash needs a sha256, and must be one.
+        let git = text.replace(
+            &format!("sha256 = \"{}\"", "a".repeat(64)),
+            &format!("git-sha1 = \"{}\"", "a".repeat(40)),
+        );
+        assert_eq!(decode(&git).unwrap_err().error_code(), "lock-invalid");
+        let bad = text.replace(&xet.to_string(), "xyz");
+        assert_eq!(decode(&bad).unwrap_err().error_code(), "lock-invalid");
     }
 }

@@ -566,10 +566,23 @@ async fn resolve_one(
                 entry.size,
             ),
         };
+        // Only LFS content has a Xet hash; a value that does not parse is left out (the file
+        // then downloads over the bridge, as from a Hub without Xet).
+        let xet_hash = match (&entry.lfs, &entry.xet_hash) {
+            (Some(_), Some(text)) => match text.parse::<crate::xet::XetHash>() {
+                Ok(hash) => Some(hash),
+                Err(error) => {
+                    tracing::debug!(path = entry.path, %error, "ignoring an invalid xetHash");
+                    None
+                }
+            },
+            _ => None,
+        };
         files.push(LockedFile {
             path: entry.path,
             size,
             hash,
+            xet_hash,
         });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -903,6 +916,7 @@ mod tests {
                 oid: format!("{:0>64}", path.len()),
                 size: 1000,
             }),
+            xet_hash: None,
         }
     }
 

@@ -97,7 +97,12 @@ fn snapshot_files(dir: &Path) -> (Vec<LockedFile>, Vec<(String, &'static str)>) 
             .is_ok_and(|m| m.file_type().is_symlink())
         {
             match adopt_link(&link) {
-                Ok((hash, size)) => files.push(LockedFile { path, size, hash }),
+                Ok((hash, size)) => files.push(LockedFile {
+                    path,
+                    size,
+                    hash,
+                    xet_hash: None,
+                }),
                 Err(reason) => skipped.push((path, reason)),
             }
         } else {

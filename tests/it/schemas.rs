@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use hfdl::schema;
-use hfdl_mock_hub::{FileChange, RepoOptions, RepoType};
+use hfdl_mock_hub::{FileChange, RepoOptions, RepoType, XetOptions};
 use serde_json::Value;
 
 use crate::support::TestContext;
@@ -231,7 +231,7 @@ fn the_schemas_reject_unknown_keys_bad_enums_and_malformed_values() {
             "/endpoint",
         ),
         (schema::CONFIG_SCHEMA_FILE, "log_level = \"info\"\n", ""),
-        (schema::LOCK_SCHEMA_FILE, "version = 3\n", "/version"),
+        (schema::LOCK_SCHEMA_FILE, "version = 4\n", "/version"),
         (
             schema::LOCK_SCHEMA_FILE,
             "version = 1\n[[model]]\nname = \"a\"\nrepo = \"acme/tiny\"\nrepo-type = \"model\"\nrevision = \"main\"\ncommit = \"main\"\nrequirement = \"sha256:0000000000000000000000000000000000000000000000000000000000000000\"\nfiles = []\n",
@@ -268,6 +268,10 @@ fn a_lock_written_by_hfdl_lock_is_valid_under_the_lock_schema() {
     fixtures
         .create_repo(RepoType::Model, "acme/tuned", RepoOptions::default())
         .unwrap();
+    // Xet-backed, so its LFS file has a `xet-hash`.
+    fixtures
+        .enable_xet(RepoType::Model, "acme/tuned", XetOptions::default())
+        .unwrap();
     fixtures
         .commit(
             RepoType::Model,
@@ -277,7 +281,7 @@ fn a_lock_written_by_hfdl_lock_is_valid_under_the_lock_schema() {
             vec![FileChange::regular(
                 "README.md",
                 b"---\nlicense: other\nlicense_name: acme-license\nlicense_link: https://example.com/license\nbase_model: acme/tiny\nlibrary_name: transformers\n---\n# tuned\n".to_vec(),
-            )],
+            ), FileChange::lfs("w.bin", vec![7u8; 5000])],
         )
         .unwrap();
     cx.write_manifest(
@@ -299,7 +303,9 @@ repo = "acme/tuned"
     let lock = cx.read("models.lock");
     // Both kinds of hash are in it, so both branches of the file schema are exercised.
     assert!(
-        lock.contains("git-sha1 = ") && lock.contains("sha256 = \""),
+        lock.contains("git-sha1 = ")
+            && lock.contains("sha256 = \"")
+            && lock.contains("xet-hash = \""),
         "{lock}"
     );
     assert_valid(schema::LOCK_SCHEMA_FILE, &lock);
