@@ -631,7 +631,7 @@ pub enum ConfigCommand {
     /// Print the effective value of a setting
     Get {
         /// A setting: store, endpoint, jobs, connections, limit-rate, timeout, retries,
-        /// progress, log-level, log-format, exclude-newer
+        /// progress, log-level, log-format, exclude-newer, blob-store, publish, xet
         key: String,
     },
     /// Validate a value and write it into config.toml (comments are kept)

@@ -21,7 +21,7 @@ const TABLE: &str = "config.toml";
 /// What a new config.toml starts with.
 const HEADER: &str = "# hfdl user configuration (`hfdl config set KEY VALUE` edits it; comments are kept).\n\
 # Keys: store, endpoint, jobs, connections, limit-rate, timeout, retries, progress,\n\
-# log-level, log-format, exclude-newer, blob-store, publish. Precedence: flag > HFDL_* / HF_* environment >\n\
+# log-level, log-format, exclude-newer, blob-store, publish, xet. Precedence: flag > HFDL_* / HF_* environment >\n\
 # [settings] in models.toml > this file > defaults. A [policy] table (licenses, pickle,\n\
 # remote-code, max-size) applies to every project, on top of its own: `hfdl explain policy-violation`.\n";
 

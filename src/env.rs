@@ -103,6 +103,11 @@ pub const HFDL_BLOB_STORE: &str = "HFDL_BLOB_STORE";
 /// The `publish` setting: upload what a sync fetched from the Hub to the blob store.
 pub const HFDL_PUBLISH: &str = "HFDL_PUBLISH";
 
+/// The `xet` setting: `auto`, `on` or `off`, whether Xet-backed files download over Xet.
+pub const HFDL_XET: &str = "HFDL_XET";
+/// Set to a true value, Xet is off (`xet = "off"`), as in `huggingface_hub`.
+pub const HF_HUB_DISABLE_XET: &str = "HF_HUB_DISABLE_XET";
+
 /// Each settings key and its `HFDL_*` variable, in the order `hfdl config list` shows them.
 pub const SETTINGS_VARS: &[(&str, &str)] = &[
     ("store", HFDL_STORE),
@@ -118,6 +123,7 @@ pub const SETTINGS_VARS: &[(&str, &str)] = &[
     ("exclude-newer", HFDL_EXCLUDE_NEWER),
     ("blob-store", HFDL_BLOB_STORE),
     ("publish", HFDL_PUBLISH),
+    ("xet", HFDL_XET),
 ];
 
 /// Seconds (integer) before a metadata request times out, as in `huggingface_hub`; `0` means

@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use crate::lock::metadata::WeightFormat;
 use crate::lock::{LOCK_VERSION, OLDEST_LOCK_VERSION};
 use crate::manifest::policy::{ALLOW_VALUES, PICKLE_VALUES, REMOTE_CODE_VALUES};
-use crate::manifest::{LOG_FORMATS, LOG_LEVELS, PROGRESS_MODES};
+use crate::manifest::{LOG_FORMATS, LOG_LEVELS, PROGRESS_MODES, XET_MODES};
 use crate::repo::RepoType;
 
 /// The directory of the generated schemas, relative to the repository root.
@@ -202,6 +202,12 @@ struct Settings {
     /// project cannot turn it on). Default: false.
     #[schemars(extend("default" = false))]
     publish: Option<bool>,
+    /// Download Xet-backed files over the Xet protocol (content-defined chunks, each file
+    /// verified by its Xet hash and its sha256): "auto" (over Xet, the plain download through
+    /// the Hub's bridge when Xet fails), "on" (a Xet failure fails the file) or "off" (always
+    /// the bridge; HF_HUB_DISABLE_XET=1 sets it). Default: "auto".
+    #[schemars(extend("default" = "auto"))]
+    xet: Option<Xet>,
 }
 
 /// The exact commit and the hash of every file, for each models.toml entry. Written by
@@ -375,6 +381,11 @@ value_schema!(
 value_schema!(
     /// `RemoteCode::as_str`.
     RemoteCodeState => { "type": "string", "enum": ["no", "auto-map", "python", "unknown"] }
+);
+
+value_schema!(
+    /// One of [`XET_MODES`].
+    Xet => { "type": "string", "enum": XET_MODES }
 );
 
 value_schema!(

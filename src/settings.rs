@@ -150,6 +150,8 @@ pub struct Settings {
     pub blob_store: Option<crate::blobstore::BlobStoreUrl>,
     /// Upload what a sync fetched from the Hub to the blob store (`publish`; `sync --publish`).
     pub publish: bool,
+    /// Whether Xet-backed files download over Xet (`xet`; `HF_HUB_DISABLE_XET=1` = off).
+    pub xet: crate::manifest::XetMode,
     /// The user configuration file (it may not exist).
     pub config_path: PathBuf,
     /// config.toml's `[policy]`: this person's or machine's rules, checked besides the
@@ -327,6 +329,17 @@ impl Settings {
             publish.map(|(_, o)| o),
         );
         let publish = publish.is_some_and(|(p, _)| p);
+        let xet = pick(&layers, |s| s.xet);
+        note(
+            "xet",
+            Some(
+                xet.map_or_else(Default::default, |(x, _)| x)
+                    .as_str()
+                    .to_owned(),
+            ),
+            xet.map(|(_, o)| o),
+        );
+        let xet = xet.map_or_else(Default::default, |(x, _)| x);
 
         let mut user_agent = format!("hfdl/{}", env!("CARGO_PKG_VERSION"));
         if let Some(origin) = env.get(env::HF_HUB_USER_AGENT_ORIGIN) {
@@ -356,6 +369,7 @@ impl Settings {
             exclude_newer: exclude_newer.map(|(e, _)| e),
             blob_store,
             publish,
+            xet,
             config_path: config.path.clone(),
             policy: config.policy.clone(),
             effective,
@@ -517,6 +531,16 @@ fn layers(
                 } else {
                     ProgressMode::Auto
                 }),
+                ..ManifestSettings::default()
+            },
+        });
+    }
+    // As in huggingface_hub: a true value turns Xet off (anything else leaves it alone).
+    if env.flag(env::HF_HUB_DISABLE_XET) {
+        layers.push(Layer {
+            origin: Origin::Env(env::HF_HUB_DISABLE_XET),
+            values: ManifestSettings {
+                xet: Some(crate::manifest::XetMode::Off),
                 ..ManifestSettings::default()
             },
         });
@@ -769,6 +793,23 @@ mod tests {
             progress(&[(env::HFDL_PROGRESS, "true")], None),
             ProgressMode::Auto
         );
+        // HF_HUB_DISABLE_XET=1 turns Xet off, below HFDL_XET; the default is auto.
+        let xet = |pairs: &[(&str, &str)]| resolve(pairs, None).xet;
+        assert_eq!(xet(&[]), crate::manifest::XetMode::Auto);
+        assert_eq!(
+            xet(&[(env::HF_HUB_DISABLE_XET, "1")]),
+            crate::manifest::XetMode::Off
+        );
+        assert_eq!(
+            xet(&[(env::HF_HUB_DISABLE_XET, "0")]),
+            crate::manifest::XetMode::Auto
+        );
+        assert_eq!(
+            xet(&[(env::HF_HUB_DISABLE_XET, "1"), (env::HFDL_XET, "on")]),
+            crate::manifest::XetMode::On
+        );
+        let settings = resolve(&[(env::HF_HUB_DISABLE_XET, "true")], None);
+        assert_eq!(origin_of(&settings, "xet").1, "env HF_HUB_DISABLE_XET");
         // HF_HOME decides the store over the files, as it did before config.toml.
         let settings = resolve(&[(env::HF_HOME, "/hf")], None);
         assert_eq!(settings.store, PathBuf::from("/hf/hub"));

@@ -60,6 +60,7 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "exclude-newer",
     "blob-store",
     "publish",
+    "xet",
 ];
 
 /// Settings a project's `[settings]` may not hold: they are the machine's decision
@@ -108,6 +109,43 @@ impl ProgressMode {
             "bars" => Some(ProgressMode::Bars),
             "lines" => Some(ProgressMode::Lines),
             "off" => Some(ProgressMode::Off),
+            _ => None,
+        }
+    }
+}
+
+/// The values allowed for `xet`.
+pub const XET_MODES: &[&str] = &["auto", "on", "off"];
+
+/// Whether Xet-backed files are downloaded over the Xet protocol (the `xet` setting).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum XetMode {
+    /// Over Xet when the lock records a Xet hash; the bridge (a plain download) when the Xet
+    /// path fails.
+    #[default]
+    Auto,
+    /// Over Xet when the lock records a Xet hash, and a failure of the Xet path fails the file.
+    On,
+    /// Never: every file through the bridge, as a client without Xet (`HF_HUB_DISABLE_XET=1`).
+    Off,
+}
+
+impl XetMode {
+    /// The name, as written in settings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            XetMode::Auto => "auto",
+            XetMode::On => "on",
+            XetMode::Off => "off",
+        }
+    }
+
+    /// The mode a name of [`XET_MODES`] stands for.
+    pub fn from_name(name: &str) -> Option<XetMode> {
+        match name {
+            "auto" => Some(XetMode::Auto),
+            "on" => Some(XetMode::On),
+            "off" => Some(XetMode::Off),
             _ => None,
         }
     }
@@ -245,6 +283,8 @@ pub struct ManifestSettings {
     pub blob_store: Option<String>,
     /// Upload what a sync fetched from the Hub to the blob store.
     pub publish: Option<bool>,
+    /// Download Xet-backed files over Xet.
+    pub xet: Option<XetMode>,
 }
 
 /// Parses and validates manifest `text` read from `path`.
@@ -671,6 +711,9 @@ pub(crate) fn setting(
                     .as_bool()
                     .ok_or_else(|| field.wrong_type("a boolean", "use true or false"))?,
             );
+        }
+        "xet" => {
+            settings.xet = Some(XetMode::from_name(&field.one_of(XET_MODES)?).unwrap_or_default());
         }
         other => return Err(src.unknown_key(other, table_name, SETTINGS_KEYS, key_span)),
     }

@@ -100,6 +100,7 @@ log-level = "debug"
 log-format = "json"
 exclude-newer = "7 days"
 blob-store = "s3://models-cache/fleet"
+xet = "off"
 "#,
     );
     assert_eq!(
@@ -118,6 +119,7 @@ blob-store = "s3://models-cache/fleet"
             exclude_newer: Some(ExcludeNewer::parse("7 days").unwrap()),
             blob_store: Some("s3://models-cache/fleet".into()),
             publish: None,
+            xet: Some(crate::manifest::XetMode::Off),
         }
     );
 }
@@ -325,6 +327,8 @@ fn setting_values_are_range_checked() {
         ("endpoint = \"ftp://x\"", "\"ftp://x\""),
         ("log-level = \"loud\"", "\"loud\""),
         ("log-format = \"xml\"", "\"xml\""),
+        ("xet = \"maybe\"", "\"maybe\""),
+        ("xet = true", "true"),
         ("store = \"\"", "\"\""),
         ("exclude-newer = \"7\"", "\"7\""),
         ("exclude-newer = \"last week\"", "\"last week\""),

@@ -139,6 +139,7 @@ fn config_list_shows_every_key_with_its_value_and_source() {
     exclude-newer  7 days                    (env HFDL_EXCLUDE_NEWER)
     blob-store     (unset)                   (default)
     publish        false                     (default)
+    xet            auto                      (default)
     --- stderr
     ");
 }
@@ -279,7 +280,7 @@ fn every_validation_error_names_the_key_the_value_and_what_is_allowed() {
        · ───┬───
        ·    ╰── unknown key
        ╰────
-      help: did you mean `retries`? The keys of config.toml are `store`, `endpoint`, `jobs`, `connections`, `limit-rate`, `timeout`, `retries`, `progress`, `log-level`, `log-format`, `exclude-newer`, `blob-store`, `publish`
+      help: did you mean `retries`? The keys of config.toml are `store`, `endpoint`, `jobs`, `connections`, `limit-rate`, `timeout`, `retries`, `progress`, `log-level`, `log-format`, `exclude-newer`, `blob-store`, `publish`, `xet`
     "#);
     insta::assert_snapshot!(failure(&ctx, "limit-rate = \"50 parsecs\"\n", &[], &list), @r#"
     exit: 2
@@ -403,14 +404,14 @@ fn every_validation_error_names_the_key_the_value_and_what_is_allowed() {
     --- stdout
     --- stderr
       × unknown setting `job`
-      help: did you mean `jobs`? The settings are store, endpoint, jobs, connections, limit-rate, timeout, retries, progress, log-level, log-format, exclude-newer, blob-store, publish
+      help: did you mean `jobs`? The settings are store, endpoint, jobs, connections, limit-rate, timeout, retries, progress, log-level, log-format, exclude-newer, blob-store, publish, xet
     ");
     insta::assert_snapshot!(failure(&ctx, "", &[], &["config", "get", "limit_rate"]), @"
     exit: 2
     --- stdout
     --- stderr
       × unknown setting `limit_rate`
-      help: did you mean `limit-rate`? The settings are store, endpoint, jobs, connections, limit-rate, timeout, retries, progress, log-level, log-format, exclude-newer, blob-store, publish
+      help: did you mean `limit-rate`? The settings are store, endpoint, jobs, connections, limit-rate, timeout, retries, progress, log-level, log-format, exclude-newer, blob-store, publish, xet
     ");
     insta::assert_snapshot!(failure(
         &ctx,

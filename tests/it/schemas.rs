@@ -129,6 +129,7 @@ log-format = "json"
 exclude-newer = "7 days"
 blob-store = "s3://models-cache/fleet"
 publish = true
+xet = "on"
 "#;
 
 #[test]
