@@ -76,6 +76,7 @@ const PAGES: &[(&str, &str)] = pages![
     "unknown-setting",
     "usage",
     "verify-failed",
+    "xet-failed",
 ];
 
 /// The help page of `code` (Markdown), or `None` for a code hfdl does not have.

@@ -22,6 +22,9 @@ use crate::store::fsops::FileLock;
 
 mod blob_store;
 mod ranges;
+mod xet;
+
+pub use xet::XetSession;
 
 use crate::store::partials::{MIN_RANGE, RANGED_PARTIAL_SUFFIX, range_map_path};
 
@@ -47,6 +50,10 @@ pub struct DownloadOptions {
     pub blob_store: Option<std::sync::Arc<crate::blobstore::BlobStore>>,
     /// Upload each blob fetched from the Hub to the blob store, once verified.
     pub publish: bool,
+    /// Whether files with a Xet hash in the lock download over Xet (the `xet` setting).
+    pub xet: crate::manifest::XetMode,
+    /// The CAS tokens and state the Xet downloads of the run share.
+    pub xet_session: std::sync::Arc<XetSession>,
 }
 
 impl DownloadOptions {
@@ -114,6 +121,8 @@ pub struct BlobFetch {
     pub incomplete: PathBuf,
     /// `.locks/<repo>/<hex>.lock`.
     pub lock: PathBuf,
+    /// The file's Xet hash, when the lock records one: it may download over Xet.
+    pub xet_hash: Option<crate::xet::XetHash>,
 }
 
 /// What a fetch did.
@@ -184,6 +193,20 @@ pub enum DownloadError {
         source: std::io::Error,
     },
 
+    /// The file could not be downloaded over Xet, and `xet = "on"` forbids the bridge.
+    #[error("could not download `{path}` of `{repo}` over Xet: {message}")]
+    #[diagnostic(help(
+        "run again (the partial file is kept where it can be), or let hfdl fall back to a plain download when Xet fails: `hfdl config set xet auto` (or HFDL_XET=auto); `hfdl explain xet-failed`"
+    ))]
+    Xet {
+        /// The Hub repository.
+        repo: RepoId,
+        /// The file's path in the repo.
+        path: String,
+        /// What failed.
+        message: String,
+    },
+
     /// Writing stopped because free space on the store's disk would drop below the reserve.
     #[error(
         "stopped before the disk fills: {} free on the disk of {}, and hfdl keeps {} free",
@@ -213,6 +236,7 @@ impl DownloadError {
             DownloadError::Io { source, .. } if crate::codes::is_disk_full(source) => "disk-full",
             DownloadError::Io { .. } => "io-error",
             DownloadError::LowDisk { .. } => "disk-full",
+            DownloadError::Xet { .. } => "xet-failed",
         }
     }
 
@@ -365,7 +389,50 @@ async fn download_verified(
                     && fetch.size >= 2 * MIN_RANGE
                     && !fetch.incomplete.exists()
         });
-        let actual = if let Some((map, partial)) = ranged {
+        let actual = if let Some(xet_hash) = xet_candidate(fetch, options) {
+            match xet::download(
+                hub,
+                &options.xet_session,
+                fetch,
+                xet_hash,
+                target,
+                &mut stats,
+            )
+            .await?
+            {
+                Ok(actual) => actual,
+                Err(failure) => {
+                    if options.xet == crate::manifest::XetMode::On {
+                        return Err(DownloadError::Xet {
+                            repo: fetch.repo.clone(),
+                            path: fetch.path.clone(),
+                            message: failure.message,
+                        });
+                    }
+                    if failure.data {
+                        reporter.report(Event::Warning {
+                            message: format!(
+                                "xet-failed: `{}`: {}; downloading it without Xet instead",
+                                fetch.path, failure.message
+                            ),
+                        });
+                    } else {
+                        if options.xet_session.give_up() {
+                            tracing::debug!(
+                                error = failure.message,
+                                "Xet is unavailable; plain downloads for the rest of this run"
+                            );
+                        }
+                        tracing::debug!(
+                            path = fetch.path,
+                            error = failure.message,
+                            "the Xet download failed; downloading without Xet"
+                        );
+                    }
+                    download_to_incomplete(hub, fetch, target, &mut stats).await?
+                }
+            }
+        } else if let Some((map, partial)) = ranged {
             let ranged = RangedPaths {
                 map: &map,
                 partial: &partial,
@@ -415,6 +482,29 @@ async fn download_verified(
     // it fetched) before a snapshot link points at the blob.
     fs_err::rename(&fetch.incomplete, &fetch.blob).map_err(io_error(&fetch.blob))?;
     Ok(stats)
+}
+
+/// The Xet hash to download `fetch` with, when it goes over Xet: the lock records one, the
+/// `xet` setting allows it, the CAS has not failed this run (with `auto`), the file is not
+/// empty, and no multi-connection download of it is under way (that one is finished first).
+fn xet_candidate(fetch: &BlobFetch, options: &DownloadOptions) -> Option<crate::xet::XetHash> {
+    use crate::manifest::XetMode;
+    let hash = fetch.xet_hash?;
+    let allowed = match options.xet {
+        XetMode::Off => false,
+        XetMode::Auto => !options.xet_session.unavailable(),
+        XetMode::On => true,
+    };
+    if !allowed || fetch.size == 0 {
+        return None;
+    }
+    if let Some((map, partial)) = options.ranged_paths(fetch)
+        && map.exists()
+        && partial.exists()
+    {
+        return None;
+    }
+    Some(hash)
 }
 
 /// The files of one multi-connection download.

@@ -524,6 +524,28 @@ impl HubClient {
         Ok(self.get_json::<T>(&url, Some(&ctx)).await?.0)
     }
 
+    /// `GET /api/{type}s/{repo}/xet-read-token/{commit}`: a CAS token for the Xet files of the
+    /// repo (xet-protocol §2.4), sent with the Hub token like every API call; retried like them.
+    pub async fn xet_read_token(
+        &self,
+        repo_type: RepoType,
+        repo: &RepoId,
+        commit: &str,
+    ) -> Result<crate::xet::reconstruction::XetToken, HubError> {
+        self.ensure_online(|| format!("downloading from `{repo}` over Xet"))?;
+        let url = self.api_url(
+            repo_type,
+            repo,
+            &format!("/xet-read-token/{}", utf8_percent_encode(commit, SEGMENT)),
+        );
+        let ctx = ErrorContext {
+            repo_type,
+            repo,
+            revision: Some(commit),
+        };
+        Ok(self.get_json(&url, Some(&ctx)).await?.0)
+    }
+
     /// The full recursive file listing at `commit`, following `Link: rel="next"` pages.
     pub async fn list_files(
         &self,
@@ -843,10 +865,37 @@ impl HubClient {
         range: Option<String>,
         attempt: u32,
     ) -> Result<reqwest::Response, HubError> {
+        let bearer = self.token_for(url).map(|token| token.expose().to_owned());
+        self.send_as(method, url, range, bearer.as_deref(), attempt)
+            .await
+    }
+
+    /// [`send_attempt`](Self::send_attempt) to a server other than the Hub (the Xet CAS and its
+    /// transfer URLs): never with the Hub token; with `bearer` (a CAS token) when given.
+    pub async fn send_external(
+        &self,
+        method: Method,
+        url: &str,
+        range: Option<String>,
+        bearer: Option<&str>,
+        attempt: u32,
+    ) -> Result<reqwest::Response, HubError> {
+        self.send_as(method, url, range, bearer, attempt).await
+    }
+
+    /// Sends one request with `bearer` as its `Authorization`, counted and logged.
+    async fn send_as(
+        &self,
+        method: Method,
+        url: &str,
+        range: Option<String>,
+        bearer: Option<&str>,
+        attempt: u32,
+    ) -> Result<reqwest::Response, HubError> {
         let kind = RequestKind::of(&method, url, &self.options.endpoint);
         let mut request = self.http()?.request(method.clone(), url);
-        if let Some(token) = self.token_for(url) {
-            request = request.bearer_auth(token.expose());
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
         }
         if let Some(range) = range {
             request = request.header(reqwest::header::RANGE, range);
@@ -1156,6 +1205,19 @@ fn error_message(status: StatusCode, headers: &HeaderMap, body: Option<&str>) ->
                 .and_then(|v| v.get("error")?.as_str().map(str::to_owned))
         })
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned())
+}
+
+/// The typed error of an answer from a server other than the Hub (the Xet CAS, its transfer
+/// URLs): 429 and 5xx are retryable as for the Hub, anything else is a protocol error. The URL
+/// is redacted (signed URLs carry their signature in the query).
+pub fn classify_external(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: Option<&str>,
+    url: &str,
+) -> HubError {
+    let message = error_message(status, headers, body);
+    classify_by_status(status, headers, &redact_url(url), message)
 }
 
 /// What the status alone says, once the Hub's error codes have been looked at.

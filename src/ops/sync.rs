@@ -246,6 +246,8 @@ impl Project {
                 min_free,
                 blob_store,
                 publish,
+                xet: self.settings.xet,
+                xet_session: std::sync::Arc::default(),
             },
         };
         planned.record(&plan, &execute_options.download);

@@ -253,6 +253,8 @@ impl Project {
                 // The fleet's copy is read first, like a sync's; a repair publishes nothing.
                 blob_store: self.open_blob_store(false, reporter)?,
                 publish: false,
+                xet: self.settings.xet,
+                xet_session: std::sync::Arc::default(),
             },
         };
         planned.record(&plan, &execute_options.download);

@@ -316,6 +316,7 @@ pub fn plan(store: &Store, lock: &Lockfile, state: &StoreState, options: &PlanOp
                             blob: blob.clone(),
                             incomplete: store.incomplete_path(repo, &file.hash),
                             lock: store.lock_path(repo, &file.hash),
+                            xet_hash: file.xet_hash,
                         },
                     });
                 }

@@ -34,4 +34,5 @@ mod sync;
 mod ui_api;
 mod ui_browser;
 mod verify;
+mod xet;
 mod xet_interop;

@@ -1,0 +1,590 @@
+//! Xet-backed blobs over the Xet protocol (xet-protocol.md §2.4–§3.6, issue #20): a CAS token
+//! from the Hub, the file's reconstruction from the CAS, its xorb ranges from signed URLs (a
+//! few at once), decoded and assembled term by term into `.incomplete` through the same disk
+//! writer as any download, which hashes the sha256 the lock pins.
+//!
+//! A whole download is verified twice: the Xet hash is recomputed from the decoded chunks
+//! ([`XetHasher`]) and must equal the lock's `xet-hash`, and the sha256 must equal the lock's
+//! (checked by the caller, as for every source). Either wrong, the bytes are discarded.
+//!
+//! A resumed download (`.incomplete` already holds N bytes) asks for the reconstruction of
+//! `bytes=N-` only. The Xet hash needs every chunk of the file from its first byte, so a resumed
+//! file is verified by its sha256 alone (over all its bytes, the kept ones re-hashed first).
+//!
+//! A failure of the Xet path is a [`XetFailure`], not an error: with `xet = "auto"` the caller
+//! then downloads the file through the bridge (the plain resolve GET); with `xet = "on"` it
+//! fails the file (`xet-failed`). Only local trouble (the disk) is a [`DownloadError`] here.
+
+use std::collections::HashMap;
+use std::io::{Seek, SeekFrom};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use futures_util::StreamExt;
+use reqwest::{Method, StatusCode};
+
+use super::{BlobFetch, DiskWriter, DownloadError, FetchStats, Sink, Target, io_error, log_body};
+use crate::hash::ContentHash;
+use crate::hub::client::{classify_external, describe_reqwest_error, redact_url, retry_delay};
+use crate::hub::{HubClient, HubError};
+use crate::report::{Event, TaskKind};
+use crate::store::disk::FreeSpaceGuard;
+use crate::xet::reconstruction::{
+    Assembler, ByteRange, ChunkRange, DecodedRange, ReconstructionV1, ReconstructionV2, XetToken,
+};
+use crate::xet::{XetHash, XetHasher};
+
+/// Xorb ranges fetched at once for one file.
+const PARALLEL_RANGES: usize = 4;
+/// A token this close to its expiry (seconds) is refreshed before use (xet-core: 30 s).
+const REFRESH_BEFORE_SECS: u64 = 60;
+
+/// What the Xet downloads of one run share: the CAS tokens (one per repo and commit, reused
+/// until they near their expiry) and whether the CAS failed (with `xet = "auto"`, the files
+/// after such a failure go straight to the bridge instead of each waiting for it to fail).
+#[derive(Debug, Default)]
+pub struct XetSession {
+    /// Held while a token is fetched, so that files starting together ask for one token.
+    tokens: tokio::sync::Mutex<HashMap<String, XetToken>>,
+    unavailable: AtomicBool,
+}
+
+impl XetSession {
+    /// Whether a failure of the CAS (not of one file's data) made the run stop using Xet.
+    pub fn unavailable(&self) -> bool {
+        self.unavailable.load(Ordering::Relaxed)
+    }
+
+    /// Stops using Xet for the rest of the run; true the first time.
+    pub(super) fn give_up(&self) -> bool {
+        !self.unavailable.swap(true, Ordering::Relaxed)
+    }
+
+    /// The token for `fetch`'s repo and commit: the cached one unless it nears its expiry or is
+    /// `refused` (the CAS answered 401 to it), else a new one from the Hub.
+    async fn token(
+        &self,
+        hub: &HubClient,
+        fetch: &BlobFetch,
+        refused: Option<&str>,
+    ) -> Result<XetToken, HubError> {
+        let key = format!(
+            "{}/{}@{}",
+            fetch.repo_type.as_str(),
+            fetch.repo,
+            fetch.commit
+        );
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut tokens = self.tokens.lock().await;
+        if let Some(token) = tokens.get(&key)
+            && token.exp > now + REFRESH_BEFORE_SECS
+            && refused != Some(token.access_token.as_str())
+        {
+            return Ok(token.clone());
+        }
+        let token = hub
+            .xet_read_token(fetch.repo_type, &fetch.repo, &fetch.commit)
+            .await?;
+        tokens.insert(key, token.clone());
+        Ok(token)
+    }
+}
+
+/// Why the Xet path could not deliver a file (the caller falls back or fails).
+#[derive(Debug, Clone)]
+pub(super) struct XetFailure {
+    /// What went wrong, for the log, the warning or the error.
+    pub message: String,
+    /// The CAS sent bytes or answers that are wrong (a decode error, a term of the wrong
+    /// length, a hash that does not match), rather than being unreachable or refusing.
+    pub data: bool,
+}
+
+/// How an attempt stopped early.
+enum Stop {
+    /// The disk: fails the file whatever the source.
+    Local(DownloadError),
+    /// The Xet path.
+    Failed(XetFailure),
+}
+
+impl From<HubError> for Stop {
+    fn from(error: HubError) -> Stop {
+        Stop::Failed(XetFailure {
+            message: error.to_string(),
+            data: false,
+        })
+    }
+}
+
+/// A data problem.
+fn bad_data(message: impl Into<String>) -> Stop {
+    Stop::Failed(XetFailure {
+        message: message.into(),
+        data: true,
+    })
+}
+
+/// One byte range of one xorb to fetch, and where the signed URL for it came from.
+#[derive(Debug, Clone)]
+struct RangeJob {
+    xorb: XetHash,
+    chunks: ChunkRange,
+    bytes: ByteRange,
+    url: String,
+}
+
+/// What every request of one file's Xet download needs.
+struct Call<'a> {
+    hub: &'a HubClient,
+    session: &'a XetSession,
+    fetch: &'a BlobFetch,
+    xet_hash: XetHash,
+    target: Target<'a>,
+    /// The file's retry counter (shared by the ranges fetched at once).
+    retries: &'a AtomicU32,
+    /// Network bytes received.
+    received: &'a std::sync::atomic::AtomicU64,
+}
+
+impl Call<'_> {
+    /// Spends one retry of the file's budget on `error` when it is retryable, waiting first;
+    /// false when the error is final.
+    async fn retry(&self, error: &HubError) -> bool {
+        let options = self.hub.options();
+        let attempt = self.retries.load(Ordering::Relaxed);
+        if !error.is_retryable() || attempt >= options.retries {
+            return false;
+        }
+        let delay = retry_delay(error, attempt, options.retry_base);
+        let attempt = self.retries.fetch_add(1, Ordering::Relaxed) + 1;
+        self.hub.metrics().count_retry();
+        self.target.reporter.report(Event::Retrying {
+            label: self.fetch.path.clone(),
+            attempt,
+            error: error.to_string(),
+        });
+        tracing::debug!(path = self.fetch.path, attempt, ?delay, %error, "retrying a Xet request");
+        tokio::time::sleep(delay).await;
+        true
+    }
+
+    /// The reconstruction of the file from byte `start` (v2, or v1 where the CAS has no v2),
+    /// with a new token when the CAS refuses the cached one.
+    async fn reconstruction(&self, start: u64) -> Result<ReconstructionV2, Stop> {
+        let mut refused: Option<String> = None;
+        let mut v1 = false;
+        loop {
+            let token = self
+                .session
+                .token(self.hub, self.fetch, refused.as_deref())
+                .await?;
+            let version = if v1 { "v1" } else { "v2" };
+            let url = format!(
+                "{}/{version}/reconstructions/{}",
+                token.cas_url.trim_end_matches('/'),
+                self.xet_hash
+            );
+            let range = (start > 0).then(|| format!("bytes={start}-"));
+            let attempt = self.retries.load(Ordering::Relaxed);
+            let response = match self
+                .hub
+                .send_external(Method::GET, &url, range, Some(&token.access_token), attempt)
+                .await
+            {
+                Ok(response) => response,
+                Err(error) => {
+                    if self.retry(&error).await {
+                        continue;
+                    }
+                    return Err(error.into());
+                }
+            };
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED && refused.is_none() {
+                // Expired or revoked: one new token, then the answer stands.
+                tracing::debug!(
+                    path = self.fetch.path,
+                    "the CAS refused the token; a new one"
+                );
+                refused = Some(token.access_token.clone());
+                continue;
+            }
+            if !v1 && matches!(status, StatusCode::NOT_FOUND | StatusCode::NOT_IMPLEMENTED) {
+                tracing::debug!(path = self.fetch.path, %status, "no v2 reconstruction; asking v1");
+                v1 = true;
+                continue;
+            }
+            if !status.is_success() {
+                let headers = response.headers().clone();
+                let body = response.text().await.ok();
+                let error = classify_external(status, &headers, body.as_deref(), &url);
+                if self.retry(&error).await {
+                    continue;
+                }
+                return Err(error.into());
+            }
+            let body = match response.bytes().await {
+                Ok(body) => body,
+                Err(error) => {
+                    let error = HubError::Network {
+                        url: redact_url(&url),
+                        message: describe_reqwest_error(&error),
+                    };
+                    if self.retry(&error).await {
+                        continue;
+                    }
+                    return Err(error.into());
+                }
+            };
+            let parsed = if v1 {
+                serde_json::from_slice::<ReconstructionV1>(&body).map(ReconstructionV2::from)
+            } else {
+                serde_json::from_slice::<ReconstructionV2>(&body)
+            };
+            return parsed.map_err(|e| {
+                bad_data(format!(
+                    "the {version} reconstruction of {} is not valid JSON: {e}",
+                    self.xet_hash
+                ))
+            });
+        }
+    }
+
+    /// Fetches and decodes one range; an expired signed URL (403) is replaced by a fresh one
+    /// from a new reconstruction of the same bytes of the file.
+    async fn range(&self, mut job: RangeJob, start: u64) -> Result<DecodedRange, Stop> {
+        let mut renewed = false;
+        loop {
+            let attempt = self.retries.load(Ordering::Relaxed);
+            let started = std::time::Instant::now();
+            let response = match self
+                .hub
+                .send_external(
+                    Method::GET,
+                    &job.url,
+                    Some(job.bytes.header_value()),
+                    None,
+                    attempt,
+                )
+                .await
+            {
+                Ok(response) => response,
+                Err(error) => {
+                    if self.retry(&error).await {
+                        continue;
+                    }
+                    return Err(error.into());
+                }
+            };
+            let status = response.status();
+            if status == StatusCode::FORBIDDEN && !renewed {
+                tracing::debug!(path = self.fetch.path, xorb = %job.xorb, "a xorb URL expired; asking for new ones");
+                renewed = true;
+                let fresh = self.reconstruction(start).await?;
+                let url = fresh.xorbs.get(&job.xorb).and_then(|fetches| {
+                    fetches.iter().find_map(|fetch| {
+                        fetch
+                            .ranges
+                            .iter()
+                            .any(|r| r.chunks == job.chunks && r.bytes == job.bytes)
+                            .then(|| fetch.url.clone())
+                    })
+                });
+                match url {
+                    Some(url) => job.url = url,
+                    None => {
+                        return Err(bad_data(format!(
+                            "a new reconstruction no longer has chunks {} of xorb {}",
+                            job.chunks, job.xorb
+                        )));
+                    }
+                }
+                continue;
+            }
+            if status != StatusCode::PARTIAL_CONTENT && status != StatusCode::OK {
+                let headers = response.headers().clone();
+                let body = response.text().await.ok();
+                let error = classify_external(status, &headers, body.as_deref(), &job.url);
+                if self.retry(&error).await {
+                    continue;
+                }
+                return Err(error.into());
+            }
+            let expected = job.bytes.len();
+            let mut body = response.bytes_stream();
+            let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+            let mut failure = None;
+            while let Some(piece) = body.next().await {
+                match piece {
+                    Ok(piece) => {
+                        let n = piece.len() as u64;
+                        self.hub.metrics().count_body_bytes(n);
+                        self.hub.throttle(n).await;
+                        self.received.fetch_add(n, Ordering::Relaxed);
+                        if bytes.len() as u64 + n > expected {
+                            failure = Some(format!(
+                                "more than the {expected} bytes of the range were sent"
+                            ));
+                            break;
+                        }
+                        bytes.extend_from_slice(&piece);
+                    }
+                    Err(error) => {
+                        failure = Some(describe_reqwest_error(&error));
+                        break;
+                    }
+                }
+            }
+            let complete = failure.is_none() && bytes.len() as u64 == expected;
+            log_body(&job.url, bytes.len() as u64, started, complete);
+            if !complete {
+                let error = HubError::Network {
+                    url: redact_url(&job.url),
+                    message: failure.unwrap_or_else(|| {
+                        format!("the body ended after {} of {expected} bytes", bytes.len())
+                    }),
+                };
+                if self.retry(&error).await {
+                    continue;
+                }
+                return Err(error.into());
+            }
+            let (xorb, chunks) = (job.xorb, job.chunks);
+            let decoded =
+                tokio::task::spawn_blocking(move || DecodedRange::decode(xorb, chunks, &bytes))
+                    .await
+                    .map_err(|e| {
+                        bad_data(format!("decoding chunks {chunks} of xorb {xorb}: {e}"))
+                    })?;
+            return decoded.map_err(|e| bad_data(e.to_string()));
+        }
+    }
+}
+
+/// Downloads `fetch` over Xet into `.incomplete` (resuming what it holds); the sha256 of the
+/// whole file on success, for the caller to compare with the lock. `Ok(Err(_))` when the Xet
+/// path failed (the caller falls back or fails); `Err` for local trouble only.
+pub(super) async fn download(
+    hub: &HubClient,
+    session: &XetSession,
+    fetch: &BlobFetch,
+    xet_hash: XetHash,
+    target: Target<'_>,
+    stats: &mut FetchStats,
+) -> Result<Result<ContentHash, XetFailure>, DownloadError> {
+    let (hasher, start) = super::resume_state(fetch).await?;
+    if start == fetch.size {
+        // A whole partial file: its digest decides, as on the other paths.
+        return Ok(Ok(hasher.finish()));
+    }
+    let (reporter, id) = (target.reporter, target.id);
+    reporter.report(Event::TaskStarted {
+        id,
+        kind: TaskKind::Download,
+        label: fetch.path.clone(),
+        size: fetch.size,
+        done: start,
+    });
+    let retries = AtomicU32::new(stats.retries);
+    let received = std::sync::atomic::AtomicU64::new(0);
+    let call = Call {
+        hub,
+        session,
+        fetch,
+        xet_hash,
+        target,
+        retries: &retries,
+        received: &received,
+    };
+    let result = assemble(&call, hasher, start).await;
+    stats.retries = retries.load(Ordering::Relaxed);
+    stats.downloaded += received.load(Ordering::Relaxed);
+    match result {
+        Ok(actual) => {
+            stats.resumed += start;
+            tracing::debug!(
+                path = fetch.path,
+                %xet_hash,
+                resumed = start,
+                received = received.load(Ordering::Relaxed),
+                "downloaded over Xet"
+            );
+            Ok(Ok(actual))
+        }
+        Err(Stop::Local(error)) => Err(error),
+        Err(Stop::Failed(failure)) => {
+            if failure.data {
+                // Which bytes were wrong is unknown: only those from before this attempt stay
+                // (or none, if the file was assembled whole and failed its Xet hash).
+                truncate(fetch, start)?;
+            }
+            Ok(Err(failure))
+        }
+    }
+}
+
+/// The reconstruction, the ranges and the assembly into the disk writer; the sha256 of the
+/// file once whole (and, when it was downloaded from its first byte, its Xet hash checked).
+async fn assemble(
+    call: &Call<'_>,
+    hasher: crate::hash::ContentHasher,
+    start: u64,
+) -> Result<ContentHash, Stop> {
+    let fetch = call.fetch;
+    let recon = call.reconstruction(start).await?;
+    recon
+        .check_sources()
+        .map_err(|e| bad_data(format!("reconstruction of {}: {e}", call.xet_hash)))?;
+    let expected = fetch.size - start;
+    if recon.unpacked_len() != expected {
+        return Err(bad_data(format!(
+            "the reconstruction of {} holds {} bytes from byte {start}, the lock says {expected}",
+            call.xet_hash,
+            recon.unpacked_len()
+        )));
+    }
+    if start == 0 && recon.offset_into_first_range != 0 {
+        return Err(bad_data(format!(
+            "the whole-file reconstruction of {} starts {} bytes into its first term",
+            call.xet_hash, recon.offset_into_first_range
+        )));
+    }
+    // Each range once, in the order the terms first need it; the term that needs it last.
+    let mut jobs: Vec<RangeJob> = Vec::new();
+    let mut index: HashMap<(XetHash, ChunkRange), usize> = HashMap::new();
+    let mut job_of = Vec::with_capacity(recon.terms.len());
+    let mut last_use: Vec<usize> = Vec::new();
+    for (t, term) in recon.terms.iter().enumerate() {
+        let (xorb_fetch, range) = recon
+            .source_of(term)
+            .ok_or_else(|| bad_data("a term has no range"))?;
+        let j = *index.entry((term.hash, range.chunks)).or_insert_with(|| {
+            jobs.push(RangeJob {
+                xorb: term.hash,
+                chunks: range.chunks,
+                bytes: range.bytes,
+                url: xorb_fetch.url.clone(),
+            });
+            last_use.push(t);
+            jobs.len() - 1
+        });
+        last_use[j] = t;
+        job_of.push(j);
+    }
+
+    let mut file = fs_err::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&fetch.incomplete)
+        .map_err(|e| Stop::Local(io_error(&fetch.incomplete)(e)))?;
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| Stop::Local(io_error(&fetch.incomplete)(e)))?;
+    let guard = fetch
+        .incomplete
+        .parent()
+        .map(|dir| FreeSpaceGuard::new(dir, call.target.min_free));
+    let mut writer = DiskWriter::start(
+        Sink {
+            file,
+            offset: start,
+            complete_at: fetch.size,
+            guard,
+            lock: call.target.lock.clone(),
+        },
+        hasher,
+    );
+    // The Xet hash needs every chunk from the first: only a download from byte 0 has it.
+    let mut xet_hasher = (start == 0).then(XetHasher::new);
+    let outcome = async {
+        let mut ranges =
+            futures_util::stream::iter(jobs.iter().cloned().map(|job| call.range(job, start)))
+                .buffered(PARALLEL_RANGES);
+        let mut ready: HashMap<usize, DecodedRange> = HashMap::new();
+        let mut next = 0usize;
+        let mut assembler = Assembler::new(recon.offset_into_first_range);
+        let mut assembled = 0u64;
+        for (t, term) in recon.terms.iter().enumerate() {
+            let j = job_of[t];
+            while !ready.contains_key(&j) {
+                match ranges.next().await {
+                    Some(decoded) => {
+                        ready.insert(next, decoded?);
+                        next += 1;
+                    }
+                    None => return Err(bad_data("a range was never fetched")),
+                }
+            }
+            let source = &ready[&j];
+            let pieces = assembler
+                .term(term, source)
+                .map_err(|e| bad_data(e.to_string()))?;
+            for piece in pieces {
+                assembled += piece.len() as u64;
+                if assembled > expected {
+                    return Err(bad_data(format!(
+                        "the reconstruction of {} runs past the {expected} bytes expected",
+                        call.xet_hash
+                    )));
+                }
+                if let Some(xet_hasher) = xet_hasher.as_mut() {
+                    xet_hasher.update_chunk(piece);
+                }
+                if !writer.send(bytes::Bytes::copy_from_slice(piece)).await {
+                    // The writer stopped; its error is reported below.
+                    return Ok(());
+                }
+                call.target.reporter.report(Event::TaskProgress {
+                    id: call.target.id,
+                    bytes: piece.len() as u64,
+                });
+            }
+            if last_use[j] == t {
+                ready.remove(&j);
+            }
+        }
+        assembler
+            .finish()
+            .map_err(|e| bad_data(e.to_string()))
+            .map(drop)
+    }
+    .await;
+    let (hasher, written, written_result) = writer.finish().await;
+    written_result.map_err(|stop| Stop::Local(stop.into_error(&fetch.incomplete)))?;
+    outcome?;
+    if written != fetch.size {
+        return Err(bad_data(format!(
+            "assembled {written} of the {} bytes of the file",
+            fetch.size
+        )));
+    }
+    if let Some(xet_hasher) = xet_hasher {
+        let actual = xet_hasher.finish();
+        if actual != call.xet_hash {
+            return Err(bad_data(format!(
+                "the decoded chunks hash to Xet hash {actual}, the lock says {}; the bytes were discarded",
+                call.xet_hash
+            )));
+        }
+    }
+    Ok(hasher.finish())
+}
+
+/// Cuts `.incomplete` back to `length` bytes (removes it for 0).
+fn truncate(fetch: &BlobFetch, length: u64) -> Result<(), DownloadError> {
+    if length == 0 {
+        return match fs_err::remove_file(&fetch.incomplete) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(io_error(&fetch.incomplete)(e))
+            }
+            _ => Ok(()),
+        };
+    }
+    let file = fs_err::OpenOptions::new()
+        .write(true)
+        .open(&fetch.incomplete)
+        .map_err(io_error(&fetch.incomplete))?;
+    file.set_len(length).map_err(io_error(&fetch.incomplete))
+}

@@ -1,0 +1,286 @@
+//! hfdl's Xet read path (issue #20) against the mock Hub's Xet side: a Xet-backed repo syncs
+//! over the CAS (token, reconstruction, xorb ranges) with every file verified by its Xet hash and
+//! its sha256; `xet = "off"` uses the bridge; CAS faults are retried or fall back to the bridge;
+//! a flipped chunk byte never reaches the snapshot; a partial file resumes over Xet.
+
+use hfdl_mock_hub::{Fault, FaultRule, FileChange, RepoOptions, RepoType, XetOptions};
+
+use crate::support::{TestContext, check_store, json_error_code};
+
+const REPO: &str = "acme/xet";
+
+const MANIFEST: &str = r#"
+[models.xet]
+repo = "acme/xet"
+"#;
+
+/// Deterministic bytes: random (incompressible), or text-like (compressible) so that the
+/// xorbs hold compressed chunks too.
+fn bytes(seed: u64, len: usize, compressible: bool) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    if !compressible {
+        return (0..len).map(|_| (next() >> 24) as u8).collect();
+    }
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        out.extend_from_slice(format!("token{} ", next() % 64).as_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// The files of the Xet-backed repo: a git file and three LFS files in Xet.
+struct Files {
+    weights: Vec<u8>,
+    text: Vec<u8>,
+    small: Vec<u8>,
+}
+
+/// A context with `acme/xet`: Xet-backed, one commit.
+fn xet_repo() -> (TestContext, Files) {
+    let ctx = TestContext::new();
+    let fixtures = ctx.hub.fixtures();
+    fixtures
+        .create_repo(RepoType::Model, REPO, RepoOptions::default())
+        .unwrap();
+    fixtures
+        .enable_xet(RepoType::Model, REPO, XetOptions::default())
+        .unwrap();
+    let files = Files {
+        weights: bytes(1, 3_000_000, false),
+        text: bytes(2, 1_500_000, true),
+        small: bytes(3, 5_000, false),
+    };
+    fixtures
+        .commit(
+            RepoType::Model,
+            REPO,
+            "main",
+            "init",
+            vec![
+                FileChange::regular("config.json", b"{\"model_type\": \"xet\"}".to_vec()),
+                FileChange::lfs("model.safetensors", files.weights.clone()),
+                FileChange::lfs("tokenizer.bin", files.text.clone()),
+                FileChange::lfs("small.bin", files.small.clone()),
+            ],
+        )
+        .unwrap();
+    ctx.write_manifest(MANIFEST);
+    (ctx, files)
+}
+
+/// The bytes of `path` in the synced snapshot.
+fn synced(ctx: &TestContext, path: &str) -> Vec<u8> {
+    let snapshots = ctx.cache.join("models--acme--xet").join("snapshots");
+    let commit = fs_err::read_dir(&snapshots)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    fs_err::read(commit.join(path)).unwrap()
+}
+
+/// Every file synced with the right bytes, and nothing unverified in the store.
+fn assert_synced(ctx: &TestContext, files: &Files) {
+    let check = check_store(&ctx.project.join("models.lock"), &ctx.cache);
+    assert!(check.complete(), "{check:?}");
+    assert_eq!(synced(ctx, "model.safetensors"), files.weights);
+    assert_eq!(synced(ctx, "tokenizer.bin"), files.text);
+    assert_eq!(synced(ctx, "small.bin"), files.small);
+}
+
+fn fault(path: &str, fault: Fault, times: Option<u32>) -> FaultRule {
+    FaultRule {
+        path_contains: path.into(),
+        fault,
+        times,
+    }
+}
+
+#[test]
+fn a_xet_backed_repo_syncs_over_xet_and_the_lock_records_each_xet_hash() {
+    let (ctx, files) = xet_repo();
+    let output = ctx.run(&["sync"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    assert_synced(&ctx, &files);
+    let counters = ctx.hub.counters();
+    assert!(
+        counters.xet_token >= 1 && counters.xet_reconstruction >= 3 && counters.xet_xorb >= 3,
+        "{counters:?}"
+    );
+    assert_eq!(counters.xet_bridge, 0, "{counters:?}");
+    assert_eq!(counters.cdn, 0, "{counters:?}");
+    // One token for the repo and commit, reused by every file.
+    assert_eq!(counters.xet_token, 1, "{counters:?}");
+
+    let lock = ctx.read("models.lock");
+    assert!(lock.contains("\nversion = 3\n"), "{lock}");
+    let fixtures = ctx.hub.fixtures();
+    for path in ["model.safetensors", "tokenizer.bin", "small.bin"] {
+        let info = fixtures
+            .file_info(RepoType::Model, REPO, "main", path)
+            .unwrap();
+        let line = lock
+            .lines()
+            .find(|l| l.contains(&format!("path = \"{path}\"")))
+            .unwrap();
+        assert!(
+            line.contains(&format!(
+                "xet-hash = \"{}\"",
+                info.xet_hash.as_deref().unwrap()
+            )),
+            "{line}"
+        );
+    }
+    let config = lock.lines().find(|l| l.contains("config.json")).unwrap();
+    assert!(!config.contains("xet-hash"), "{config}");
+}
+
+#[test]
+fn xet_off_and_hf_hub_disable_xet_use_the_bridge() {
+    for (var, value) in [("HFDL_XET", "off"), ("HF_HUB_DISABLE_XET", "1")] {
+        let (ctx, files) = xet_repo();
+        let output = ctx.hfdl().args(["sync"]).env(var, value).output().unwrap();
+        assert!(output.status.success(), "{}", ctx.render(&output));
+        assert_synced(&ctx, &files);
+        let counters = ctx.hub.counters();
+        assert_eq!(counters.xet_reconstruction, 0, "{var}: {counters:?}");
+        assert_eq!(counters.xet_xorb, 0, "{var}: {counters:?}");
+        assert_eq!(counters.xet_bridge, 3, "{var}: {counters:?}");
+    }
+}
+
+#[test]
+fn cas_faults_are_retried_or_fall_back_to_the_bridge() {
+    // A 503 on a reconstruction and an expired xorb URL: retried, and a new URL asked for;
+    // everything still over Xet.
+    let (ctx, files) = xet_repo();
+    ctx.hub
+        .add_fault(fault("/reconstructions/", Fault::Status(503), Some(1)));
+    ctx.hub
+        .add_fault(fault("/xorb/", Fault::ExpiredUrl, Some(1)));
+    let output = ctx.run(&["sync"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    assert_synced(&ctx, &files);
+    let counters = ctx.hub.counters();
+    assert_eq!(counters.xet_bridge, 0, "{counters:?}");
+
+    // The CAS down for good, no retries: with `auto` every file comes through the bridge
+    // (one file at a time, so that the first failure decides for the others).
+    let (ctx, files) = xet_repo();
+    ctx.hub
+        .add_fault(fault("/reconstructions/", Fault::Status(500), None));
+    let output = ctx
+        .hfdl()
+        .args(["sync", "--jobs", "1"])
+        .env("HFDL_RETRIES", "0")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    assert_synced(&ctx, &files);
+    let counters = ctx.hub.counters();
+    assert_eq!(counters.xet_bridge, 3, "{counters:?}");
+    assert_eq!(counters.xet_xorb, 0, "{counters:?}");
+    // After the first failure the run stops asking the CAS.
+    assert_eq!(counters.xet_reconstruction, 1, "{counters:?}");
+
+    // The same with `xet = "on"`: the file fails with `xet-failed`, nothing unverified shows.
+    let (ctx, _) = xet_repo();
+    ctx.hub
+        .add_fault(fault("/reconstructions/", Fault::Status(500), None));
+    let output = ctx
+        .hfdl()
+        .args(["sync", "--json"])
+        .env("HFDL_RETRIES", "0")
+        .env("HFDL_XET", "on")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{}", ctx.render(&output));
+    assert_eq!(
+        json_error_code(&output),
+        "xet-failed",
+        "{}",
+        ctx.render(&output)
+    );
+    let check = check_store(&ctx.project.join("models.lock"), &ctx.cache);
+    assert!(check.wrong.is_empty(), "{check:?}");
+    assert_eq!(ctx.hub.counters().xet_bridge, 0);
+}
+
+#[test]
+fn a_flipped_chunk_byte_is_caught_and_never_linked() {
+    // `auto`: the bad bytes are discarded with a warning, and the bridge delivers the file.
+    let (ctx, files) = xet_repo();
+    ctx.hub
+        .add_fault(fault("/xorb/", Fault::FlipChunkByte, Some(1)));
+    let output = ctx.run(&["sync"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("xet-failed"), "{stderr}");
+    assert_synced(&ctx, &files);
+    assert_eq!(ctx.hub.counters().xet_bridge, 1);
+
+    // `on`, with every xorb range damaged: the file fails and no blob or link holds the bytes.
+    let (ctx, _) = xet_repo();
+    ctx.hub
+        .add_fault(fault("/xorb/", Fault::FlipChunkByte, None));
+    let output = ctx
+        .hfdl()
+        .args(["sync", "--json"])
+        .env("HFDL_XET", "on")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{}", ctx.render(&output));
+    assert_eq!(
+        json_error_code(&output),
+        "xet-failed",
+        "{}",
+        ctx.render(&output)
+    );
+    let check = check_store(&ctx.project.join("models.lock"), &ctx.cache);
+    assert!(check.wrong.is_empty(), "{check:?}");
+    assert!(!check.missing.is_empty(), "{check:?}");
+}
+
+#[test]
+fn a_partial_file_resumes_over_xet_from_where_it_stopped() {
+    let (ctx, files) = xet_repo();
+    // A full download first, to know what the weights cost over Xet.
+    let output = ctx.run(&["sync"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let full = ctx.hub.counters().xet_bytes;
+
+    // Start again with half of the weights kept as a partial download.
+    fs_err::remove_dir_all(&ctx.cache).unwrap();
+    let fixtures = ctx.hub.fixtures();
+    let info = fixtures
+        .file_info(RepoType::Model, REPO, "main", "model.safetensors")
+        .unwrap();
+    let blobs = ctx.cache.join("models--acme--xet").join("blobs");
+    fs_err::create_dir_all(&blobs).unwrap();
+    let half = files.weights.len() / 2;
+    fs_err::write(
+        blobs.join(format!("{}.incomplete", info.sha256.as_deref().unwrap())),
+        &files.weights[..half],
+    )
+    .unwrap();
+    let before = ctx.hub.counters();
+    let output = ctx.run(&["sync"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    assert_synced(&ctx, &files);
+    let after = ctx.hub.counters();
+    assert_eq!(after.xet_bridge, 0, "{after:?}");
+    // The weights are most of the xorb bytes: resuming halfway saves about a third of them.
+    let resumed = after.xet_bytes - before.xet_bytes;
+    assert!(
+        resumed < full - (half as u64) * 3 / 4,
+        "resumed run fetched {resumed} xorb bytes, a full one {full}"
+    );
+}
