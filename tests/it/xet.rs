@@ -284,3 +284,42 @@ fn a_partial_file_resumes_over_xet_from_where_it_stopped() {
         "resumed run fetched {resumed} xorb bytes, a full one {full}"
     );
 }
+
+#[test]
+fn the_v1_fallback_token_refresh_and_stalls_keep_the_download_on_xet() {
+    // No v2 on the CAS (404): v1 answers. An expired token from the Hub: the CAS refuses it
+    // (401) and a new one is asked for. A xorb range that stalls: the stall timeout and a retry.
+    let (ctx, files) = xet_repo();
+    ctx.hub
+        .add_fault(fault("/v2/reconstructions/", Fault::Status(404), None));
+    ctx.hub
+        .add_fault(fault("/xet-read-token/", Fault::ExpiredToken, Some(1)));
+    ctx.hub.add_fault(fault("/xorb/", Fault::Stall, Some(1)));
+    let output = ctx
+        .hfdl()
+        .args(["sync"])
+        .env("HFDL_TIMEOUT", "1s")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    assert_synced(&ctx, &files);
+    let counters = ctx.hub.counters();
+    assert_eq!(counters.xet_bridge, 0, "{counters:?}");
+    assert_eq!(counters.xet_token, 2, "{counters:?}");
+}
+
+#[test]
+fn a_wrong_unpacked_length_is_a_data_problem_that_falls_back_with_a_warning() {
+    let (ctx, files) = xet_repo();
+    ctx.hub.add_fault(fault(
+        "/reconstructions/",
+        Fault::WrongUnpackedLength,
+        Some(1),
+    ));
+    let output = ctx.run(&["sync"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("xet-failed"), "{stderr}");
+    assert_synced(&ctx, &files);
+    assert_eq!(ctx.hub.counters().xet_bridge, 1);
+}
