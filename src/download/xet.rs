@@ -35,6 +35,9 @@ use crate::xet::{XetHash, XetHasher};
 
 /// Xorb ranges fetched at once for one file.
 const PARALLEL_RANGES: usize = 4;
+/// The most bytes one xorb range may span: a xorb holds at most 64 MiB of serialized chunks
+/// (xet-protocol §4.1); more is a bad answer, refused before anything is allocated for it.
+const MAX_RANGE_BYTES: u64 = 128 << 20;
 /// A token this close to its expiry (seconds) is refreshed before use (xet-core: 30 s).
 const REFRESH_BEFORE_SECS: u64 = 60;
 
@@ -460,6 +463,14 @@ async fn assemble(
         let (xorb_fetch, range) = recon
             .source_of(term)
             .ok_or_else(|| bad_data("a term has no range"))?;
+        if range.bytes.is_empty() || range.bytes.len() > MAX_RANGE_BYTES {
+            return Err(bad_data(format!(
+                "the reconstruction of {} asks for {} bytes of xorb {} in one range",
+                call.xet_hash,
+                range.bytes.len(),
+                term.hash
+            )));
+        }
         let j = *index.entry((term.hash, range.chunks)).or_insert_with(|| {
             jobs.push(RangeJob {
                 xorb: term.hash,

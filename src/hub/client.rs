@@ -866,12 +866,13 @@ impl HubClient {
         attempt: u32,
     ) -> Result<reqwest::Response, HubError> {
         let bearer = self.token_for(url).map(|token| token.expose().to_owned());
-        self.send_as(method, url, range, bearer.as_deref(), attempt)
+        let kind = RequestKind::of(&method, url, &self.options.endpoint);
+        self.send_as(method, kind, url, range, bearer.as_deref(), attempt)
             .await
     }
 
-    /// [`send_attempt`](Self::send_attempt) to a server other than the Hub (the Xet CAS and its
-    /// transfer URLs): never with the Hub token; with `bearer` (a CAS token) when given.
+    /// [`send_attempt`](Self::send_attempt) to the Xet CAS and its transfer URLs: never with
+    /// the Hub token; with `bearer` (a CAS token) when given; counted as [`RequestKind::Xet`].
     pub async fn send_external(
         &self,
         method: Method,
@@ -880,19 +881,20 @@ impl HubClient {
         bearer: Option<&str>,
         attempt: u32,
     ) -> Result<reqwest::Response, HubError> {
-        self.send_as(method, url, range, bearer, attempt).await
+        self.send_as(method, RequestKind::Xet, url, range, bearer, attempt)
+            .await
     }
 
     /// Sends one request with `bearer` as its `Authorization`, counted and logged.
     async fn send_as(
         &self,
         method: Method,
+        kind: RequestKind,
         url: &str,
         range: Option<String>,
         bearer: Option<&str>,
         attempt: u32,
     ) -> Result<reqwest::Response, HubError> {
-        let kind = RequestKind::of(&method, url, &self.options.endpoint);
         let mut request = self.http()?.request(method.clone(), url);
         if let Some(bearer) = bearer {
             request = request.bearer_auth(bearer);

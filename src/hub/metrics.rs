@@ -28,6 +28,9 @@ pub enum RequestKind {
     Cdn,
     /// Any other URL on the endpoint.
     Other,
+    /// The Xet CAS: reconstructions and xorb ranges (another origin, told by the caller, not
+    /// by the URL; the token endpoint is an [`RequestKind::Api`] call).
+    Xet,
 }
 
 impl RequestKind {
@@ -63,6 +66,7 @@ impl RequestKind {
             RequestKind::ResolveGet => "resolve_get",
             RequestKind::Cdn => "cdn",
             RequestKind::Other => "other",
+            RequestKind::Xet => "xet",
         }
     }
 }
@@ -75,6 +79,7 @@ pub struct HubMetrics {
     resolve_get: AtomicU64,
     cdn: AtomicU64,
     other: AtomicU64,
+    xet: AtomicU64,
     retries: AtomicU64,
     body_bytes: AtomicU64,
 }
@@ -88,6 +93,7 @@ impl HubMetrics {
             RequestKind::ResolveGet => &self.resolve_get,
             RequestKind::Cdn => &self.cdn,
             RequestKind::Other => &self.other,
+            RequestKind::Xet => &self.xet,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -122,10 +128,15 @@ impl HubMetrics {
             resolve_get: load(&self.resolve_get),
             cdn: load(&self.cdn),
             other: load(&self.other),
+            xet: load(&self.xet),
             total: 0,
         };
-        counts.total =
-            counts.api + counts.resolve_head + counts.resolve_get + counts.cdn + counts.other;
+        counts.total = counts.api
+            + counts.resolve_head
+            + counts.resolve_get
+            + counts.cdn
+            + counts.other
+            + counts.xet;
         counts
     }
 }
@@ -143,6 +154,8 @@ pub struct RequestCounts {
     pub cdn: u64,
     /// [`RequestKind::Other`] requests.
     pub other: u64,
+    /// [`RequestKind::Xet`] requests.
+    pub xet: u64,
     /// All of the above (retries included: each is a request).
     pub total: u64,
 }

@@ -167,6 +167,7 @@ pub fn requests(requests: &RequestCounts) -> String {
         (requests.api, "api"),
         (requests.resolve_get + requests.resolve_head, "resolve"),
         (requests.cdn, "cdn"),
+        (requests.xet, "xet"),
         (requests.other, "other"),
     ]
     .into_iter()

@@ -107,13 +107,42 @@ fn fault(path: &str, fault: Fault, times: Option<u32>) -> FaultRule {
 #[test]
 fn a_xet_backed_repo_syncs_over_xet_and_the_lock_records_each_xet_hash() {
     let (ctx, files) = xet_repo();
-    let output = ctx.run(&["sync"]);
+    let metrics_path = ctx.root.path().join("metrics.json");
+    let output = ctx
+        .hfdl()
+        .args(["sync", "--metrics-file"])
+        .arg(&metrics_path)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", ctx.render(&output));
     assert_synced(&ctx, &files);
     let counters = ctx.hub.counters();
     assert!(
         counters.xet_token >= 1 && counters.xet_reconstruction >= 3 && counters.xet_xorb >= 3,
         "{counters:?}"
+    );
+    // hfdl counts what the mock saw: CAS requests as `xet`, the token call as `api`.
+    let metrics: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(&metrics_path).unwrap()).unwrap();
+    let requests = &metrics["requests"];
+    assert_eq!(
+        requests["xet"],
+        counters.xet_reconstruction + counters.xet_xorb,
+        "{metrics}"
+    );
+    assert_eq!(
+        requests["api"],
+        counters.api + counters.xet_token,
+        "{metrics}"
+    );
+    assert_eq!(requests["total"], counters.total_requests(), "{metrics}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{} xet",
+            counters.xet_reconstruction + counters.xet_xorb
+        )),
+        "{stderr}"
     );
     assert_eq!(counters.xet_bridge, 0, "{counters:?}");
     assert_eq!(counters.cdn, 0, "{counters:?}");
