@@ -352,3 +352,49 @@ fn a_wrong_unpacked_length_is_a_data_problem_that_falls_back_with_a_warning() {
     assert_synced(&ctx, &files);
     assert_eq!(ctx.hub.counters().xet_bridge, 1);
 }
+
+#[test]
+fn the_rate_limit_applies_and_verify_repair_fetches_over_xet() {
+    let (ctx, files) = xet_repo();
+    // About 3.6 MB of xorb bytes at 2 MB/s: well over a second.
+    let started = std::time::Instant::now();
+    let output = ctx
+        .hfdl()
+        .args(["sync"])
+        .env("HFDL_LIMIT_RATE", "2M")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let xorb_bytes = ctx.hub.counters().xet_bytes;
+    assert!(xorb_bytes > 3_000_000, "{xorb_bytes}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1_200),
+        "{:?} for {xorb_bytes} bytes at 2 MB/s",
+        started.elapsed()
+    );
+    assert_synced(&ctx, &files);
+
+    // A damaged blob is fetched again over Xet by `verify --repair`.
+    let info = ctx
+        .hub
+        .fixtures()
+        .file_info(RepoType::Model, REPO, "main", "small.bin")
+        .unwrap();
+    let blob = ctx
+        .cache
+        .join("models--acme--xet")
+        .join("blobs")
+        .join(info.sha256.as_deref().unwrap());
+    fs_err::write(&blob, b"damaged").unwrap();
+    let before = ctx.hub.counters();
+    let repair = ctx.run(&["verify", "--repair", "--full"]);
+    assert!(repair.status.success(), "{}", ctx.render(&repair));
+    assert_synced(&ctx, &files);
+    let after = ctx.hub.counters();
+    assert_eq!(
+        after.xet_reconstruction - before.xet_reconstruction,
+        1,
+        "{after:?}"
+    );
+    assert_eq!(after.xet_bridge, 0, "{after:?}");
+}
