@@ -28,6 +28,7 @@ use crate::hub::client::{classify_external, describe_reqwest_error, redact_url, 
 use crate::hub::{HubClient, HubError};
 use crate::report::{Event, TaskKind};
 use crate::store::disk::FreeSpaceGuard;
+use crate::xet::hash::chunk_hash;
 use crate::xet::reconstruction::{
     Assembler, ByteRange, ChunkRange, DecodedRange, ReconstructionV1, ReconstructionV2, XetToken,
 };
@@ -136,6 +137,13 @@ struct RangeJob {
     chunks: ChunkRange,
     bytes: ByteRange,
     url: String,
+}
+
+/// A fetched, decoded range, with the hash and length of each of its chunks (when the file's
+/// Xet hash is computed).
+struct Fetched {
+    range: DecodedRange,
+    hashes: Vec<(XetHash, u64)>,
 }
 
 /// What every request of one file's Xet download needs.
@@ -257,7 +265,7 @@ impl Call<'_> {
 
     /// Fetches and decodes one range; an expired signed URL (403) is replaced by a fresh one
     /// from a new reconstruction of the same bytes of the file.
-    async fn range(&self, mut job: RangeJob, start: u64) -> Result<DecodedRange, Stop> {
+    async fn range(&self, mut job: RangeJob, start: u64) -> Result<Fetched, Stop> {
         let mut renewed = false;
         loop {
             let attempt = self.retries.load(Ordering::Relaxed);
@@ -355,12 +363,23 @@ impl Call<'_> {
                 return Err(error.into());
             }
             let (xorb, chunks) = (job.xorb, job.chunks);
-            let decoded =
-                tokio::task::spawn_blocking(move || DecodedRange::decode(xorb, chunks, &bytes))
-                    .await
-                    .map_err(|e| {
-                        bad_data(format!("decoding chunks {chunks} of xorb {xorb}: {e}"))
-                    })?;
+            // Decoded, and each chunk hashed for the file's Xet hash (only a download from
+            // the first byte has one), off the async threads and in parallel across ranges.
+            let hash = start == 0;
+            let decoded = tokio::task::spawn_blocking(move || {
+                let range = DecodedRange::decode(xorb, chunks, &bytes)?;
+                let hashes = if hash {
+                    (chunks.start..chunks.end)
+                        .filter_map(|index| range.chunk(index))
+                        .map(|chunk| (chunk_hash(chunk), chunk.len() as u64))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                Ok::<_, crate::xet::reconstruction::ReconstructionError>(Fetched { range, hashes })
+            })
+            .await
+            .map_err(|e| bad_data(format!("decoding chunks {chunks} of xorb {xorb}: {e}")))?;
             return decoded.map_err(|e| bad_data(e.to_string()));
         }
     }
@@ -513,7 +532,7 @@ async fn assemble(
         let mut ranges =
             futures_util::stream::iter(jobs.iter().cloned().map(|job| call.range(job, start)))
                 .buffered(PARALLEL_RANGES);
-        let mut ready: HashMap<usize, DecodedRange> = HashMap::new();
+        let mut ready: HashMap<usize, Fetched> = HashMap::new();
         let mut next = 0usize;
         let mut assembler = Assembler::new(recon.offset_into_first_range);
         let mut assembled = 0u64;
@@ -530,8 +549,19 @@ async fn assemble(
             }
             let source = &ready[&j];
             let pieces = assembler
-                .term(term, source)
+                .term(term, &source.range)
                 .map_err(|e| bad_data(e.to_string()))?;
+            if let Some(xet_hasher) = xet_hasher.as_mut() {
+                // From byte 0 the pieces are exactly the term's chunks (checked above).
+                let first = source.range.chunks().start;
+                for index in term.range.start..term.range.end {
+                    let &(hash, len) = source
+                        .hashes
+                        .get((index - first) as usize)
+                        .ok_or_else(|| bad_data("a chunk of a term was not hashed"))?;
+                    xet_hasher.add_chunk_hash(hash, len);
+                }
+            }
             for piece in pieces {
                 assembled += piece.len() as u64;
                 if assembled > expected {
@@ -539,9 +569,6 @@ async fn assemble(
                         "the reconstruction of {} runs past the {expected} bytes expected",
                         call.xet_hash
                     )));
-                }
-                if let Some(xet_hasher) = xet_hasher.as_mut() {
-                    xet_hasher.update_chunk(piece);
                 }
                 if !writer.send(bytes::Bytes::copy_from_slice(piece)).await {
                     // The writer stopped; its error is reported below.

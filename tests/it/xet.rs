@@ -398,3 +398,50 @@ fn the_rate_limit_applies_and_verify_repair_fetches_over_xet() {
     );
     assert_eq!(after.xet_bridge, 0, "{after:?}");
 }
+
+#[test]
+fn a_flipped_byte_in_a_stored_chunk_fails_the_xet_hash() {
+    // Chunks stored as is: the flipped byte decodes fine, and only the hashes can tell.
+    let ctx = TestContext::new();
+    let fixtures = ctx.hub.fixtures();
+    fixtures
+        .create_repo(RepoType::Model, REPO, RepoOptions::default())
+        .unwrap();
+    let options = XetOptions {
+        compression: hfdl_mock_hub::xet::xorb::Compression::None,
+    };
+    fixtures.enable_xet(RepoType::Model, REPO, options).unwrap();
+    fixtures
+        .commit(
+            RepoType::Model,
+            REPO,
+            "main",
+            "init",
+            vec![FileChange::lfs("w.bin", bytes(9, 400_000, true))],
+        )
+        .unwrap();
+    ctx.write_manifest(MANIFEST);
+    ctx.hub
+        .add_fault(fault("/xorb/", Fault::FlipChunkByte, None));
+    let output = ctx
+        .hfdl()
+        .args(["sync", "--json"])
+        .env("HFDL_XET", "on")
+        .output()
+        .unwrap();
+    assert_eq!(
+        json_error_code(&output),
+        "xet-failed",
+        "{}",
+        ctx.render(&output)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("hash to Xet hash"), "{stdout}");
+    let check = check_store(&ctx.project.join("models.lock"), &ctx.cache);
+    assert!(check.wrong.is_empty(), "{check:?}");
+    let blobs = ctx.cache.join("models--acme--xet").join("blobs");
+    let left: Vec<_> = fs_err::read_dir(&blobs)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "the bad bytes were kept: {left:?}");
+}
