@@ -3,7 +3,9 @@
 //! its sha256; `xet = "off"` uses the bridge; CAS faults are retried or fall back to the bridge;
 //! a flipped chunk byte never reaches the snapshot; a partial file resumes over Xet.
 
-use hfdl_mock_hub::{Fault, FaultRule, FileChange, RepoOptions, RepoType, XetOptions};
+use hfdl_mock_hub::{
+    Fault, FaultRule, FileChange, RepoOptions, RepoType, ServerOptions, XetOptions,
+};
 
 use crate::support::{TestContext, check_store, json_error_code};
 
@@ -44,7 +46,12 @@ struct Files {
 
 /// A context with `acme/xet`: Xet-backed, one commit.
 fn xet_repo() -> (TestContext, Files) {
-    let ctx = TestContext::new();
+    xet_repo_with(ServerOptions::default())
+}
+
+/// [`xet_repo`] on a mock Hub with `options`.
+fn xet_repo_with(options: ServerOptions) -> (TestContext, Files) {
+    let ctx = TestContext::with_server(options);
     let fixtures = ctx.hub.fixtures();
     fixtures
         .create_repo(RepoType::Model, REPO, RepoOptions::default())
@@ -444,4 +451,19 @@ fn a_flipped_byte_in_a_stored_chunk_fails_the_xet_hash() {
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "the bad bytes were kept: {left:?}");
+}
+
+#[test]
+fn a_token_near_its_expiry_is_renewed_before_use() {
+    // Tokens that live 30 s are always within the minute hfdl renews before: one per file.
+    let (ctx, files) = xet_repo_with(ServerOptions {
+        xet_token_ttl_secs: 30,
+        ..ServerOptions::default()
+    });
+    let output = ctx.run(&["sync", "--jobs", "1"]);
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    assert_synced(&ctx, &files);
+    let counters = ctx.hub.counters();
+    assert_eq!(counters.xet_token, 3, "{counters:?}");
+    assert_eq!(counters.xet_bridge, 0, "{counters:?}");
 }
