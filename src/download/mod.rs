@@ -5,6 +5,11 @@
 //! `blobs/<hash>.incomplete` until they hash to the locked digest. A kill at any moment keeps
 //! the partial file; the next run re-hashes it and continues with `Range: bytes=N-`, and a `200`
 //! answer to a ranged request (a server that ignores `Range`) starts over instead of appending.
+//!
+//! Three sources feed the same disk writer and hasher: the shared blob store (`blob_store`),
+//! the Xet CAS for files whose lock entry has a Xet hash (`xet`, with the Hub's bridge as the
+//! fallback under `xet = "auto"`), and the plain resolve GET (one connection, or ranges over
+//! several with `ranges`).
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
