@@ -324,6 +324,14 @@ impl Call<'_> {
                 return Err(error.into());
             }
             let expected = job.bytes.len();
+            if status == StatusCode::OK && response.content_length() != Some(expected) {
+                // The whole xorb (a server that ignores `Range`): asking again would not help.
+                return Err(HubError::Protocol {
+                    url: redact_url(&job.url),
+                    message: format!("asked for {expected} bytes of a xorb, got a 200 answer"),
+                }
+                .into());
+            }
             let mut body = response.bytes_stream();
             let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
             let mut failure = None;
