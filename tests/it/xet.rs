@@ -467,3 +467,28 @@ fn a_token_near_its_expiry_is_renewed_before_use() {
     assert_eq!(counters.xet_token, 3, "{counters:?}");
     assert_eq!(counters.xet_bridge, 0, "{counters:?}");
 }
+
+#[test]
+fn debug_logs_name_the_cas_requests_but_never_the_token_or_a_signature() {
+    let (ctx, files) = xet_repo();
+    let output = ctx
+        .hfdl()
+        .args(["sync"])
+        .env("HFDL_LOG_LEVEL", "trace")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    assert_synced(&ctx, &files);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/v2/reconstructions/"), "{stderr}");
+    assert!(
+        stderr.contains("kind=xet") || stderr.contains("\"xet\""),
+        "{stderr}"
+    );
+    // Mock CAS tokens are `xet_<hex>`; signed URLs carry `Signature=`.
+    let token = stderr
+        .match_indices("xet_")
+        .any(|(at, _)| stderr[at + 4..].starts_with(|c: char| c.is_ascii_hexdigit()));
+    assert!(!token, "a CAS token was logged: {stderr}");
+    assert!(!stderr.contains("Signature="), "a URL signature was logged");
+}
