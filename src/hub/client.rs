@@ -511,10 +511,22 @@ impl HubClient {
         repo: &RepoId,
         revision: &str,
     ) -> Result<T, HubError> {
+        self.get_at_revision(repo_type, repo, "revision", revision)
+            .await
+    }
+
+    /// `GET /api/{type}s/{repo}/{route}/{rev}`, read as `T`, with the revision in its errors.
+    async fn get_at_revision<T: DeserializeOwned>(
+        &self,
+        repo_type: RepoType,
+        repo: &RepoId,
+        route: &str,
+        revision: &str,
+    ) -> Result<T, HubError> {
         let url = self.api_url(
             repo_type,
             repo,
-            &format!("/revision/{}", utf8_percent_encode(revision, SEGMENT)),
+            &format!("/{route}/{}", utf8_percent_encode(revision, SEGMENT)),
         );
         let ctx = ErrorContext {
             repo_type,
@@ -533,17 +545,8 @@ impl HubClient {
         commit: &str,
     ) -> Result<crate::xet::reconstruction::XetToken, HubError> {
         self.ensure_online(|| format!("downloading from `{repo}` over Xet"))?;
-        let url = self.api_url(
-            repo_type,
-            repo,
-            &format!("/xet-read-token/{}", utf8_percent_encode(commit, SEGMENT)),
-        );
-        let ctx = ErrorContext {
-            repo_type,
-            repo,
-            revision: Some(commit),
-        };
-        Ok(self.get_json(&url, Some(&ctx)).await?.0)
+        self.get_at_revision(repo_type, repo, "xet-read-token", commit)
+            .await
     }
 
     /// The full recursive file listing at `commit`, following `Link: rel="next"` pages.

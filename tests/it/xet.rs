@@ -231,11 +231,21 @@ fn cas_faults_are_retried_or_fall_back_to_the_bridge() {
     let (ctx, _) = xet_repo();
     ctx.hub
         .add_fault(fault("/reconstructions/", Fault::Status(500), None));
+    sync_fails_over_xet(&ctx, &[("HFDL_RETRIES", "0")]);
+    assert_eq!(ctx.hub.counters().xet_bridge, 0);
+}
+
+/// `hfdl sync --json` with `xet = "on"` (and `env`): it must fail with `xet-failed` and leave
+/// nothing wrong in the store; returns the output and the store's check.
+fn sync_fails_over_xet(
+    ctx: &TestContext,
+    env: &[(&str, &str)],
+) -> (std::process::Output, crate::support::StoreCheck) {
     let output = ctx
         .hfdl()
         .args(["sync", "--json"])
-        .env("HFDL_RETRIES", "0")
         .env("HFDL_XET", "on")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     assert!(!output.status.success(), "{}", ctx.render(&output));
@@ -247,7 +257,7 @@ fn cas_faults_are_retried_or_fall_back_to_the_bridge() {
     );
     let check = check_store(&ctx.project.join("models.lock"), &ctx.cache);
     assert!(check.wrong.is_empty(), "{check:?}");
-    assert_eq!(ctx.hub.counters().xet_bridge, 0);
+    (output, check)
 }
 
 #[test]
@@ -267,21 +277,7 @@ fn a_flipped_chunk_byte_is_caught_and_never_linked() {
     let (ctx, _) = xet_repo();
     ctx.hub
         .add_fault(fault("/xorb/", Fault::FlipChunkByte, None));
-    let output = ctx
-        .hfdl()
-        .args(["sync", "--json"])
-        .env("HFDL_XET", "on")
-        .output()
-        .unwrap();
-    assert!(!output.status.success(), "{}", ctx.render(&output));
-    assert_eq!(
-        json_error_code(&output),
-        "xet-failed",
-        "{}",
-        ctx.render(&output)
-    );
-    let check = check_store(&ctx.project.join("models.lock"), &ctx.cache);
-    assert!(check.wrong.is_empty(), "{check:?}");
+    let check = sync_fails_over_xet(&ctx, &[]).1;
     assert!(!check.missing.is_empty(), "{check:?}");
 }
 
@@ -430,22 +426,9 @@ fn a_flipped_byte_in_a_stored_chunk_fails_the_xet_hash() {
     ctx.write_manifest(MANIFEST);
     ctx.hub
         .add_fault(fault("/xorb/", Fault::FlipChunkByte, None));
-    let output = ctx
-        .hfdl()
-        .args(["sync", "--json"])
-        .env("HFDL_XET", "on")
-        .output()
-        .unwrap();
-    assert_eq!(
-        json_error_code(&output),
-        "xet-failed",
-        "{}",
-        ctx.render(&output)
-    );
+    let (output, _) = sync_fails_over_xet(&ctx, &[]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("hash to Xet hash"), "{stdout}");
-    let check = check_store(&ctx.project.join("models.lock"), &ctx.cache);
-    assert!(check.wrong.is_empty(), "{check:?}");
     let blobs = ctx.cache.join("models--acme--xet").join("blobs");
     let left: Vec<_> = fs_err::read_dir(&blobs)
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
