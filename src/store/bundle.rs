@@ -901,7 +901,7 @@ pub fn stage(
             .map_or_else(|| REMAKE.to_owned(), |help| help.to_string());
         invalid(Some(LOCK_ENTRY), error.to_string(), &help)
     })?;
-    check_lock_paths(&lock).map_err(|reason| invalid(Some(LOCK_ENTRY), reason, REMAKE))?;
+    // `Lockfile::decode` has refused paths and revisions that could leave the store.
     let pins = pins(&lock, store).map_err(|reason| invalid(Some(LOCK_ENTRY), reason, REMAKE))?;
 
     // What the store still needs, and room for it.
@@ -1132,20 +1132,6 @@ fn compression(head: &[u8]) -> Option<(&'static str, &'static str)> {
         .iter()
         .find(|(magic, _, _)| head.starts_with(magic))
         .map(|(_, format, command)| (*format, *command))
-}
-
-/// Refuses a lock whose file paths or revisions could escape the store once `sync` links them
-/// (a lock from a bundle is input from elsewhere, as a file list from the Hub is).
-fn check_lock_paths(lock: &Lockfile) -> Result<(), String> {
-    for model in &lock.models {
-        crate::fsutil::check_repo_path(&model.revision)
-            .map_err(|reason| format!("`{}` has an unsafe revision: {reason}", model.name))?;
-        for file in &model.files {
-            crate::fsutil::check_repo_path(&file.path)
-                .map_err(|reason| format!("`{}` has an unsafe file path: {reason}", model.name))?;
-        }
-    }
-    Ok(())
 }
 
 /// Refuses an import that cannot fit on the store's disk with the reserve hfdl keeps free. An
