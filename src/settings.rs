@@ -439,6 +439,13 @@ impl Settings {
         self.state_dir.join("partials")
     }
 
+    /// Chunk maps of the Xet blobs hfdl downloaded (which chunks lie where), for reuse by later
+    /// revisions.
+    pub fn chunk_maps_dir(&self) -> PathBuf {
+        self.state_dir
+            .join(crate::store::chunk_maps::CHUNK_MAPS_DIR)
+    }
+
     /// The stat cache file of verified blobs.
     pub fn verified_blobs_file(&self) -> PathBuf {
         self.state_dir.join("verified-blobs.json")

@@ -137,6 +137,8 @@ pub struct FetchStats {
     pub downloaded: u64,
     /// Bytes reused from a partial download.
     pub resumed: u64,
+    /// Bytes of Xet chunks copied from blobs already in the store instead of fetched.
+    pub xet_reused: u64,
     /// Retries after a retryable error or a hash mismatch.
     pub retries: u32,
     /// The blob appeared meanwhile (another process) and was verified instead.

@@ -17,7 +17,8 @@
 
 use std::collections::HashMap;
 use std::io::{Seek, SeekFrom};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
@@ -27,6 +28,7 @@ use crate::hash::ContentHash;
 use crate::hub::client::{classify_external, describe_reqwest_error, redact_url, retry_delay};
 use crate::hub::{HubClient, HubError};
 use crate::report::{Event, TaskKind};
+use crate::store::chunk_maps::{ChunkIndex, ChunkLocation, ChunkMap, read_chunks};
 use crate::store::disk::FreeSpaceGuard;
 use crate::xet::hash::chunk_hash;
 use crate::xet::reconstruction::{
@@ -50,9 +52,49 @@ pub struct XetSession {
     /// Held while a token is fetched, so that files starting together ask for one token.
     tokens: tokio::sync::Mutex<HashMap<String, XetToken>>,
     unavailable: AtomicBool,
+    /// Where chunk maps are kept (hfdl's state directory); `None` reuses and records nothing.
+    chunk_maps: Option<PathBuf>,
+    /// The chunks of the maps, read on first use, with the maps this run wrote added.
+    index: std::sync::Mutex<Option<ChunkIndex>>,
 }
 
 impl XetSession {
+    /// A session that copies chunks the blobs of `dir`'s maps hold instead of fetching them,
+    /// and maps each blob it downloads whole.
+    pub fn with_chunk_maps(dir: PathBuf) -> XetSession {
+        XetSession {
+            chunk_maps: Some(dir),
+            ..XetSession::default()
+        }
+    }
+
+    /// Runs `f` on the chunk index, read from the maps on first use; `None` without maps.
+    fn with_index<T>(&self, f: impl FnOnce(&mut ChunkIndex) -> T) -> Option<T> {
+        let dir = self.chunk_maps.as_ref()?;
+        let mut index = self
+            .index
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(f(index.get_or_insert_with(|| ChunkIndex::load(dir))))
+    }
+
+    /// Saves the map of a blob just downloaded and adds it to the index (a failure to save
+    /// only costs later reuse).
+    fn record(&self, map: &ChunkMap) {
+        let Some(dir) = self.chunk_maps.as_ref() else {
+            return;
+        };
+        match map.save(dir) {
+            Ok(path) => {
+                tracing::debug!(map = %path.display(), runs = map.runs.len(), "chunk map saved");
+            }
+            Err(error) => {
+                tracing::warn!(%error, dir = %dir.display(), "could not save a Xet chunk map");
+            }
+        }
+        self.with_index(|index| index.add(map));
+    }
+
     /// Whether a failure of the CAS (not of one file's data) made the run stop using Xet.
     pub fn unavailable(&self) -> bool {
         self.unavailable.load(Ordering::Relaxed)
@@ -144,6 +186,8 @@ struct RangeJob {
 struct Fetched {
     range: DecodedRange,
     hashes: Vec<(XetHash, u64)>,
+    /// Copied from blobs in the store rather than fetched.
+    local: bool,
 }
 
 /// What every request of one file's Xet download needs.
@@ -156,7 +200,9 @@ struct Call<'a> {
     /// The file's retry counter (shared by the ranges fetched at once).
     retries: &'a AtomicU32,
     /// Network bytes received.
-    received: &'a std::sync::atomic::AtomicU64,
+    received: &'a AtomicU64,
+    /// Bytes of the file copied from chunks of blobs in the store.
+    reused: &'a AtomicU64,
 }
 
 impl Call<'_> {
@@ -376,21 +422,65 @@ impl Call<'_> {
             let hash = start == 0;
             let decoded = tokio::task::spawn_blocking(move || {
                 let range = DecodedRange::decode(xorb, chunks, &bytes)?;
-                let hashes = if hash {
-                    (chunks.start..chunks.end)
-                        .filter_map(|index| range.chunk(index))
-                        .map(|chunk| (chunk_hash(chunk), chunk.len() as u64))
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                Ok::<_, crate::xet::reconstruction::ReconstructionError>(Fetched { range, hashes })
+                Ok::<_, crate::xet::reconstruction::ReconstructionError>(Fetched {
+                    hashes: if hash {
+                        hash_chunks(&range)
+                    } else {
+                        Vec::new()
+                    },
+                    range,
+                    local: false,
+                })
             })
             .await
             .map_err(|e| bad_data(format!("decoding chunks {chunks} of xorb {xorb}: {e}")))?;
             return decoded.map_err(|e| bad_data(e.to_string()));
         }
     }
+
+    /// The chunks of `job` from the blobs at `locations` (all of its chunks, in order), or,
+    /// when they cannot be read, from the network after all.
+    async fn local_range(
+        &self,
+        job: RangeJob,
+        locations: Vec<ChunkLocation>,
+        start: u64,
+    ) -> Result<Fetched, Stop> {
+        let (xorb, chunks) = (job.xorb, job.chunks);
+        let hash = start == 0;
+        let read = tokio::task::spawn_blocking(move || {
+            let range = DecodedRange::from_chunks(xorb, chunks.start, read_chunks(&locations)?);
+            Ok::<_, std::io::Error>(Fetched {
+                hashes: if hash {
+                    hash_chunks(&range)
+                } else {
+                    Vec::new()
+                },
+                range,
+                local: true,
+            })
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        match read {
+            Ok(fetched) => Ok(fetched),
+            Err(error) => {
+                // A blob removed or unreadable since its map was written: the chunks are
+                // still on the CAS.
+                tracing::debug!(path = self.fetch.path, %xorb, %chunks, %error, "mapped chunks unreadable; fetching them");
+                self.range(job, start).await
+            }
+        }
+    }
+}
+
+/// Each chunk's Xet hash and length, for the file's Xet hash.
+fn hash_chunks(range: &DecodedRange) -> Vec<(XetHash, u64)> {
+    let chunks = range.chunks();
+    (chunks.start..chunks.end)
+        .filter_map(|index| range.chunk(index))
+        .map(|chunk| (chunk_hash(chunk), chunk.len() as u64))
+        .collect()
 }
 
 /// Downloads `fetch` over Xet into `.incomplete` (resuming what it holds); the sha256 of the
@@ -418,7 +508,8 @@ pub(super) async fn download(
         done: start,
     });
     let retries = AtomicU32::new(stats.retries);
-    let received = std::sync::atomic::AtomicU64::new(0);
+    let received = AtomicU64::new(0);
+    let reused = AtomicU64::new(0);
     let call = Call {
         hub,
         session,
@@ -427,18 +518,58 @@ pub(super) async fn download(
         target,
         retries: &retries,
         received: &received,
+        reused: &reused,
     };
-    let result = assemble(&call, hasher, start).await;
+    let mut hasher = Some(hasher);
+    let mut reuse = true;
+    let result = loop {
+        let Some(kept) = hasher.take() else {
+            unreachable!("set before each attempt")
+        };
+        let result = assemble(&call, kept, start, reuse).await;
+        // Chunks copied from blobs in the store are checked with the whole file only: a file
+        // that comes out wrong with some is assembled once more from the CAS alone.
+        let wrong = match &result {
+            Ok((actual, _)) => *actual != fetch.hash,
+            Err(Stop::Failed(failure)) => failure.data,
+            Err(Stop::Local(_)) => false,
+        };
+        if !(reuse && wrong && reused.load(Ordering::Relaxed) > 0) {
+            break result;
+        }
+        tracing::warn!(
+            path = fetch.path,
+            "a file assembled with Xet chunks copied from the store came out wrong; fetching all of its chunks"
+        );
+        reuse = false;
+        reused.store(0, Ordering::Relaxed);
+        truncate(fetch, start)?;
+        let (again, kept_len) = super::resume_state(fetch).await?;
+        debug_assert_eq!(kept_len, start);
+        hasher = Some(again);
+        reporter.report(Event::TaskStarted {
+            id,
+            kind: TaskKind::Download,
+            label: fetch.path.clone(),
+            size: fetch.size,
+            done: start,
+        });
+    };
     stats.retries = retries.load(Ordering::Relaxed);
     stats.downloaded += received.load(Ordering::Relaxed);
+    stats.xet_reused += reused.load(Ordering::Relaxed);
     match result {
-        Ok(actual) => {
+        Ok((actual, map)) => {
             stats.resumed += start;
+            if let Some(map) = map.filter(|_| actual == fetch.hash) {
+                session.record(&map);
+            }
             tracing::debug!(
                 path = fetch.path,
                 %xet_hash,
                 resumed = start,
                 received = received.load(Ordering::Relaxed),
+                reused = reused.load(Ordering::Relaxed),
                 "downloaded over Xet"
             );
             Ok(Ok(actual))
@@ -455,13 +586,15 @@ pub(super) async fn download(
     }
 }
 
-/// The reconstruction, the ranges and the assembly into the disk writer; the sha256 of the
-/// file once whole (and, when it was downloaded from its first byte, its Xet hash checked).
+/// The reconstruction, the ranges (those whose chunks the store's blobs all hold copied from
+/// them when `reuse`) and the assembly into the disk writer; the sha256 of the file once whole,
+/// and, when it was downloaded from its first byte, its chunk map (its Xet hash checked).
 async fn assemble(
     call: &Call<'_>,
     hasher: crate::hash::ContentHasher,
     start: u64,
-) -> Result<ContentHash, Stop> {
+    reuse: bool,
+) -> Result<(ContentHash, Option<ChunkMap>), Stop> {
     let fetch = call.fetch;
     let recon = call.reconstruction(start).await?;
     recon
@@ -512,6 +645,27 @@ async fn assemble(
         job_of.push(j);
     }
 
+    // Ranges whose every chunk a blob in the store holds are read from there.
+    let local: Vec<Option<Vec<ChunkLocation>>> = if reuse {
+        call.session
+            .with_index(|index| {
+                jobs.iter()
+                    .map(|job| index.locate(job.xorb, job.chunks.start, job.chunks.end))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    if local.iter().any(Option::is_some) {
+        tracing::debug!(
+            path = fetch.path,
+            ranges = jobs.len(),
+            local = local.iter().filter(|l| l.is_some()).count(),
+            "Xet ranges found in the store's blobs"
+        );
+    }
+
     let mut file = fs_err::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -536,10 +690,19 @@ async fn assemble(
     );
     // The Xet hash needs every chunk from the first: only a download from byte 0 has it.
     let mut xet_hasher = (start == 0).then(XetHasher::new);
+    let mut map = (start == 0).then(|| ChunkMap::new(&fetch.blob, fetch.size, call.xet_hash));
     let outcome = async {
-        let mut ranges =
-            futures_util::stream::iter(jobs.iter().cloned().map(|job| call.range(job, start)))
-                .buffered(PARALLEL_RANGES);
+        let mut local = local.into_iter();
+        let mut ranges = futures_util::stream::iter(jobs.iter().cloned().map(|job| {
+            let locations = local.next().flatten();
+            async move {
+                match locations {
+                    Some(locations) => call.local_range(job, locations, start).await,
+                    None => call.range(job, start).await,
+                }
+            }
+        }))
+        .buffered(PARALLEL_RANGES);
         let mut ready: HashMap<usize, Fetched> = HashMap::new();
         let mut next = 0usize;
         let mut assembler = Assembler::new(recon.offset_into_first_range);
@@ -562,16 +725,26 @@ async fn assemble(
             if let Some(xet_hasher) = xet_hasher.as_mut() {
                 // From byte 0 the pieces are exactly the term's chunks (checked above).
                 let first = source.range.chunks().start;
+                let mut offset = assembled;
                 for index in term.range.start..term.range.end {
                     let &(hash, len) = source
                         .hashes
                         .get((index - first) as usize)
                         .ok_or_else(|| bad_data("a chunk of a term was not hashed"))?;
                     xet_hasher.add_chunk_hash(hash, len);
+                    if let Some(map) = map.as_mut() {
+                        let len32 =
+                            u32::try_from(len).map_err(|_| bad_data("a chunk over 4 GiB"))?;
+                        map.push(term.hash, index, offset, len32);
+                    }
+                    offset += len;
                 }
             }
             for piece in pieces {
                 assembled += piece.len() as u64;
+                if source.local {
+                    call.reused.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                }
                 if assembled > expected {
                     return Err(bad_data(format!(
                         "the reconstruction of {} runs past the {expected} bytes expected",
@@ -615,7 +788,7 @@ async fn assemble(
             )));
         }
     }
-    Ok(hasher.finish())
+    Ok((hasher.finish(), map))
 }
 
 /// Cuts `.incomplete` back to `length` bytes (removes it for 0).

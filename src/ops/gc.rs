@@ -79,11 +79,13 @@ impl Project {
 
         let registry = Registry::new(&self.settings.state_dir);
         let partials_dir = self.settings.partials_dir();
+        let chunk_maps_dir = self.settings.chunk_maps_dir();
         let project_lock = self.lock_path().exists().then_some(self.lock_path());
         let report = collect_garbage(&collect::GcOptions {
             store: &store,
             registry: &registry,
             partials_dir: &partials_dir,
+            chunk_maps_dir: &chunk_maps_dir,
             project_lock,
             all: options.all,
             dry_run: options.dry_run,

@@ -76,6 +76,8 @@ pub struct ByteMetrics {
     pub downloaded: Option<u64>,
     /// Bytes of partial downloads that were continued instead of fetched again.
     pub resumed: Option<u64>,
+    /// Bytes of Xet chunks copied from blobs already in the store instead of fetched.
+    pub xet_reused: Option<u64>,
     /// File-body bytes received from the Hub, failed attempts included (the blob store's are
     /// in `blob_store`).
     pub received: u64,
@@ -109,6 +111,7 @@ impl Metrics {
             bytes: ByteMetrics {
                 downloaded: summary.map(|s| s.downloaded_bytes),
                 resumed: summary.map(|s| s.resumed_bytes),
+                xet_reused: summary.map(|s| s.xet_reused_bytes),
                 received: hub.body_bytes(),
             },
             throughput_bytes_per_sec: summary.map(|s| s.throughput().round()),

@@ -247,7 +247,9 @@ impl Project {
                 blob_store,
                 publish,
                 xet: self.settings.xet,
-                xet_session: std::sync::Arc::default(),
+                xet_session: std::sync::Arc::new(crate::download::XetSession::with_chunk_maps(
+                    self.settings.chunk_maps_dir(),
+                )),
             },
         };
         planned.record(&plan, &execute_options.download);

@@ -29,6 +29,9 @@ pub struct Summary {
     pub downloaded_bytes: u64,
     /// Bytes reused from partial downloads instead of fetched again.
     pub resumed_bytes: u64,
+    /// Bytes of Xet chunks copied from blobs already in the store (an earlier revision's)
+    /// instead of fetched.
+    pub xet_reused_bytes: u64,
     /// Blobs already in the cache that were hashed and adopted.
     pub adopted_files: usize,
     /// Blobs copied or hard-linked from another repo of the store.
@@ -217,6 +220,7 @@ pub async fn execute(
                         from_blob_store += usize::from(stats.from_blob_store);
                         summary.downloaded_bytes += stats.downloaded;
                         summary.resumed_bytes += stats.resumed;
+                        summary.xet_reused_bytes += stats.xet_reused;
                     }
                     BlobOutcome::Adopted => summary.adopted_files += 1,
                     BlobOutcome::Copied => summary.copied_files += 1,
@@ -342,6 +346,7 @@ fn log_outcome(result: &Result<BlobOutcome, DownloadError>, started: Instant) {
         Ok(BlobOutcome::Downloaded(stats)) => tracing::debug!(
             downloaded = stats.downloaded,
             resumed = stats.resumed,
+            xet_reused = stats.xet_reused,
             retries = stats.retries,
             already_present = stats.already_present,
             duration_ms,

@@ -45,6 +45,13 @@ pub fn report(report: &GcReport) -> String {
             count(report.range_maps.len(), "stale range map")
         );
     }
+    if !report.chunk_maps.is_empty() {
+        let _ = write!(
+            total,
+            ", and {} of deleted blobs",
+            count(report.chunk_maps.len(), "Xet chunk map")
+        );
+    }
     let _ = write!(
         total,
         "; {} kept what they reference",

@@ -140,6 +140,12 @@ pub fn summary(report: &SyncReport) -> String {
     if summary.resumed_bytes > 0 {
         parts.push(format!("{} resumed", HumanBytes(summary.resumed_bytes)));
     }
+    if summary.xet_reused_bytes > 0 {
+        parts.push(format!(
+            "{} of Xet chunks reused from the store",
+            HumanBytes(summary.xet_reused_bytes)
+        ));
+    }
     if summary.retries > 0 {
         parts.push(count(summary.retries as usize, "retry"));
     }

@@ -11,7 +11,8 @@
 //! them). Everything else inside the swept repos goes: blobs, snapshot directories, refs,
 //! `.no_exist/<commit>`, `trees/<commit>.json`, stale `.incomplete` files and hfdl's own
 //! `<hex>.hfdl.incomplete` partials with their range maps, then repo folders left empty.
-//! Stale range maps in hfdl's state directory (whose partial file is gone) go too.
+//! Stale range maps in hfdl's state directory (whose partial file is gone) go too, and so do the
+//! Xet chunk maps of blobs of this store that are gone or being deleted.
 //!
 //! Only repos hfdl wrote are swept (all repo folders with `--all`). Nothing outside the store's
 //! repo folders is touched (`.locks/`, `CACHEDIR.TAG`, the shared Xet `blobs/` store), a symlink
@@ -41,6 +42,8 @@ pub struct GcOptions<'a> {
     pub registry: &'a Registry,
     /// hfdl's directory of range maps (`$HFDL_CACHE_DIR/partials`).
     pub partials_dir: &'a Path,
+    /// hfdl's directory of Xet chunk maps (`$HFDL_CACHE_DIR/xet-chunks`).
+    pub chunk_maps_dir: &'a Path,
     /// The current project's lockfile: it keeps what it references even if it was never synced.
     pub project_lock: Option<&'a Path>,
     /// Sweep every repo folder of the store, not only those hfdl wrote.
@@ -69,6 +72,8 @@ pub struct GcReport {
     pub repos: Vec<RepoFreed>,
     /// Range maps in hfdl's state directory whose partial download is gone.
     pub range_maps: Vec<PathBuf>,
+    /// Xet chunk maps in hfdl's state directory whose blob is gone.
+    pub chunk_maps: Vec<PathBuf>,
     /// Files (blobs, links, refs, partials) freed in all repos.
     pub files: usize,
     /// Bytes freed in all repos (regular files; a link frees no content).
@@ -178,6 +183,7 @@ pub fn collect_garbage(options: &GcOptions<'_>) -> Result<GcReport> {
     }
 
     sweep_range_maps(options, &deleted_partials, &mut report)?;
+    sweep_chunk_maps(options, &mut report)?;
     if !options.dry_run {
         options
             .registry
@@ -516,6 +522,40 @@ fn tally(dir: &Path, totals: &mut (usize, u64)) -> Result<()> {
             if kind.is_file() {
                 totals.1 += fs_err::symlink_metadata(&path).map_or(0, |m| m.len());
             }
+        }
+    }
+    Ok(())
+}
+
+/// Removes the Xet chunk maps of this store's blobs that are gone or were just removed (with
+/// `dry_run`, would be).
+fn sweep_chunk_maps(options: &GcOptions<'_>, report: &mut GcReport) -> Result<()> {
+    let roots = [
+        std::path::absolute(options.store.root()).unwrap_or_else(|_| options.store.root().into()),
+        absolute_path(options.store.root()),
+    ];
+    // What this gc deletes, as absolute paths (a directory stands for all it held).
+    let deleted: Vec<PathBuf> = report
+        .repos
+        .iter()
+        .flat_map(|repo| &repo.paths)
+        .flat_map(|path| roots.iter().map(move |root| root.join(path)))
+        .collect();
+    for (_, path, kind) in entries(options.chunk_maps_dir)? {
+        if !kind.is_file() || path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let Some(map) = super::chunk_maps::ChunkMap::load(&path) else {
+            continue; // unreadable: not known to be this store's
+        };
+        let in_store = roots.iter().any(|root| map.blob.starts_with(root));
+        let gone = deleted.iter().any(|d| map.blob.starts_with(d))
+            || matches!(fs_err::symlink_metadata(&map.blob), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+        if in_store && gone {
+            if !options.dry_run {
+                fs_err::remove_file(&path).map_err(StoreError::io(&path))?;
+            }
+            report.chunk_maps.push(path);
         }
     }
     Ok(())

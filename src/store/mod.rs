@@ -1,8 +1,9 @@
 //! The store: the Hugging Face cache layout (hub-protocol §6). The only code that writes model
 //! files: layout, atomic writes, links and refs, locks, the scan, the stat cache, the registry of
-//! known lockfiles, garbage collection and air-gapped bundles.
+//! known lockfiles, garbage collection, air-gapped bundles and the chunk maps of Xet blobs.
 
 pub mod bundle;
+pub mod chunk_maps;
 pub mod disk;
 pub mod error;
 pub mod fsops;

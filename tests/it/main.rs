@@ -36,3 +36,4 @@ mod ui_browser;
 mod verify;
 mod xet;
 mod xet_interop;
+mod xet_reuse;
