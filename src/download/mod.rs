@@ -491,6 +491,44 @@ async fn download_verified(
     Ok(stats)
 }
 
+/// What fetching a blob would move over the network, as its download would go now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FetchEstimate {
+    /// Bytes the network would carry: for a file over Xet, the xorb ranges the store's blobs do
+    /// not hold (serialized, as sent); for others, what the partial file does not hold.
+    pub fetch_bytes: u64,
+    /// Bytes of Xet chunks the store's blobs (an earlier revision's) hold, copied instead.
+    pub xet_reused_bytes: u64,
+}
+
+/// What downloading `fetch` from byte `resume_from` would move from the Hub: over Xet, the
+/// reconstruction is asked for (no xorb bytes) and its ranges matched against the chunk maps of
+/// the store's blobs; otherwise, and when the CAS cannot tell, the bytes still missing.
+pub async fn estimate_fetch(
+    hub: &HubClient,
+    fetch: &BlobFetch,
+    options: &DownloadOptions,
+    resume_from: u64,
+) -> FetchEstimate {
+    let whole = FetchEstimate {
+        fetch_bytes: fetch.size - resume_from.min(fetch.size),
+        xet_reused_bytes: 0,
+    };
+    let Some(xet_hash) = xet_candidate(fetch, options).filter(|_| resume_from < fetch.size) else {
+        return whole;
+    };
+    match xet::estimate(hub, &options.xet_session, fetch, xet_hash, resume_from).await {
+        Ok(estimate) => FetchEstimate {
+            fetch_bytes: estimate.fetch_bytes,
+            xet_reused_bytes: estimate.reused_bytes,
+        },
+        Err(message) => {
+            tracing::debug!(path = fetch.path, %message, "no Xet estimate; counting the whole file");
+            whole
+        }
+    }
+}
+
 /// The Xet hash to download `fetch` with, when it goes over Xet: the lock records one, the
 /// `xet` setting allows it, the CAS has not failed this run (with `auto`), the file is not
 /// empty, and no multi-connection download of it is under way (that one is finished first).

@@ -196,7 +196,8 @@ struct Call<'a> {
     session: &'a XetSession,
     fetch: &'a BlobFetch,
     xet_hash: XetHash,
-    target: Target<'a>,
+    /// Told of each retry.
+    reporter: &'a dyn crate::report::Reporter,
     /// The file's retry counter (shared by the ranges fetched at once).
     retries: &'a AtomicU32,
     /// Network bytes received.
@@ -217,7 +218,7 @@ impl Call<'_> {
         let delay = retry_delay(error, attempt, options.retry_base);
         let attempt = self.retries.fetch_add(1, Ordering::Relaxed) + 1;
         self.hub.metrics().count_retry();
-        self.target.reporter.report(Event::Retrying {
+        self.reporter.report(Event::Retrying {
             label: self.fetch.path.clone(),
             attempt,
             error: error.to_string(),
@@ -515,7 +516,7 @@ pub(super) async fn download(
         session,
         fetch,
         xet_hash,
-        target,
+        reporter: target.reporter,
         retries: &retries,
         received: &received,
         reused: &reused,
@@ -526,7 +527,7 @@ pub(super) async fn download(
         let Some(kept) = hasher.take() else {
             unreachable!("set before each attempt")
         };
-        let result = assemble(&call, kept, start, reuse).await;
+        let result = assemble(&call, target, kept, start, reuse).await;
         // Chunks copied from blobs in the store are checked with the whole file only: a file
         // that comes out wrong with some is assembled once more from the CAS alone.
         let wrong = match &result {
@@ -586,21 +587,28 @@ pub(super) async fn download(
     }
 }
 
-/// The reconstruction, the ranges (those whose chunks the store's blobs all hold copied from
-/// them when `reuse`) and the assembly into the disk writer; the sha256 of the file once whole,
-/// and, when it was downloaded from its first byte, its chunk map (its Xet hash checked).
-async fn assemble(
+/// The ranges of a reconstruction to fetch, each once, in the order the terms first need it.
+struct RangePlan {
+    jobs: Vec<RangeJob>,
+    /// The job of each term.
+    job_of: Vec<usize>,
+    /// The last term of each job (its range is dropped after it).
+    last_use: Vec<usize>,
+    /// For each job whose every chunk a blob in the store holds (when reusing), where they are.
+    local: Vec<Option<Vec<ChunkLocation>>>,
+}
+
+/// Checks `recon` (of the file from byte `start`) and plans its ranges.
+fn plan_ranges(
     call: &Call<'_>,
-    hasher: crate::hash::ContentHasher,
+    recon: &ReconstructionV2,
     start: u64,
     reuse: bool,
-) -> Result<(ContentHash, Option<ChunkMap>), Stop> {
-    let fetch = call.fetch;
-    let recon = call.reconstruction(start).await?;
+) -> Result<RangePlan, Stop> {
     recon
         .check_sources()
         .map_err(|e| bad_data(format!("reconstruction of {}: {e}", call.xet_hash)))?;
-    let expected = fetch.size - start;
+    let expected = call.fetch.size - start;
     if recon.unpacked_len() != expected {
         return Err(bad_data(format!(
             "the reconstruction of {} holds {} bytes from byte {start}, the lock says {expected}",
@@ -614,7 +622,6 @@ async fn assemble(
             call.xet_hash, recon.offset_into_first_range
         )));
     }
-    // Each range once, in the order the terms first need it; the term that needs it last.
     let mut jobs: Vec<RangeJob> = Vec::new();
     let mut index: HashMap<(XetHash, ChunkRange), usize> = HashMap::new();
     let mut job_of = Vec::with_capacity(recon.terms.len());
@@ -644,9 +651,8 @@ async fn assemble(
         last_use[j] = t;
         job_of.push(j);
     }
-
     // Ranges whose every chunk a blob in the store holds are read from there.
-    let local: Vec<Option<Vec<ChunkLocation>>> = if reuse {
+    let local = if reuse {
         call.session
             .with_index(|index| {
                 jobs.iter()
@@ -657,6 +663,81 @@ async fn assemble(
     } else {
         Vec::new()
     };
+    Ok(RangePlan {
+        jobs,
+        job_of,
+        last_use,
+        local,
+    })
+}
+
+/// What downloading a Xet-backed file would move, by the chunk maps of the store's blobs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct XetEstimate {
+    /// Bytes of xorb ranges to fetch (serialized, as the network carries them).
+    pub fetch_bytes: u64,
+    /// Decoded bytes of ranges the store's blobs hold, copied instead.
+    pub reused_bytes: u64,
+}
+
+/// Asks the CAS for the reconstruction of `fetch` (from byte `start`) and splits its ranges
+/// into those the store's blobs hold and those to fetch, as a download would; sends no xorb
+/// request. An error when the CAS cannot tell (the download would then use the bridge, or fail).
+pub(super) async fn estimate(
+    hub: &HubClient,
+    session: &XetSession,
+    fetch: &BlobFetch,
+    xet_hash: XetHash,
+    start: u64,
+) -> Result<XetEstimate, String> {
+    let (retries, received, reused) = (AtomicU32::new(0), AtomicU64::new(0), AtomicU64::new(0));
+    let call = Call {
+        hub,
+        session,
+        fetch,
+        xet_hash,
+        reporter: &crate::report::Silent,
+        retries: &retries,
+        received: &received,
+        reused: &reused,
+    };
+    let failed = |stop: Stop| match stop {
+        Stop::Local(error) => error.to_string(),
+        Stop::Failed(failure) => failure.message,
+    };
+    let recon = call.reconstruction(start).await.map_err(failed)?;
+    let plan = plan_ranges(&call, &recon, start, true).map_err(failed)?;
+    let mut estimate = XetEstimate::default();
+    for (i, job) in plan.jobs.iter().enumerate() {
+        match plan.local.get(i).and_then(Option::as_ref) {
+            Some(locations) => {
+                estimate.reused_bytes += locations.iter().map(|l| u64::from(l.len)).sum::<u64>();
+            }
+            None => estimate.fetch_bytes += job.bytes.len(),
+        }
+    }
+    Ok(estimate)
+}
+
+/// The reconstruction, the ranges (those whose chunks the store's blobs all hold copied from
+/// them when `reuse`) and the assembly into the disk writer; the sha256 of the file once whole,
+/// and, when it was downloaded from its first byte, its chunk map (its Xet hash checked).
+async fn assemble(
+    call: &Call<'_>,
+    target: Target<'_>,
+    hasher: crate::hash::ContentHasher,
+    start: u64,
+    reuse: bool,
+) -> Result<(ContentHash, Option<ChunkMap>), Stop> {
+    let fetch = call.fetch;
+    let recon = call.reconstruction(start).await?;
+    let RangePlan {
+        jobs,
+        job_of,
+        last_use,
+        local,
+    } = plan_ranges(call, &recon, start, reuse)?;
+    let expected = fetch.size - start;
     if local.iter().any(Option::is_some) {
         tracing::debug!(
             path = fetch.path,
@@ -677,14 +758,14 @@ async fn assemble(
     let guard = fetch
         .incomplete
         .parent()
-        .map(|dir| FreeSpaceGuard::new(dir, call.target.min_free));
+        .map(|dir| FreeSpaceGuard::new(dir, target.min_free));
     let mut writer = DiskWriter::start(
         Sink {
             file,
             offset: start,
             complete_at: fetch.size,
             guard,
-            lock: call.target.lock.clone(),
+            lock: target.lock.clone(),
         },
         hasher,
     );
@@ -755,8 +836,8 @@ async fn assemble(
                     // The writer stopped; its error is reported below.
                     return Ok(());
                 }
-                call.target.reporter.report(Event::TaskProgress {
-                    id: call.target.id,
+                target.reporter.report(Event::TaskProgress {
+                    id: target.id,
                     bytes: piece.len() as u64,
                 });
             }

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::{Project, unknown_model};
+use crate::download::{BlobFetch, DownloadOptions, FetchEstimate, XetSession, estimate_fetch};
 use crate::error::{Error, Result};
 use crate::lock::LockedModel;
 use crate::lock::diff::{FileDiff, diff};
@@ -73,6 +74,11 @@ pub struct ModelDrift {
     /// Files added, removed and changed from the locked commit to the latest.
     #[serde(flatten)]
     pub files: FileDiff,
+    /// Bytes an upgrade would really fetch: `download_bytes`, less the Xet chunks that blobs in
+    /// the store already hold (asked of the CAS, which also counts serialized chunk headers).
+    pub fetch_bytes: u64,
+    /// Bytes of Xet chunks an upgrade would copy from blobs in the store instead of fetching.
+    pub xet_reused_bytes: u64,
     /// What the policy says about the latest commit (what an upgrade would lock).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policy: Vec<Finding>,
@@ -199,6 +205,11 @@ impl Project {
                     .ok()
                     .and_then(|info| info.last_modified)
             };
+            let estimate = if state == Drift::UpToDate {
+                FetchEstimate::default()
+            } else {
+                self.estimate_upgrade(&hub, before, latest).await
+            };
             let policy = policies.check(latest);
             findings.extend(policy.iter().cloned());
             rows.push(ModelDrift {
@@ -211,6 +222,8 @@ impl Project {
                 latest: latest.commit.clone(),
                 latest_date,
                 held_back,
+                fetch_bytes: estimate.fetch_bytes,
+                xet_reused_bytes: estimate.xet_reused_bytes,
                 files,
                 policy,
             });
@@ -229,6 +242,69 @@ impl Project {
             violations,
             models: rows,
         })
+    }
+}
+
+impl Project {
+    /// What syncing `latest` after `before` would fetch: each new content once (as
+    /// [`diff`]'s `download_bytes` counts it), a Xet-backed file by its reconstruction and the
+    /// chunk maps of the store's blobs (a few files at once), the others whole.
+    async fn estimate_upgrade(
+        &self,
+        hub: &crate::hub::HubClient,
+        before: Option<&LockedModel>,
+        latest: &LockedModel,
+    ) -> FetchEstimate {
+        use futures_util::StreamExt as _;
+        let known: BTreeSet<&str> = before
+            .into_iter()
+            .flat_map(|model| &model.files)
+            .map(|file| file.hash.hex())
+            .collect();
+        let mut seen = BTreeSet::new();
+        let new_files: Vec<_> = latest
+            .files
+            .iter()
+            .filter(|file| !known.contains(file.hash.hex()) && seen.insert(file.hash.hex()))
+            .collect();
+        let store = self.store();
+        let repo = crate::store::RepoRef {
+            repo_type: latest.repo_type,
+            repo: &latest.repo,
+        };
+        let options = DownloadOptions {
+            xet: self.settings.xet,
+            xet_session: std::sync::Arc::new(XetSession::with_chunk_maps(
+                self.settings.chunk_maps_dir(),
+            )),
+            ..DownloadOptions::default()
+        };
+        let estimates: Vec<FetchEstimate> = futures_util::stream::iter(new_files)
+            .map(|file| {
+                let fetch = BlobFetch {
+                    repo_type: latest.repo_type,
+                    repo: latest.repo.clone(),
+                    commit: latest.commit.clone(),
+                    path: file.path.clone(),
+                    hash: file.hash.clone(),
+                    size: file.size,
+                    blob: store.blob_path(repo, &file.hash),
+                    incomplete: store.incomplete_path(repo, &file.hash),
+                    lock: store.lock_path(repo, &file.hash),
+                    xet_hash: file.xet_hash,
+                };
+                let options = &options;
+                async move { estimate_fetch(hub, &fetch, options, 0).await }
+            })
+            .buffer_unordered(4)
+            .collect()
+            .await;
+        estimates
+            .into_iter()
+            .fold(FetchEstimate::default(), |total, e| FetchEstimate {
+                fetch_bytes: total.fetch_bytes + e.fetch_bytes,
+                xet_reused_bytes: total.xet_reused_bytes + e.xet_reused_bytes,
+            })
     }
 }
 

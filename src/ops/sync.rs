@@ -11,7 +11,7 @@ use super::{CancellationToken, PlannedDownloads, Project, offline_missing, until
 use crate::download::DownloadOptions;
 use crate::error::{Error, Result};
 use crate::lock::{Freshness, Lockfile};
-use crate::reconcile::plan::Plan;
+use crate::reconcile::plan::{BlobAction, Plan};
 use crate::reconcile::{ExecuteOptions, PlanOptions, Summary, execute, plan};
 use crate::report::{Event, Reporter};
 use crate::resolve::{Change, Upgrade, describe_changes};
@@ -84,6 +84,13 @@ pub struct SyncPlan {
     pub download_files: usize,
     /// Bytes that would be downloaded.
     pub download_bytes: u64,
+    /// Bytes the network would carry: `download_bytes`, less the Xet chunks the store's blobs
+    /// already hold (asked of the CAS, which also counts the files' serialized chunk headers);
+    /// with `--offline`, `download_bytes`.
+    pub fetch_bytes: u64,
+    /// Bytes of Xet chunks that blobs in the store (an earlier revision's) hold and the sync
+    /// would copy instead of fetching.
+    pub xet_reused_bytes: u64,
     /// Every step, with its reason and size.
     pub plan: Plan,
 }
@@ -123,11 +130,14 @@ impl Project {
             let chosen = self.choose_lock(options, false, reporter).await?;
             let verified = VerifiedBlobs::load(self.settings.verified_blobs_file());
             let plan = self.plan_for(&self.store(), &chosen.lock, options, &verified);
+            let estimate = self.estimate_fetches(&plan).await;
             Ok(SyncPlan {
                 dry_run: true,
                 lock_changes: chosen.changes,
                 download_files: plan.download_count(),
                 download_bytes: plan.download_bytes(),
+                fetch_bytes: estimate.fetch_bytes,
+                xet_reused_bytes: estimate.xet_reused_bytes,
                 plan,
             })
         };
@@ -135,6 +145,58 @@ impl Project {
         let nothing = PlannedDownloads::default();
         self.measured(options, reporter, &nothing, plan_now, |_| None)
             .await
+    }
+
+    /// What the downloads of `plan` would move over the network (Xet files asked of the CAS, a
+    /// few at once); offline, the plan's download bytes.
+    async fn estimate_fetches(&self, plan: &Plan) -> crate::download::FetchEstimate {
+        use futures_util::StreamExt as _;
+        let mut total = crate::download::FetchEstimate {
+            fetch_bytes: plan.download_bytes(),
+            xet_reused_bytes: 0,
+        };
+        let xet_files = plan
+            .blobs
+            .iter()
+            .filter(|step| step.fetch.xet_hash.is_some())
+            .filter_map(|step| match step.action {
+                BlobAction::Download { resume_from } => Some((step, resume_from)),
+                BlobAction::Replace { .. } => Some((step, 0)),
+                BlobAction::Verify | BlobAction::Copy { .. } => None,
+            })
+            .collect::<Vec<_>>();
+        if self.settings.offline
+            || self.settings.xet == crate::manifest::XetMode::Off
+            || xet_files.is_empty()
+        {
+            return total;
+        }
+        let hub = self.settings.hub_client();
+        let options = DownloadOptions {
+            xet: self.settings.xet,
+            xet_session: std::sync::Arc::new(crate::download::XetSession::with_chunk_maps(
+                self.settings.chunk_maps_dir(),
+            )),
+            ..DownloadOptions::default()
+        };
+        let estimates: Vec<_> = futures_util::stream::iter(xet_files)
+            .map(|(step, resume_from)| {
+                let (hub, options) = (&hub, &options);
+                async move {
+                    let estimate =
+                        crate::download::estimate_fetch(hub, &step.fetch, options, resume_from)
+                            .await;
+                    (step.size - resume_from.min(step.size), estimate)
+                }
+            })
+            .buffer_unordered(4)
+            .collect()
+            .await;
+        for (whole, estimate) in estimates {
+            total.fetch_bytes = total.fetch_bytes - whole + estimate.fetch_bytes;
+            total.xet_reused_bytes += estimate.xet_reused_bytes;
+        }
+        total
     }
 
     /// Runs `work` under the options' cancellation token, then writes the metrics file when one

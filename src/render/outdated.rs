@@ -37,7 +37,7 @@ pub fn up_to_date(report: &OutdatedReport) -> Vec<String> {
 }
 
 /// One entry's cells of the drift table: name, state, locked and latest commit (through
-/// `commit`, which formats a short id), date, file changes, download size, revision.
+/// `commit`, which formats a short id), date, file changes, bytes to fetch, revision.
 pub fn cells(row: &ModelDrift, commit: impl Fn(&str) -> String) -> [String; 8] {
     [
         row.name.clone(),
@@ -56,7 +56,7 @@ pub fn cells(row: &ModelDrift, commit: impl Fn(&str) -> String) -> [String; 8] {
             row.files.removed.len(),
             row.files.changed.len()
         ),
-        HumanBytes(row.files.download_bytes).to_string(),
+        HumanBytes(row.fetch_bytes).to_string(),
         format!("{}@{}", row.repo, row.revision),
     ]
 }
@@ -92,6 +92,15 @@ pub fn table(rows: &[&ModelDrift]) -> String {
         }
         if row.files.is_empty() {
             out.push_str("  (same files, new commit)\n");
+        }
+        if row.xet_reused_bytes > 0 {
+            let _ = writeln!(
+                out,
+                "  (fetches {} of {} new: {} of Xet chunks are in the store already)",
+                HumanBytes(row.fetch_bytes),
+                HumanBytes(row.files.download_bytes),
+                HumanBytes(row.xet_reused_bytes)
+            );
         }
         if let Some(held) = &row.held_back {
             let _ = writeln!(

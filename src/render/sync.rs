@@ -19,8 +19,18 @@ pub fn plan(report: &SyncPlan) -> String {
         ));
         return out.join("\n");
     }
+    // Over Xet, what crosses the network can be much less than the files' bytes.
+    let fetched = if report.xet_reused_bytes > 0 {
+        format!(
+            "; fetching {}, with {} of Xet chunks copied from the store",
+            HumanBytes(report.fetch_bytes),
+            HumanBytes(report.xet_reused_bytes)
+        )
+    } else {
+        String::new()
+    };
     out.push(format!(
-        "Would download {} ({}), verify {}, link {}, write {}, prune {}",
+        "Would download {} ({}{fetched}), verify {}, link {}, write {}, prune {}",
         count(plan.download_count(), "file"),
         HumanBytes(plan.download_bytes()),
         plan.blobs

@@ -257,3 +257,69 @@ fn gc_removes_the_chunk_maps_of_deleted_blobs() {
     let blob = std::path::PathBuf::from(map["blob"].as_str().unwrap());
     assert_eq!(fs_err::read(blob).unwrap(), up.new);
 }
+
+#[test]
+fn a_dry_run_and_outdated_show_the_bytes_an_upgrade_really_fetches() {
+    let up = synced_v1();
+    up.ctx.write_manifest(&manifest("main"));
+    up.ctx.hub.reset();
+
+    let output = up
+        .ctx
+        .hfdl()
+        .args(["sync", "--dry-run", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", up.ctx.render(&output));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["download_bytes"], SIZE as u64, "{plan}");
+    let fetch = plan["fetch_bytes"].as_u64().unwrap();
+    let reused = plan["xet_reused_bytes"].as_u64().unwrap();
+    assert!(fetch < (SIZE as u64) / 5, "{plan}");
+    assert!(reused > (SIZE as u64) * 3 / 4, "{plan}");
+    let counters = up.ctx.hub.counters();
+    assert_eq!(
+        counters.xet_xorb, 0,
+        "a dry run fetches no chunk: {counters:?}"
+    );
+    assert!(counters.xet_reconstruction >= 1, "{counters:?}");
+
+    // The text says it too.
+    let output = up.ctx.hfdl().args(["sync", "--dry-run"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("of Xet chunks copied from the store"),
+        "{stdout}"
+    );
+
+    let output = up.ctx.hfdl().args(["outdated", "--json"]).output().unwrap();
+    assert!(output.status.success(), "{}", up.ctx.render(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let row = &report["models"][0];
+    assert_eq!(row["download_bytes"], SIZE as u64, "{row}");
+    assert!(
+        row["fetch_bytes"].as_u64().unwrap() < (SIZE as u64) / 5,
+        "{row}"
+    );
+    assert!(
+        row["xet_reused_bytes"].as_u64().unwrap() > (SIZE as u64) * 3 / 4,
+        "{row}"
+    );
+
+    // With Xet off, nothing is reused: the plan counts whole files.
+    let output = up
+        .ctx
+        .hfdl()
+        .args(["sync", "--dry-run", "--json"])
+        .env("HFDL_XET", "off")
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["fetch_bytes"], SIZE as u64, "{plan}");
+    assert_eq!(plan["xet_reused_bytes"], 0, "{plan}");
+
+    // The real sync fetches what the dry run said.
+    let report = up.upgrade(&[]);
+    assert_eq!(report["summary"]["downloaded_bytes"], fetch, "{report}");
+    assert_eq!(report["summary"]["xet_reused_bytes"], reused, "{report}");
+}
