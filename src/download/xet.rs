@@ -56,6 +56,8 @@ pub struct XetSession {
     chunk_maps: Option<PathBuf>,
     /// The chunks of the maps, read on first use, with the maps this run wrote added.
     index: std::sync::Mutex<Option<ChunkIndex>>,
+    /// Held while the maps are read, so files starting together read them once.
+    loading: tokio::sync::Mutex<()>,
 }
 
 impl XetSession {
@@ -66,6 +68,30 @@ impl XetSession {
             chunk_maps: Some(dir),
             ..XetSession::default()
         }
+    }
+
+    /// Reads the chunk maps into the index, off the async threads, unless done already.
+    async fn load_index(&self) {
+        let Some(dir) = self.chunk_maps.clone() else {
+            return;
+        };
+        let _loading = self.loading.lock().await;
+        let loaded = || {
+            self.index
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_some()
+        };
+        if loaded() {
+            return;
+        }
+        let index = tokio::task::spawn_blocking(move || ChunkIndex::load(&dir))
+            .await
+            .unwrap_or_default();
+        self.index
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_or_insert(index);
     }
 
     /// Runs `f` on the chunk index, read from the maps on first use; `None` without maps.
@@ -706,6 +732,7 @@ pub(super) async fn estimate(
         Stop::Failed(failure) => failure.message,
     };
     let recon = call.reconstruction(start).await.map_err(failed)?;
+    session.load_index().await;
     let plan = plan_ranges(&call, &recon, start, true).map_err(failed)?;
     let mut estimate = XetEstimate::default();
     for (i, job) in plan.jobs.iter().enumerate() {
@@ -731,6 +758,9 @@ async fn assemble(
 ) -> Result<(ContentHash, Option<ChunkMap>), Stop> {
     let fetch = call.fetch;
     let recon = call.reconstruction(start).await?;
+    if reuse {
+        call.session.load_index().await;
+    }
     let RangePlan {
         jobs,
         job_of,
