@@ -672,7 +672,7 @@ screens.project = {
     if (drift.state === "outdated") {
       const changes = drift.added.length + drift.removed.length + drift.changed.length;
       return h("span", {}, h("span", { class: "badge state-outdated" }, "outdated"),
-        h("span", { class: "muted" }, ` → ${short(drift.latest)}, ${count(changes, "file")}, ${bytes(drift.download_bytes)}`));
+        h("span", { class: "muted" }, ` → ${short(drift.latest)}, ${count(changes, "file")}, ${bytes(drift.fetch_bytes)}`));
     }
     return h("span", { class: "badge state-partial" }, drift.state.replace("-", " "));
   },
@@ -786,7 +786,8 @@ screens.outdated = {
             : null),
         h("p", {}, "Locked ", h("code", { title: m.locked || "" }, short(m.locked)), " · latest ", h("code", { title: m.latest }, short(m.latest)),
           m.latest_date ? ` (${m.latest_date})` : "",
-          changes ? ` · ${count(changes, "file")} changed, ${bytes(m.download_bytes)} to download` : ""),
+          changes ? ` · ${count(changes, "file")} changed, ${bytes(m.fetch_bytes)} to download` : "",
+          m.xet_reused_bytes ? ` (${bytes(m.xet_reused_bytes)} of Xet chunks already in the store)` : ""),
         m.held_back ? h("p", { class: "muted" }, `Held back by the cooldown (${m.held_back.exclude_newer}): ${m.held_back.revision} points to ${short(m.held_back.latest)}.`) : null,
         changes ? fileDiff(m) : null,
         m.policy && m.policy.length ? h("ul", { class: "policy" }, m.policy.map((f) => h("li", { class: f.severity === "violation" ? "bad-text" : "" }, `${f.rule}: ${f.message}`, f.exception ? h("code", {}, ` ${f.exception}`) : null))) : null,
