@@ -77,6 +77,7 @@ const PAGES: &[(&str, &str)] = pages![
     "usage",
     "verify-failed",
     "xet-failed",
+    "xet-required",
 ];
 
 /// The help page of `code` (Markdown), or `None` for a code hfdl does not have.

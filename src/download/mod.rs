@@ -214,6 +214,26 @@ pub enum DownloadError {
         message: String,
     },
 
+    /// The Hub refused the plain download of the file as too large (its bridge serves Xet files
+    /// over 50 GB only over Xet), and the file could not come over Xet.
+    #[error(
+        "`{path}` of `{repo}` ({}) can only be downloaded over Xet: the Hub refuses a plain download this large, {why}",
+        indicatif::HumanBytes(*size)
+    )]
+    #[diagnostic(help("{help}; `hfdl explain xet-required`"))]
+    XetRequired {
+        /// The Hub repository.
+        repo: RepoId,
+        /// The file's path in the repo.
+        path: String,
+        /// The file's size.
+        size: u64,
+        /// Why the file did not come over Xet.
+        why: String,
+        /// What to do about it.
+        help: String,
+    },
+
     /// Writing stopped because free space on the store's disk would drop below the reserve.
     #[error(
         "stopped before the disk fills: {} free on the disk of {}, and hfdl keeps {} free",
@@ -244,6 +264,7 @@ impl DownloadError {
             DownloadError::Io { .. } => "io-error",
             DownloadError::LowDisk { .. } => "disk-full",
             DownloadError::Xet { .. } => "xet-failed",
+            DownloadError::XetRequired { .. } => "xet-required",
         }
     }
 
@@ -436,7 +457,9 @@ async fn download_verified(
                             "the Xet download failed; downloading without Xet"
                         );
                     }
-                    download_to_incomplete(hub, fetch, target, &mut stats).await?
+                    download_to_incomplete(hub, fetch, target, &mut stats)
+                        .await
+                        .map_err(|e| xet_required(e, fetch, options, Some(&failure.message)))?
                 }
             }
         } else if let Some((map, partial)) = ranged {
@@ -444,10 +467,14 @@ async fn download_verified(
                 map: &map,
                 partial: &partial,
             };
-            download_in_ranges(hub, fetch, options, ranged, target, &mut stats).await?
+            download_in_ranges(hub, fetch, options, ranged, target, &mut stats)
+                .await
+                .map_err(|e| xet_required(e, fetch, options, None))?
         } else {
             discard_ranged(options, fetch);
-            download_to_incomplete(hub, fetch, target, &mut stats).await?
+            download_to_incomplete(hub, fetch, target, &mut stats)
+                .await
+                .map_err(|e| xet_required(e, fetch, options, None))?
         };
         if actual == fetch.hash {
             break;
@@ -550,6 +577,61 @@ fn xet_candidate(fetch: &BlobFetch, options: &DownloadOptions) -> Option<crate::
         return None;
     }
     Some(hash)
+}
+
+/// A [`DownloadError::XetRequired`] from [`open_body`] with the reason the file did not come
+/// over Xet and what to do: `xet_failure` is the message of this file's failed Xet download.
+fn xet_required(
+    error: DownloadError,
+    fetch: &BlobFetch,
+    options: &DownloadOptions,
+    xet_failure: Option<&str>,
+) -> DownloadError {
+    use crate::manifest::XetMode;
+    let DownloadError::XetRequired {
+        repo, path, size, ..
+    } = error
+    else {
+        return error;
+    };
+    let retry = "run `hfdl sync` again once the Xet CAS answers (it resumes the partial file); `hfdl sync --log-level debug` shows the failing CAS request";
+    let (why, help) = match (xet_failure, fetch.xet_hash, options.xet) {
+        (Some(failure), _, _) => (format!("and its Xet download failed: {failure}"), retry.to_owned()),
+        (None, None, _) => (
+            "and the lock records no Xet hash for it (it was locked by an hfdl without Xet)"
+                .to_owned(),
+            format!(
+                "re-lock its entry at the same commit so that the lock records its Xet hash: `hfdl lock --upgrade-model NAME@{}`",
+                fetch.commit
+            ),
+        ),
+        (None, Some(_), XetMode::Off) => (
+            "and `xet = \"off\"` forbids Xet".to_owned(),
+            "allow Xet: `hfdl config set xet auto`, and unset HFDL_XET=off or HF_HUB_DISABLE_XET where one is set".to_owned(),
+        ),
+        (None, Some(_), _) => (
+            "and Xet failed earlier in this run (hfdl stops asking the CAS after a failure)"
+                .to_owned(),
+            retry.to_owned(),
+        ),
+    };
+    DownloadError::XetRequired {
+        repo,
+        path,
+        size,
+        why,
+        help,
+    }
+}
+
+/// Whether an error answer to a plain download says the file is too large to be served that
+/// way: the S3-style `EntityTooLarge` the Hub's bridge (as the mock models it) sends for Xet
+/// files above its limit (huggingface_hub itself refuses plain downloads over 50 GB).
+fn too_large_for_plain_download(status: StatusCode, body: Option<&str>) -> bool {
+    matches!(
+        status,
+        StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE
+    ) && body.is_some_and(|b| b.contains("EntityTooLarge"))
 }
 
 /// The files of one multi-connection download.
@@ -712,6 +794,16 @@ async fn open_body(
         if !status.is_success() {
             let headers = response.headers().clone();
             let body = response.text().await.ok();
+            if too_large_for_plain_download(status, body.as_deref()) {
+                // The reason and the advice depend on the `xet` setting: see `xet_required`.
+                return Err(DownloadError::XetRequired {
+                    repo: fetch.repo.clone(),
+                    path: fetch.path.clone(),
+                    size: fetch.size,
+                    why: "and it was not downloaded over Xet".into(),
+                    help: "allow Xet (`xet = \"auto\"`)".into(),
+                });
+            }
             return Err(hub
                 .classify(status, &headers, body.as_deref(), &url, &ctx)
                 .into());

@@ -36,4 +36,5 @@ mod ui_browser;
 mod verify;
 mod xet;
 mod xet_interop;
+mod xet_large;
 mod xet_reuse;

@@ -136,6 +136,13 @@ pub enum Content {
         size: u64,
         seed: u64,
     },
+    /// `size` bytes: a block of `period` pseudo-random bytes from `seed`, repeated. A Xet CAS
+    /// stores it about once: a huge fixture at little disk cost.
+    Repeated {
+        size: u64,
+        seed: u64,
+        period: usize,
+    },
 }
 
 /// One change in a commit.
@@ -175,6 +182,16 @@ impl FileChange {
         FileChange::Put {
             path: path.to_owned(),
             content: Content::Generated { size, seed },
+            lfs: true,
+        }
+    }
+
+    /// An LFS file of `size` bytes that repeats a block of `period` pseudo-random bytes from
+    /// `seed` (see [`Content::Repeated`]).
+    pub fn repeated(path: &str, size: u64, seed: u64, period: usize) -> FileChange {
+        FileChange::Put {
+            path: path.to_owned(),
+            content: Content::Repeated { size, seed, period },
             lfs: true,
         }
     }
@@ -583,11 +600,13 @@ impl Fixtures {
                     validate_path(&path)?;
                     let mut info = self.store_content(&path, &content, lfs)?;
                     if let Some(options) = xet.filter(|_| lfs) {
-                        let data = self.read_object(&info.content_sha256)?;
+                        // Streamed from the stored object: a file of any size.
+                        let object = self.object_path(&info.content_sha256);
+                        let data = fs_err::File::open(&object).map_err(io_err(&object))?;
                         let xet_root = self.root.join("xet");
                         let ingested = self
                             .xet_store()
-                            .ingest(&data, options.compression)
+                            .ingest_reader(data, options.compression)
                             .map_err(io_err(&xet_root))?;
                         info.xet_hash = Some(ingested.file.hash);
                     }
@@ -846,7 +865,7 @@ impl Fixtures {
         let mut git = sha1::Sha1::new();
         let size = match content {
             Content::Bytes(bytes) => bytes.len() as u64,
-            Content::Generated { size, .. } => *size,
+            Content::Generated { size, .. } | Content::Repeated { size, .. } => *size,
         };
         git.update(format!("blob {size}\0").as_bytes());
         {
@@ -869,6 +888,17 @@ impl Fixtures {
                             usize::try_from(left.min(buffer.len() as u64)).unwrap_or(buffer.len());
                         generator.fill(&mut buffer[..n]);
                         write(&buffer[..n]).map_err(io_err(&tmp_dir))?;
+                        left -= n as u64;
+                    }
+                }
+                Content::Repeated { size, seed, period } => {
+                    let mut block = vec![0u8; (*period).max(1)];
+                    PseudoRandom::new(*seed).fill(&mut block);
+                    let mut left = *size;
+                    while left > 0 {
+                        let n =
+                            usize::try_from(left.min(block.len() as u64)).unwrap_or(block.len());
+                        write(&block[..n]).map_err(io_err(&tmp_dir))?;
                         left -= n as u64;
                     }
                 }

@@ -5,16 +5,17 @@
 //! - `files/<xet file hash>.json`: size, sha256 and the terms (xorb, chunk range) of a file.
 //!
 //! Ingest works like the Hub's uploader: content-defined chunks, chunks already stored anywhere
-//! in the CAS are referenced where they are, only new chunks go into new xorbs.
+//! in the CAS are referenced where they are, only new chunks go into new xorbs. It streams: a
+//! file of any size is read in windows and each xorb written once full.
 
 use std::collections::HashMap;
-use std::io::Write as _;
+use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use super::chunking::chunk_ends;
+use super::chunking::{MAX_CHUNK, chunk_ends};
 use super::hash::{XetHash, chunk_hash, file_hash, xorb_hash};
 use super::xorb::{Compression, MAX_XORB_BYTES, MAX_XORB_CHUNKS, write_chunk};
 
@@ -142,7 +143,92 @@ impl XetStore {
 
     /// Chunks `data` and stores what the CAS does not have yet; returns the file's record.
     pub fn ingest(&self, data: &[u8], compression: Compression) -> std::io::Result<Ingested> {
-        let stored = self.xorbs();
+        self.ingest_reader(data, compression)
+    }
+
+    /// [`XetStore::ingest`] of a stream: read [`READ_WINDOW`] bytes at a time, each new xorb
+    /// written as soon as it is full, so that memory holds one window and one xorb (plus the
+    /// chunk list) whatever the file's size.
+    pub fn ingest_reader(
+        &self,
+        reader: impl Read,
+        compression: Compression,
+    ) -> std::io::Result<Ingested> {
+        self.ingest_windows(reader, compression, READ_WINDOW)
+    }
+
+    /// [`XetStore::ingest_reader`] with windows of `size` bytes (more than [`MAX_CHUNK`]).
+    fn ingest_windows(
+        &self,
+        mut reader: impl Read,
+        compression: Compression,
+        size: usize,
+    ) -> std::io::Result<Ingested> {
+        let size = size.max(2 * MAX_CHUNK);
+        let mut builder = Builder::new(self, compression)?;
+        let mut window: Vec<u8> = Vec::with_capacity(size);
+        let mut eof = false;
+        loop {
+            while !eof && window.len() < size {
+                let filled = window.len();
+                window.resize(size, 0);
+                let read = reader.read(&mut window[filled..]);
+                window.truncate(filled + *read.as_ref().unwrap_or(&0));
+                match read {
+                    Ok(read) => eof = read == 0,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            // A chunk is decided by at most MAX_CHUNK bytes from its start: one that starts
+            // closer than that to the window's end waits for the next window (unless the
+            // stream ended), so the chunks are those of the whole file at once.
+            let mut start = 0;
+            for end in chunk_ends(&window) {
+                if !eof && window.len() - start < MAX_CHUNK {
+                    break;
+                }
+                builder.add(&window[start..end])?;
+                start = end;
+            }
+            window.drain(..start);
+            if eof && window.is_empty() {
+                break;
+            }
+        }
+        builder.finish()
+    }
+}
+
+/// Bytes [`XetStore::ingest_reader`] chunks at a time.
+const READ_WINDOW: usize = 16 << 20;
+
+/// An ingest under way: the chunk index of the CAS, the xorb being filled, and the file's
+/// chunks so far.
+struct Builder<'a> {
+    store: &'a XetStore,
+    compression: Compression,
+    /// The xorbs stored before this ingest.
+    stored: Vec<XorbInfo>,
+    /// Every chunk's place, by hash (the first one found).
+    index: HashMap<String, (Place, u32)>,
+    /// The xorb being filled: `Place::Pending(new_xorbs.len())`.
+    current: PendingXorb,
+    /// Xorbs written by this ingest, in order.
+    new_xorbs: Vec<String>,
+    /// `(hash, size)` of each of the file's chunks.
+    leaves: Vec<(XetHash, u64)>,
+    /// Where each of the file's chunks is.
+    places: Vec<(Place, u32, u64)>,
+    reused: usize,
+    new: usize,
+    size: u64,
+    sha256: sha2::Sha256,
+}
+
+impl<'a> Builder<'a> {
+    fn new(store: &'a XetStore, compression: Compression) -> std::io::Result<Builder<'a>> {
+        let stored = store.xorbs();
         let mut index: HashMap<String, (Place, u32)> = HashMap::new();
         for (x, xorb) in stored.iter().enumerate() {
             for (i, chunk) in xorb.chunks.iter().enumerate() {
@@ -151,66 +237,89 @@ impl XetStore {
                     .or_insert((Place::Stored(x), i as u32));
             }
         }
-        // Xorbs being built: (serialized bytes, chunks).
-        let mut pending: Vec<PendingXorb> = Vec::new();
-        let mut leaves = Vec::new();
-        let mut places: Vec<(Place, u32, u64)> = Vec::new();
-        let (mut reused, mut new) = (0, 0);
-        let mut start = 0;
-        for end in chunk_ends(data) {
-            let bytes = &data[start..end];
-            start = end;
-            let hash = chunk_hash(bytes);
-            let len = bytes.len() as u64;
-            leaves.push((hash, len));
-            let key = hash.to_string();
-            if let Some(&(place, i)) = index.get(&key) {
-                reused += 1;
-                places.push((place, i, len));
-                continue;
-            }
-            new += 1;
-            let full = pending.last().is_none_or(|(b, c, _)| {
-                c.len() >= MAX_XORB_CHUNKS || b.len() + bytes.len() + 8 > MAX_XORB_BYTES
-            });
-            if full {
-                pending.push((Vec::new(), Vec::new(), Vec::new()));
-            }
-            let p = pending.len() - 1;
-            let (serialized, chunks, hashes) = &mut pending[p];
-            write_chunk(serialized, bytes, compression);
-            chunks.push(XorbChunk {
-                hash: key.clone(),
-                len: len as u32,
-                end: serialized.len() as u64,
-            });
-            hashes.push((hash, len));
-            let i = (chunks.len() - 1) as u32;
-            index.insert(key, (Place::Pending(p), i));
-            places.push((Place::Pending(p), i, len));
+        fs_err::create_dir_all(store.xorb_dir())?;
+        Ok(Builder {
+            store,
+            compression,
+            stored,
+            index,
+            current: (Vec::new(), Vec::new(), Vec::new()),
+            new_xorbs: Vec::new(),
+            leaves: Vec::new(),
+            places: Vec::new(),
+            reused: 0,
+            new: 0,
+            size: 0,
+            sha256: sha2::Sha256::new(),
+        })
+    }
+
+    /// The file's next chunk: referenced where the CAS has it, else added to the current xorb.
+    fn add(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.sha256.update(bytes);
+        self.size += bytes.len() as u64;
+        let hash = chunk_hash(bytes);
+        let len = bytes.len() as u64;
+        self.leaves.push((hash, len));
+        let key = hash.to_string();
+        if let Some(&(place, i)) = self.index.get(&key) {
+            self.reused += 1;
+            self.places.push((place, i, len));
+            return Ok(());
         }
-        let dir = self.xorb_dir();
-        fs_err::create_dir_all(&dir)?;
-        let mut new_xorbs = Vec::new();
-        for (serialized, chunks, hashes) in &pending {
-            let hash = xorb_hash(hashes).to_string();
-            write_atomic(&dir.join(&hash), serialized)?;
-            let info = XorbInfo {
-                hash: hash.clone(),
-                chunks: chunks.clone(),
-            };
-            write_atomic(
-                &dir.join(format!("{hash}.json")),
-                &serde_json::to_vec(&info).map_err(std::io::Error::other)?,
-            )?;
-            new_xorbs.push(hash);
+        self.new += 1;
+        let (serialized, chunks, _) = &self.current;
+        if !chunks.is_empty()
+            && (chunks.len() >= MAX_XORB_CHUNKS
+                || serialized.len() + bytes.len() + 8 > MAX_XORB_BYTES)
+        {
+            self.flush()?;
         }
+        let place = Place::Pending(self.new_xorbs.len());
+        let (serialized, chunks, hashes) = &mut self.current;
+        write_chunk(serialized, bytes, self.compression);
+        chunks.push(XorbChunk {
+            hash: key.clone(),
+            len: len as u32,
+            end: serialized.len() as u64,
+        });
+        hashes.push((hash, len));
+        let i = (chunks.len() - 1) as u32;
+        self.index.insert(key, (place, i));
+        self.places.push((place, i, len));
+        Ok(())
+    }
+
+    /// Writes the current xorb (when it holds chunks) and starts an empty one.
+    fn flush(&mut self) -> std::io::Result<()> {
+        let (serialized, chunks, hashes) = std::mem::take(&mut self.current);
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        let dir = self.store.xorb_dir();
+        let hash = xorb_hash(&hashes).to_string();
+        write_atomic(&dir.join(&hash), &serialized)?;
+        let info = XorbInfo {
+            hash: hash.clone(),
+            chunks,
+        };
+        write_atomic(
+            &dir.join(format!("{hash}.json")),
+            &serde_json::to_vec(&info).map_err(std::io::Error::other)?,
+        )?;
+        self.new_xorbs.push(hash);
+        Ok(())
+    }
+
+    /// Writes the last xorb and the file's record.
+    fn finish(mut self) -> std::io::Result<Ingested> {
+        self.flush()?;
         let name = |place: Place| match place {
-            Place::Stored(x) => stored[x].hash.clone(),
-            Place::Pending(p) => new_xorbs[p].clone(),
+            Place::Stored(x) => self.stored[x].hash.clone(),
+            Place::Pending(p) => self.new_xorbs[p].clone(),
         };
         let mut terms: Vec<Term> = Vec::new();
-        for (place, i, len) in places {
+        for &(place, i, len) in &self.places {
             let xorb = name(place);
             match terms.last_mut() {
                 Some(term) if term.xorb == xorb && term.end == i => {
@@ -226,12 +335,12 @@ impl XetStore {
             }
         }
         let file = XetFile {
-            hash: file_hash(&leaves).to_string(),
-            size: data.len() as u64,
-            sha256: hex::encode(sha2::Sha256::digest(data)),
+            hash: file_hash(&self.leaves).to_string(),
+            size: self.size,
+            sha256: hex::encode(self.sha256.finalize()),
             terms,
         };
-        let files = self.root.join("files");
+        let files = self.store.root.join("files");
         fs_err::create_dir_all(&files)?;
         write_atomic(
             &files.join(format!("{}.json", file.hash)),
@@ -239,9 +348,9 @@ impl XetStore {
         )?;
         Ok(Ingested {
             file,
-            new_xorbs,
-            reused_chunks: reused,
-            new_chunks: new,
+            new_xorbs: self.new_xorbs,
+            reused_chunks: self.reused,
+            new_chunks: self.new,
         })
     }
 }
@@ -314,5 +423,37 @@ mod tests {
         let again = store.ingest(&v1, Compression::Auto).unwrap();
         assert_eq!(again.new_chunks, 0);
         assert_eq!(again.file, first.file);
+    }
+
+    /// Hands out at most `step` bytes per read, as a pipe or a socket may.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.len().min(self.1).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_stream_read_in_windows_is_chunked_as_the_whole_file() {
+        let data = random(4, 3_000_000);
+        let whole_dir = tempfile::tempdir().unwrap();
+        let whole = XetStore::new(whole_dir.path())
+            .ingest(&data, Compression::Auto)
+            .unwrap();
+        // Windows of 256 KiB, filled by reads of 7777 bytes: a chunk boundary near the end of
+        // a window must not cut a chunk the whole file has in one piece.
+        let dir = tempfile::tempdir().unwrap();
+        let store = XetStore::new(dir.path());
+        let streamed = store
+            .ingest_windows(Trickle(&data, 7777), Compression::Auto, 256 << 10)
+            .unwrap();
+        assert_eq!(streamed, whole);
+        assert!(streamed.new_chunks > 20, "{streamed:?}");
+        assert_eq!(reassemble(&store, &streamed.file), data);
+        assert_eq!(streamed.file.size, data.len() as u64);
     }
 }
