@@ -1,9 +1,16 @@
 //! Fixture generators for the binary: a repo of N large weight files plus small config files,
-//! a repo of many small files, and the demo repos `models.example.toml` refers to. Contents are
-//! streamed to disk, so a 10 GiB fixture needs no more memory than a 10 KiB one.
+//! a repo of many small files, a Xet-backed repo with two revisions (the Xet benchmark), and the
+//! demo repos `models.example.toml` refers to. Contents are streamed to disk, so a 10 GiB
+//! fixture needs no more memory than a 10 KiB one (except the Xet repo: its second revision is
+//! built in memory, one weight file at a time, and the CAS ingest reads each file whole).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
 
 use crate::fixtures::{
     FileChange, FixtureError, Fixtures, Gated, RepoMeta, RepoOptions, RepoType, UserSpec,
+    XetOptions,
 };
 
 /// The token of the demo user (who may read the demo's gated repo).
@@ -133,6 +140,191 @@ pub fn many_small(
         &format!("add {count} small files"),
         changes,
     )
+}
+
+/// What [`xet_upgrade`] made, from the mock CAS's own ingest: what a client that reuses every
+/// chunk it already has must still fetch to go from `v1` to `v2`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct XetUpgrade {
+    pub repo: String,
+    /// The first revision's commit (tag `v1`).
+    pub v1: String,
+    /// The second revision's commit (tag `v2`, and `main`).
+    pub v2: String,
+    /// The weight files (Xet-backed), the same paths in both revisions.
+    pub files: Vec<String>,
+    /// Bytes of the weight files (each revision).
+    pub weight_bytes: u64,
+    /// Bytes the second revision overwrote (before chunking).
+    pub overwritten_bytes: u64,
+    /// Chunks of the weight files at `v2`.
+    pub chunks: u64,
+    /// Chunks of `v2` that `v1` does not have (stored in new xorbs).
+    pub new_chunks: u64,
+    /// Their uncompressed bytes.
+    pub new_chunk_bytes: u64,
+    /// The xorbs holding them.
+    pub new_xorbs: usize,
+    /// Their serialized bytes (chunk headers included): what a client that reuses every other
+    /// chunk has to fetch.
+    pub new_xorb_bytes: u64,
+    /// Serialized bytes of every xorb range `v1` references: what a cold download fetches.
+    pub v1_xorb_bytes: u64,
+    /// Serialized bytes of every xorb range `v2` references: what an upgrade that reuses
+    /// nothing fetches.
+    pub v2_xorb_bytes: u64,
+}
+
+/// The length of the regions [`xet_upgrade`] overwrites (at most; fewer bytes when the change
+/// is small): large against the chunks (64 KiB on average), so that the chunks a region cuts at
+/// its edges add little to it.
+const REGION: u64 = 4 << 20;
+
+/// A Xet-backed model repo with two revisions for the Xet benchmark: `v1` (tag) has `files`
+/// weight files of `total / files` pseudo-random bytes each, three small config files and
+/// `.gitattributes`; `v2` (tag, and `main`) overwrites `changed_percent` % of each weight file
+/// in evenly spaced regions (the rest of the repo unchanged), so that content-defined chunking
+/// gives about that share of new chunks. Returns the CAS's view of the change.
+pub fn xet_upgrade(
+    fixtures: &Fixtures,
+    id: &str,
+    files: usize,
+    total: u64,
+    changed_percent: f64,
+) -> Result<XetUpgrade, FixtureError> {
+    if files == 0 || total < files as u64 || !(0.0..=100.0).contains(&changed_percent) {
+        return Err(FixtureError::Invalid(format!(
+            "xet-upgrade needs at least one weight file of one byte and a change of 0-100 % \
+             (got {files} files, {total} bytes, {changed_percent} %)"
+        )));
+    }
+    let repo_type = RepoType::Model;
+    fixtures.create_repo(repo_type, id, RepoOptions::default())?;
+    fixtures.enable_xet(repo_type, id, XetOptions::default())?;
+    let size = total / files as u64;
+    let names: Vec<String> = (0..files)
+        .map(|i| {
+            if files == 1 {
+                "model.safetensors".to_owned()
+            } else {
+                format!("model-{:05}-of-{files:05}.safetensors", i + 1)
+            }
+        })
+        .collect();
+    let mut changes = small_files(3, 0);
+    for (i, name) in names.iter().enumerate() {
+        changes.push(FileChange::generated(name, size, 7000 + i as u64));
+    }
+    changes.push(FileChange::regular(
+        ".gitattributes",
+        b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n".to_vec(),
+    ));
+    let v1 = fixtures.commit(repo_type, id, "main", "add weights", changes)?;
+    fixtures.set_tag(repo_type, id, "v1", &v1)?;
+
+    // The second revision: each weight file with `regions` evenly spaced regions overwritten,
+    // committed one file at a time (only one file's bytes in memory), then tagged.
+    let changed = (size as f64 * changed_percent / 100.0).round() as u64;
+    let regions = changed.div_ceil(REGION);
+    let mut overwritten = 0;
+    let mut v2 = v1.clone();
+    for (i, name) in names.iter().enumerate() {
+        let info = fixtures.file_info(repo_type, id, &v1, name)?;
+        let mut bytes = fixtures.read_object(&info.content_sha256)?;
+        let mut random = XorShift(0xD1B5_4A32_D192_ED03 ^ (i as u64 + 1));
+        for r in 0..regions {
+            let start = (r * size / regions) as usize;
+            let end = (start as u64 + changed / regions).min((r + 1) * size / regions) as usize;
+            random.fill(&mut bytes[start..end]);
+            overwritten += (end - start) as u64;
+        }
+        v2 = fixtures.commit(
+            repo_type,
+            id,
+            "main",
+            &format!("update {name}"),
+            vec![FileChange::lfs(name, bytes)],
+        )?;
+    }
+    fixtures.set_tag(repo_type, id, "v2", &v2)?;
+
+    // What changed, as the CAS stored it: xorbs v2 references that v1 does not.
+    let store = fixtures.xet_store();
+    let terms = |revision: &str| -> Result<Vec<crate::xet::store::Term>, FixtureError> {
+        let mut terms = Vec::new();
+        for name in &names {
+            let info = fixtures.file_info(repo_type, id, revision, name)?;
+            let file = info
+                .xet_hash
+                .as_deref()
+                .and_then(|hash| store.file(hash))
+                .ok_or_else(|| {
+                    FixtureError::Invalid(format!("{name}@{revision} is not in the Xet CAS"))
+                })?;
+            terms.extend(file.terms);
+        }
+        Ok(terms)
+    };
+    let (old, new) = (terms(&v1)?, terms(&v2)?);
+    // Serialized bytes of the xorb ranges a set of terms references (per xorb, each chunk once).
+    let xorb_bytes = |terms: &[crate::xet::store::Term]| -> Result<u64, FixtureError> {
+        let mut chunks: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+        for term in terms {
+            chunks
+                .entry(&term.xorb)
+                .or_default()
+                .extend(term.start..term.end);
+        }
+        let mut bytes = 0;
+        for (hash, indices) in chunks {
+            let xorb = store
+                .xorb(hash)
+                .ok_or_else(|| FixtureError::Invalid(format!("xorb {hash} is missing")))?;
+            bytes += indices
+                .into_iter()
+                .map(|i| xorb.byte_range(i, i + 1))
+                .map(|(a, b)| b - a)
+                .sum::<u64>();
+        }
+        Ok(bytes)
+    };
+    let old_xorbs: BTreeSet<&str> = old.iter().map(|t| t.xorb.as_str()).collect();
+    let fresh: Vec<crate::xet::store::Term> = new
+        .iter()
+        .filter(|t| !old_xorbs.contains(t.xorb.as_str()))
+        .cloned()
+        .collect();
+    Ok(XetUpgrade {
+        repo: id.to_owned(),
+        v1,
+        v2,
+        files: names,
+        weight_bytes: size * files as u64,
+        overwritten_bytes: overwritten,
+        chunks: new.iter().map(|t| u64::from(t.end - t.start)).sum(),
+        new_chunks: fresh.iter().map(|t| u64::from(t.end - t.start)).sum(),
+        new_chunk_bytes: fresh.iter().map(|t| t.unpacked).sum(),
+        new_xorbs: fresh.iter().map(|t| &t.xorb).collect::<BTreeSet<_>>().len(),
+        new_xorb_bytes: xorb_bytes(&fresh)?,
+        v1_xorb_bytes: xorb_bytes(&old)?,
+        v2_xorb_bytes: xorb_bytes(&new)?,
+    })
+}
+
+/// xorshift64: the new bytes of [`xet_upgrade`]'s changed regions.
+struct XorShift(u64);
+
+impl XorShift {
+    fn fill(&mut self, buffer: &mut [u8]) {
+        for chunk in buffer.chunks_mut(8) {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+        }
+    }
 }
 
 /// The repos of `models.example.toml`, at demo sizes, plus a gated repo and its user.
@@ -322,5 +514,48 @@ mod tests {
             .unwrap();
         assert_eq!(weights.size, 10_000);
         assert!(weights.is_lfs);
+    }
+
+    #[test]
+    fn xet_upgrade_changes_about_the_share_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures = Fixtures::create(dir.path()).unwrap();
+        let made = xet_upgrade(&fixtures, "bench/xet", 2, 16 << 20, 10.0).unwrap();
+        assert_eq!(made.files.len(), 2);
+        assert_eq!(made.weight_bytes, 16 << 20);
+        let v1 = fixtures
+            .resolve_revision(RepoType::Model, "bench/xet", "v1")
+            .unwrap();
+        let v2 = fixtures
+            .resolve_revision(RepoType::Model, "bench/xet", "v2")
+            .unwrap();
+        let main = fixtures
+            .resolve_revision(RepoType::Model, "bench/xet", "main")
+            .unwrap();
+        assert_eq!(
+            (v1.as_str(), v2.as_str()),
+            (made.v1.as_str(), made.v2.as_str())
+        );
+        assert_eq!(main, v2);
+        let share = made.new_chunk_bytes as f64 / made.weight_bytes as f64;
+        assert!((0.09..0.2).contains(&share), "{made:?}");
+        assert!(
+            made.new_chunks > 0 && made.new_chunks < made.chunks / 4,
+            "{made:?}"
+        );
+        assert!(made.new_xorb_bytes >= made.new_chunk_bytes, "{made:?}");
+        assert!(made.v2_xorb_bytes >= made.weight_bytes, "{made:?}");
+        assert!(made.v1_xorb_bytes >= made.weight_bytes, "{made:?}");
+        // The config files are the same in both revisions; the weights are not.
+        let info = |rev: &str, path: &str| {
+            fixtures
+                .file_info(RepoType::Model, "bench/xet", rev, path)
+                .unwrap()
+        };
+        assert_eq!(info("v1", "config.json"), info("v2", "config.json"));
+        assert_ne!(
+            info("v1", &made.files[0]).sha256,
+            info("v2", &made.files[0]).sha256
+        );
     }
 }

@@ -4,13 +4,15 @@
 //! hfdl-mock-hub generate --out DIR demo
 //! hfdl-mock-hub generate --out DIR repo --id bench/big --files 4 --size 1GiB --small 6
 //! hfdl-mock-hub generate --out DIR many-small --id bench/many --count 5000
+//! hfdl-mock-hub generate --out DIR xet-upgrade --id bench/xet --size 2GiB --changed 10
 //! hfdl-mock-hub serve --fixtures DIR [--port N] [--cdn-port N] [--page-size N]
 //! hfdl-mock-hub --fixtures DIR [--port N]          # same as `serve`
 //! hfdl-mock-hub static --dir DIR [--port N]         # a plain static file server (benchmarks)
 //! ```
 //!
 //! `serve` prints `endpoint=URL` and `cdn=URL` on stdout once it listens (`static` prints
-//! `endpoint=URL`), then runs until SIGINT or SIGTERM.
+//! `endpoint=URL`), then runs until SIGINT or SIGTERM. `generate xet-upgrade` prints what the
+//! second revision changed, as one JSON object (the benchmark's reference).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -106,6 +108,22 @@ enum Generate {
         /// Approximate size of each file in bytes.
         #[arg(long, default_value_t = 2048)]
         file_size: usize,
+    },
+    /// A Xet-backed model repo with two revisions, tags v1 and v2 (= main): v2 overwrites
+    /// --changed % of each weight file in evenly spaced regions. Prints, as JSON, the chunks and
+    /// bytes v2 adds to the CAS (what an upgrade that reuses v1's chunks has to fetch).
+    XetUpgrade {
+        #[arg(long)]
+        id: String,
+        /// Number of weight files.
+        #[arg(long, default_value_t = 2)]
+        files: usize,
+        /// Total size of the weight files (e.g. 2GiB), split evenly between them.
+        #[arg(long, default_value = "2GiB")]
+        size: String,
+        /// Percent of each weight file that v2 overwrites.
+        #[arg(long, default_value_t = 10.0)]
+        changed: f64,
     },
 }
 
@@ -207,6 +225,17 @@ fn generate_into(out: &std::path::Path, what: Generate) -> Result<(), String> {
             let commit = generate::many_small(&fixtures, &id, count, file_size)
                 .map_err(|e| e.to_string())?;
             format!("{id}: {count} files at {commit}")
+        }
+        Generate::XetUpgrade {
+            id,
+            files,
+            size,
+            changed,
+        } => {
+            let size = generate::parse_size(&size)?;
+            let made = generate::xet_upgrade(&fixtures, &id, files, size, changed)
+                .map_err(|e| e.to_string())?;
+            serde_json::to_string(&made).map_err(|e| e.to_string())?
         }
     };
     writeln!(stdout, "{summary}").map_err(|e| e.to_string())
