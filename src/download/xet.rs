@@ -34,6 +34,7 @@ use crate::xet::hash::chunk_hash;
 use crate::xet::reconstruction::{
     Assembler, ByteRange, ChunkRange, DecodedRange, ReconstructionV1, ReconstructionV2, XetToken,
 };
+use crate::xet::xorb::RangeDecoder;
 use crate::xet::{XetHash, XetHasher};
 
 /// Xorb ranges fetched at once for one file.
@@ -58,6 +59,9 @@ pub struct XetSession {
     index: std::sync::Mutex<Option<ChunkIndex>>,
     /// Held while the maps are read, so files starting together read them once.
     loading: tokio::sync::Mutex<()>,
+    /// Buffers of decoded ranges no longer used, for the next ranges: a fresh 64 MiB buffer
+    /// costs a page fault per 4 KiB written to it.
+    buffers: std::sync::Mutex<Vec<Vec<u8>>>,
 }
 
 impl XetSession {
@@ -67,6 +71,33 @@ impl XetSession {
         XetSession {
             chunk_maps: Some(dir),
             ..XetSession::default()
+        }
+    }
+
+    /// A buffer for a decoded range of about `len` bytes: a used one when there is one.
+    fn take_buffer(&self, len: u64) -> Vec<u8> {
+        let mut buffer = self
+            .buffers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default();
+        buffer.clear();
+        buffer.reserve(usize::try_from(len).unwrap_or(0));
+        buffer
+    }
+
+    /// Keeps the buffer of a range no longer used, unless the disk writer still holds parts
+    /// of it or enough are kept.
+    fn give_back(&self, bytes: bytes::Bytes) {
+        if let Ok(buffer) = bytes.try_into_mut() {
+            let mut buffers = self
+                .buffers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if buffers.len() < PARALLEL_RANGES {
+                buffers.push(buffer.into());
+            }
         }
     }
 
@@ -405,8 +436,13 @@ impl Call<'_> {
                 }
                 .into());
             }
+            // Decoded as the bytes arrive: the range is never held serialized.
             let mut body = response.bytes_stream();
-            let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+            let mut decoder = RangeDecoder::new(
+                u64::from(job.chunks.len()),
+                self.session.take_buffer(expected),
+            );
+            let mut length = 0u64;
             let mut failure = None;
             while let Some(piece) = body.next().await {
                 match piece {
@@ -415,13 +451,19 @@ impl Call<'_> {
                         self.hub.metrics().count_body_bytes(n);
                         self.hub.throttle(n).await;
                         self.received.fetch_add(n, Ordering::Relaxed);
-                        if bytes.len() as u64 + n > expected {
+                        length += n;
+                        if length > expected {
                             failure = Some(format!(
                                 "more than the {expected} bytes of the range were sent"
                             ));
                             break;
                         }
-                        bytes.extend_from_slice(&piece);
+                        decoder.feed(&piece).map_err(|e| {
+                            bad_data(format!(
+                                "decoding chunks {} of xorb {}: {e}",
+                                job.chunks, job.xorb
+                            ))
+                        })?;
                     }
                     Err(error) => {
                         failure = Some(describe_reqwest_error(&error));
@@ -429,13 +471,13 @@ impl Call<'_> {
                     }
                 }
             }
-            let complete = failure.is_none() && bytes.len() as u64 == expected;
-            log_body(&job.url, bytes.len() as u64, started, complete);
+            let complete = failure.is_none() && length == expected;
+            log_body(&job.url, length, started, complete);
             if !complete {
                 let error = HubError::Network {
                     url: redact_url(&job.url),
                     message: failure.unwrap_or_else(|| {
-                        format!("the body ended after {} of {expected} bytes", bytes.len())
+                        format!("the body ended after {length} of {expected} bytes")
                     }),
                 };
                 if self.retry(&error).await {
@@ -444,24 +486,26 @@ impl Call<'_> {
                 return Err(error.into());
             }
             let (xorb, chunks) = (job.xorb, job.chunks);
-            // Decoded, and each chunk hashed for the file's Xet hash (only a download from
-            // the first byte has one), off the async threads and in parallel across ranges.
-            let hash = start == 0;
-            let decoded = tokio::task::spawn_blocking(move || {
-                let range = DecodedRange::decode(xorb, chunks, &bytes)?;
-                Ok::<_, crate::xet::reconstruction::ReconstructionError>(Fetched {
-                    hashes: if hash {
-                        hash_chunks(&range)
-                    } else {
-                        Vec::new()
-                    },
+            let (data, ends) = decoder
+                .finish()
+                .map_err(|e| bad_data(format!("decoding chunks {chunks} of xorb {xorb}: {e}")))?;
+            let range = DecodedRange::from_decoded(xorb, chunks, data, ends);
+            if start != 0 {
+                return Ok(Fetched {
                     range,
+                    hashes: Vec::new(),
                     local: false,
-                })
+                });
+            }
+            // Each chunk hashed for the file's Xet hash (only a download from the first byte
+            // has one), off the async threads and in parallel across ranges.
+            return tokio::task::spawn_blocking(move || Fetched {
+                hashes: hash_chunks(&range),
+                range,
+                local: false,
             })
             .await
-            .map_err(|e| bad_data(format!("decoding chunks {chunks} of xorb {xorb}: {e}")))?;
-            return decoded.map_err(|e| bad_data(e.to_string()));
+            .map_err(|e| bad_data(format!("hashing chunks {chunks} of xorb {xorb}: {e}")));
         }
     }
 
@@ -862,7 +906,7 @@ async fn assemble(
                         call.xet_hash
                     )));
                 }
-                if !writer.send(bytes::Bytes::copy_from_slice(piece)).await {
+                if !writer.send(source.range.bytes().slice_ref(piece)).await {
                     // The writer stopped; its error is reported below.
                     return Ok(());
                 }
@@ -871,8 +915,10 @@ async fn assemble(
                     bytes: piece.len() as u64,
                 });
             }
-            if last_use[j] == t {
-                ready.remove(&j);
+            if last_use[j] == t
+                && let Some(done) = ready.remove(&j)
+            {
+                call.session.give_back(done.range.into_bytes());
             }
         }
         assembler

@@ -296,7 +296,8 @@ pub enum ReconstructionError {
 pub struct DecodedRange {
     xorb: XetHash,
     chunks: ChunkRange,
-    data: Vec<u8>,
+    /// Shared, so the parts of the file it holds go to the disk writer without a copy.
+    data: bytes::Bytes,
     /// Where each chunk ends in `data`.
     ends: Vec<u64>,
 }
@@ -316,12 +317,23 @@ impl DecodedRange {
                 source,
             },
         )?;
-        Ok(DecodedRange {
+        Ok(DecodedRange::from_decoded(xorb, chunks, data, ends))
+    }
+
+    /// A range decoded elsewhere (by a [`super::xorb::RangeDecoder`]): chunks `chunks` of
+    /// `xorb`, back to back in `data`, chunk `i` ending at `ends[i]`.
+    pub fn from_decoded(
+        xorb: XetHash,
+        chunks: ChunkRange,
+        data: Vec<u8>,
+        ends: Vec<u64>,
+    ) -> DecodedRange {
+        DecodedRange {
             xorb,
             chunks,
-            data,
+            data: data.into(),
             ends,
-        })
+        }
     }
 
     /// A range from chunks already decoded elsewhere (a copy kept from an earlier download),
@@ -341,9 +353,19 @@ impl DecodedRange {
         DecodedRange {
             xorb,
             chunks: ChunkRange::new(first, first.saturating_add(count)),
-            data,
+            data: data.into(),
             ends,
         }
+    }
+
+    /// The decoded bytes, back to back (slice them with [`bytes::Bytes::slice_ref`]).
+    pub fn bytes(&self) -> &bytes::Bytes {
+        &self.data
+    }
+
+    /// The decoded bytes, given back (a caller may reclaim the buffer once it is unshared).
+    pub fn into_bytes(self) -> bytes::Bytes {
+        self.data
     }
 
     /// The xorb.

@@ -360,6 +360,116 @@ fn decode_range_at(
     Ok(ends)
 }
 
+/// Decodes a range of serialized chunks as its bytes arrive, piece by piece, into one buffer:
+/// whole chunks are decoded straight from each piece, and only a chunk cut by a piece's end is
+/// gathered (at most one chunk, ≤ 128 KiB plus its header). The range is never held serialized.
+#[derive(Debug)]
+pub struct RangeDecoder {
+    /// The chunks the range must hold.
+    expected: u64,
+    /// The start of a chunk the pieces so far cut short.
+    pending: Vec<u8>,
+    /// Serialized bytes before `pending` (for error offsets).
+    offset: u64,
+    out: Vec<u8>,
+    ends: Vec<u64>,
+}
+
+impl RangeDecoder {
+    /// A decoder for a range of `expected` chunks, decoding into `out` (cleared; a reused
+    /// buffer keeps its capacity).
+    pub fn new(expected: u64, mut out: Vec<u8>) -> RangeDecoder {
+        out.clear();
+        RangeDecoder {
+            expected,
+            pending: Vec::new(),
+            offset: 0,
+            out,
+            ends: Vec::new(),
+        }
+    }
+
+    /// Decodes what `piece`, the next bytes of the range, completes.
+    pub fn feed(&mut self, mut piece: &[u8]) -> Result<(), XorbError> {
+        while !piece.is_empty() {
+            if self.pending.is_empty() {
+                let consumed = self.decode_whole(piece)?;
+                piece = &piece[consumed..];
+                if piece.is_empty() {
+                    break;
+                }
+            }
+            // A chunk cut short: gather its header, then the rest of it.
+            let need = if self.pending.len() < CHUNK_HEADER_LEN {
+                CHUNK_HEADER_LEN - self.pending.len()
+            } else {
+                let header = ChunkHeader::parse(&self.pending, self.offset)?;
+                header.serialized_len() as usize - self.pending.len()
+            };
+            let take = need.min(piece.len());
+            self.pending.extend_from_slice(&piece[..take]);
+            piece = &piece[take..];
+            if self.pending.len() >= CHUNK_HEADER_LEN {
+                let header = ChunkHeader::parse(&self.pending, self.offset)?;
+                if self.pending.len() as u64 == header.serialized_len() {
+                    let pending = std::mem::take(&mut self.pending);
+                    let consumed = self.decode_whole(&pending)?;
+                    debug_assert_eq!(consumed, pending.len());
+                    self.pending = pending;
+                    self.pending.clear();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes the whole chunks at the start of `bytes`; the bytes they took.
+    fn decode_whole(&mut self, bytes: &[u8]) -> Result<usize, XorbError> {
+        let mut position = 0usize;
+        while bytes.len() - position >= CHUNK_HEADER_LEN {
+            let offset = self.offset;
+            let header = ChunkHeader::parse(&bytes[position..], offset)?;
+            let len = header.serialized_len() as usize;
+            if bytes.len() - position < len {
+                break;
+            }
+            if self.ends.len() as u64 == self.expected {
+                return Err(XorbError::ChunkCount {
+                    expected: self.expected,
+                    actual: self.expected + 1,
+                });
+            }
+            let payload = &bytes[position + CHUNK_HEADER_LEN..position + len];
+            decode_payload(&header, payload, offset, &mut self.out)?;
+            self.ends.push(self.out.len() as u64);
+            position += len;
+            self.offset += len as u64;
+        }
+        Ok(position)
+    }
+
+    /// The decoded chunks back to back and where each ends, once the range is whole.
+    pub fn finish(self) -> Result<(Vec<u8>, Vec<u64>), XorbError> {
+        if !self.pending.is_empty() {
+            return Err(match ChunkHeader::parse(&self.pending, self.offset) {
+                Err(error) => error,
+                Ok(header) => XorbError::TruncatedPayload {
+                    offset: self.offset,
+                    expected: header.compressed_len,
+                    available: self.pending.len() - CHUNK_HEADER_LEN,
+                },
+            });
+        }
+        if self.ends.len() as u64 != self.expected {
+            return Err(XorbError::ChunkCount {
+                expected: self.expected,
+                actual: self.ends.len() as u64,
+            });
+        }
+        Ok((self.out, self.ends))
+    }
+}
+
 /// Decodes a payload per its header, appending exactly `header.uncompressed_len` bytes to
 /// `out` on success (and leaving `out` as it was on error).
 fn decode_payload(
@@ -590,6 +700,57 @@ mod tests {
         let offsets: Vec<u64> = Chunks::new(&bytes).map(|c| c.unwrap().offset).collect();
         assert_eq!(offsets[0], 0);
         assert_eq!(offsets.len(), 3);
+    }
+
+    #[test]
+    fn a_range_fed_in_any_pieces_decodes_as_a_whole() {
+        let chunks = [sample(100), sample(70_000), b"tail".to_vec(), sample(9)];
+        let mut bytes = Vec::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let scheme = [
+                CompressionScheme::None,
+                CompressionScheme::Lz4,
+                CompressionScheme::ByteGrouping4Lz4,
+            ][i % 3];
+            bytes.extend(encode_chunk_as(chunk, scheme));
+        }
+        let mut whole = Vec::new();
+        let whole_ends = decode_range_into(&bytes, 4, &mut whole).unwrap();
+        for piece in [1, 3, 7, 8, 9, 100, 4096, bytes.len()] {
+            let mut decoder = RangeDecoder::new(4, b"old bytes".to_vec());
+            for part in bytes.chunks(piece) {
+                decoder.feed(part).unwrap();
+            }
+            let (out, ends) = decoder.finish().unwrap();
+            assert_eq!(out, whole, "pieces of {piece}");
+            assert_eq!(ends, whole_ends, "pieces of {piece}");
+        }
+        // Cut short, one chunk too many, one too few.
+        let mut decoder = RangeDecoder::new(4, Vec::new());
+        decoder.feed(&bytes[..bytes.len() - 2]).unwrap();
+        assert!(matches!(
+            decoder.finish(),
+            Err(XorbError::TruncatedPayload { .. })
+        ));
+        let mut decoder = RangeDecoder::new(3, Vec::new());
+        assert!(matches!(
+            decoder.feed(&bytes),
+            Err(XorbError::ChunkCount { .. })
+        ));
+        let mut decoder = RangeDecoder::new(5, Vec::new());
+        decoder.feed(&bytes).unwrap();
+        assert!(matches!(
+            decoder.finish(),
+            Err(XorbError::ChunkCount { .. })
+        ));
+        // A bad header is caught as soon as its 8 bytes are in.
+        let mut bad = bytes.clone();
+        bad[0] = 7;
+        let mut decoder = RangeDecoder::new(4, Vec::new());
+        assert!(matches!(
+            decoder.feed(&bad[..8]),
+            Err(XorbError::UnsupportedVersion { .. })
+        ));
     }
 
     #[test]
