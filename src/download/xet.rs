@@ -39,6 +39,11 @@ use crate::xet::{XetHash, XetHasher};
 
 /// Xorb ranges fetched at once for one file.
 const PARALLEL_RANGES: usize = 4;
+/// MiB of decoded ranges held at once by all the files of a run (three whole xorbs): enough
+/// to keep the network busy while the disk writer drains, and the run's memory bound.
+const RANGE_BUDGET_MIB: u32 = 192;
+/// Buffers of finished ranges kept for reuse.
+const POOLED_BUFFERS: usize = 2;
 /// The most bytes one xorb range may span: a xorb holds at most 64 MiB of serialized chunks
 /// (xet-protocol §4.1); more is a bad answer, refused before anything is allocated for it.
 const MAX_RANGE_BYTES: u64 = 128 << 20;
@@ -48,7 +53,7 @@ const REFRESH_BEFORE_SECS: u64 = 60;
 /// What the Xet downloads of one run share: the CAS tokens (one per repo and commit, reused
 /// until they near their expiry) and whether the CAS failed (with `xet = "auto"`, the files
 /// after such a failure go straight to the bridge instead of each waiting for it to fail).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct XetSession {
     /// Held while a token is fetched, so that files starting together ask for one token.
     tokens: tokio::sync::Mutex<HashMap<String, XetToken>>,
@@ -62,6 +67,23 @@ pub struct XetSession {
     /// Buffers of decoded ranges no longer used, for the next ranges: a fresh 64 MiB buffer
     /// costs a page fault per 4 KiB written to it.
     buffers: std::sync::Mutex<Vec<Vec<u8>>>,
+    /// MiB of decoded ranges the run's files may hold at once, fetched or being fetched: the
+    /// run's memory does not grow with `jobs`.
+    budget: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for XetSession {
+    fn default() -> XetSession {
+        XetSession {
+            tokens: tokio::sync::Mutex::default(),
+            unavailable: AtomicBool::default(),
+            chunk_maps: None,
+            index: std::sync::Mutex::default(),
+            loading: tokio::sync::Mutex::default(),
+            buffers: std::sync::Mutex::default(),
+            budget: std::sync::Arc::new(tokio::sync::Semaphore::new(RANGE_BUDGET_MIB as usize)),
+        }
+    }
 }
 
 impl XetSession {
@@ -95,10 +117,19 @@ impl XetSession {
                 .buffers
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if buffers.len() < PARALLEL_RANGES {
+            if buffers.len() < POOLED_BUFFERS {
                 buffers.push(buffer.into());
             }
         }
+    }
+
+    /// Room in the run's memory budget for a range of `bytes`, waited for in turn (first asked,
+    /// first served, so a file's next range is never overtaken by its later ones).
+    async fn room_for(&self, bytes: u64) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let mib = u32::try_from(bytes.div_ceil(1 << 20))
+            .unwrap_or(u32::MAX)
+            .clamp(1, RANGE_BUDGET_MIB);
+        self.budget.clone().acquire_many_owned(mib).await.ok()
     }
 
     /// Reads the chunk maps into the index, off the async threads, unless done already.
@@ -245,6 +276,9 @@ struct Fetched {
     hashes: Vec<(XetHash, u64)>,
     /// Copied from blobs in the store rather than fetched.
     local: bool,
+    /// Its room in the run's memory budget, given back when the range is dropped or kept for
+    /// a later term (see `assemble`).
+    room: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// What every request of one file's Xet download needs.
@@ -495,6 +529,7 @@ impl Call<'_> {
                     range,
                     hashes: Vec::new(),
                     local: false,
+                    room: None,
                 });
             }
             // Each chunk hashed for the file's Xet hash (only a download from the first byte
@@ -503,6 +538,7 @@ impl Call<'_> {
                 hashes: hash_chunks(&range),
                 range,
                 local: false,
+                room: None,
             })
             .await
             .map_err(|e| bad_data(format!("hashing chunks {chunks} of xorb {xorb}: {e}")));
@@ -529,6 +565,7 @@ impl Call<'_> {
                 },
                 range,
                 local: true,
+                room: None,
             })
         })
         .await
@@ -851,10 +888,13 @@ async fn assemble(
         let mut ranges = futures_util::stream::iter(jobs.iter().cloned().map(|job| {
             let locations = local.next().flatten();
             async move {
-                match locations {
+                let room = call.session.room_for(job.bytes.len()).await;
+                let mut fetched = match locations {
                     Some(locations) => call.local_range(job, locations, start).await,
                     None => call.range(job, start).await,
-                }
+                }?;
+                fetched.room = room;
+                Ok::<_, Stop>(fetched)
             }
         }))
         .buffered(PARALLEL_RANGES);
@@ -915,10 +955,14 @@ async fn assemble(
                     bytes: piece.len() as u64,
                 });
             }
-            if last_use[j] == t
-                && let Some(done) = ready.remove(&j)
-            {
-                call.session.give_back(done.range.into_bytes());
+            if last_use[j] == t {
+                if let Some(done) = ready.remove(&j) {
+                    call.session.give_back(done.range.into_bytes());
+                }
+            } else if let Some(kept) = ready.get_mut(&j) {
+                // Kept for a later term (a chunk used twice): out of the budget, or files
+                // holding such ranges could wait on each other for room forever.
+                kept.room = None;
             }
         }
         assembler
