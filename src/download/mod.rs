@@ -469,7 +469,13 @@ async fn download_verified(
             };
             download_in_ranges(hub, fetch, options, ranged, target, &mut stats)
                 .await
-                .map_err(|e| xet_required(e, fetch, options, None))?
+                .map_err(|e| {
+                    if matches!(e, DownloadError::XetRequired { .. }) {
+                        // Else the next run would resume it here again instead of using Xet.
+                        discard_ranged(options, fetch);
+                    }
+                    xet_required(e, fetch, options, None)
+                })?
         } else {
             discard_ranged(options, fetch);
             download_to_incomplete(hub, fetch, target, &mut stats)
@@ -549,8 +555,16 @@ pub async fn estimate_fetch(
             fetch_bytes: estimate.fetch_bytes,
             xet_reused_bytes: estimate.reused_bytes,
         },
-        Err(message) => {
-            tracing::debug!(path = fetch.path, %message, "no Xet estimate; counting the whole file");
+        Err(failure) => {
+            tracing::debug!(
+                path = fetch.path,
+                message = failure.message,
+                "no Xet estimate; counting the whole file"
+            );
+            if !failure.data {
+                // The CAS is down: the other files are not asked (with `auto`).
+                options.xet_session.give_up();
+            }
             whole
         }
     }

@@ -28,7 +28,7 @@ use crate::hash::ContentHash;
 use crate::hub::client::{classify_external, describe_reqwest_error, redact_url, retry_delay};
 use crate::hub::{HubClient, HubError};
 use crate::report::{Event, TaskKind};
-use crate::store::chunk_maps::{ChunkIndex, ChunkLocation, ChunkMap, read_chunks};
+use crate::store::chunk_maps::{ChunkIndex, ChunkLocation, ChunkMap, read_chunks_into};
 use crate::store::disk::FreeSpaceGuard;
 use crate::xet::hash::chunk_hash;
 use crate::xet::reconstruction::{
@@ -70,6 +70,8 @@ pub struct XetSession {
     /// MiB of decoded ranges the run's files may hold at once, fetched or being fetched: the
     /// run's memory does not grow with `jobs`.
     budget: std::sync::Arc<tokio::sync::Semaphore>,
+    /// A file assembled with copied chunks came out wrong: no more copies this run.
+    distrusted: AtomicBool,
 }
 
 impl Default for XetSession {
@@ -82,6 +84,7 @@ impl Default for XetSession {
             loading: tokio::sync::Mutex::default(),
             buffers: std::sync::Mutex::default(),
             budget: std::sync::Arc::new(tokio::sync::Semaphore::new(RANGE_BUDGET_MIB as usize)),
+            distrusted: AtomicBool::new(false),
         }
     }
 }
@@ -112,7 +115,9 @@ impl XetSession {
     /// Keeps the buffer of a range no longer used, unless the disk writer still holds parts
     /// of it or enough are kept.
     fn give_back(&self, bytes: bytes::Bytes) {
-        if let Ok(buffer) = bytes.try_into_mut() {
+        if let Ok(mut buffer) = bytes.try_into_mut() {
+            // Emptied first: a `BytesMut` turned into a `Vec` moves its bytes to the front.
+            buffer.clear();
             let mut buffers = self
                 .buffers
                 .lock()
@@ -156,14 +161,35 @@ impl XetSession {
             .get_or_insert(index);
     }
 
-    /// Runs `f` on the chunk index, read from the maps on first use; `None` without maps.
+    /// Runs `f` on the chunk index, read from the maps on first use; `None` without maps, or
+    /// once copied chunks proved wrong.
     fn with_index<T>(&self, f: impl FnOnce(&mut ChunkIndex) -> T) -> Option<T> {
         let dir = self.chunk_maps.as_ref()?;
+        if self.distrusted.load(Ordering::Relaxed) {
+            return None;
+        }
         let mut index = self
             .index
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         Some(f(index.get_or_insert_with(|| ChunkIndex::load(dir))))
+    }
+
+    /// Copies from `blobs` made a file come out wrong (one of them changed since it was mapped):
+    /// their maps are deleted, and this run copies no more chunks.
+    fn distrust(&self, blobs: &std::collections::BTreeSet<PathBuf>) {
+        self.distrusted.store(true, Ordering::Relaxed);
+        let Some(dir) = self.chunk_maps.as_ref() else {
+            return;
+        };
+        for blob in blobs {
+            let map = crate::store::chunk_maps::chunk_map_path(dir, blob);
+            if let Err(error) = fs_err::remove_file(&map)
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(%error, "could not delete a Xet chunk map");
+            }
+        }
     }
 
     /// Saves the map of a blob just downloaded and adds it to the index (a failure to save
@@ -267,6 +293,9 @@ struct RangeJob {
     chunks: ChunkRange,
     bytes: ByteRange,
     url: String,
+    /// Bytes its chunks decode to, at most (the terms' lengths; a chunk two terms share counts
+    /// twice): what holding it decoded takes, compressed or not.
+    decoded: u64,
 }
 
 /// A fetched, decoded range, with the hash and length of each of its chunks (when the file's
@@ -295,6 +324,8 @@ struct Call<'a> {
     received: &'a AtomicU64,
     /// Bytes of the file copied from chunks of blobs in the store.
     reused: &'a AtomicU64,
+    /// The blobs chunks were copied from.
+    sources: &'a std::sync::Mutex<std::collections::BTreeSet<PathBuf>>,
 }
 
 impl Call<'_> {
@@ -474,7 +505,7 @@ impl Call<'_> {
             let mut body = response.bytes_stream();
             let mut decoder = RangeDecoder::new(
                 u64::from(job.chunks.len()),
-                self.session.take_buffer(expected),
+                self.session.take_buffer(job.decoded),
             );
             let mut length = 0u64;
             let mut failure = None;
@@ -555,8 +586,12 @@ impl Call<'_> {
     ) -> Result<Fetched, Stop> {
         let (xorb, chunks) = (job.xorb, job.chunks);
         let hash = start == 0;
+        let mut buffer = self.session.take_buffer(job.decoded);
+        let blobs: std::collections::BTreeSet<PathBuf> =
+            locations.iter().map(|l| l.blob.as_ref().clone()).collect();
         let read = tokio::task::spawn_blocking(move || {
-            let range = DecodedRange::from_chunks(xorb, chunks.start, read_chunks(&locations)?);
+            let ends = read_chunks_into(&locations, &mut buffer)?;
+            let range = DecodedRange::from_decoded(xorb, chunks, buffer, ends);
             Ok::<_, std::io::Error>(Fetched {
                 hashes: if hash {
                     hash_chunks(&range)
@@ -571,7 +606,13 @@ impl Call<'_> {
         .await
         .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         match read {
-            Ok(fetched) => Ok(fetched),
+            Ok(fetched) => {
+                self.sources
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .extend(blobs);
+                Ok(fetched)
+            }
             Err(error) => {
                 // A blob removed or unreadable since its map was written: the chunks are
                 // still on the CAS.
@@ -618,6 +659,7 @@ pub(super) async fn download(
     let retries = AtomicU32::new(stats.retries);
     let received = AtomicU64::new(0);
     let reused = AtomicU64::new(0);
+    let sources = std::sync::Mutex::default();
     let call = Call {
         hub,
         session,
@@ -627,6 +669,7 @@ pub(super) async fn download(
         retries: &retries,
         received: &received,
         reused: &reused,
+        sources: &sources,
     };
     let mut hasher = Some(hasher);
     let mut reuse = true;
@@ -651,6 +694,11 @@ pub(super) async fn download(
         );
         reuse = false;
         reused.store(0, Ordering::Relaxed);
+        session.distrust(
+            &sources
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         truncate(fetch, start)?;
         let (again, kept_len) = super::resume_state(fetch).await?;
         debug_assert_eq!(kept_len, start);
@@ -733,6 +781,8 @@ fn plan_ranges(
     let mut index: HashMap<(XetHash, ChunkRange), usize> = HashMap::new();
     let mut job_of = Vec::with_capacity(recon.terms.len());
     let mut last_use: Vec<usize> = Vec::new();
+    let mut counted: std::collections::HashSet<(usize, ChunkRange)> =
+        std::collections::HashSet::new();
     for (t, term) in recon.terms.iter().enumerate() {
         let (xorb_fetch, range) = recon
             .source_of(term)
@@ -751,10 +801,14 @@ fn plan_ranges(
                 chunks: range.chunks,
                 bytes: range.bytes,
                 url: xorb_fetch.url.clone(),
+                decoded: 0,
             });
             last_use.push(t);
             jobs.len() - 1
         });
+        if counted.insert((j, term.range)) {
+            jobs[j].decoded += u64::from(term.unpacked_length);
+        }
         last_use[j] = t;
         job_of.push(j);
     }
@@ -796,8 +850,9 @@ pub(super) async fn estimate(
     fetch: &BlobFetch,
     xet_hash: XetHash,
     start: u64,
-) -> Result<XetEstimate, String> {
+) -> Result<XetEstimate, XetFailure> {
     let (retries, received, reused) = (AtomicU32::new(0), AtomicU64::new(0), AtomicU64::new(0));
+    let sources = std::sync::Mutex::default();
     let call = Call {
         hub,
         session,
@@ -807,10 +862,14 @@ pub(super) async fn estimate(
         retries: &retries,
         received: &received,
         reused: &reused,
+        sources: &sources,
     };
     let failed = |stop: Stop| match stop {
-        Stop::Local(error) => error.to_string(),
-        Stop::Failed(failure) => failure.message,
+        Stop::Local(error) => XetFailure {
+            message: error.to_string(),
+            data: false,
+        },
+        Stop::Failed(failure) => failure,
     };
     let recon = call.reconstruction(start).await.map_err(failed)?;
     session.load_index().await;
@@ -888,7 +947,10 @@ async fn assemble(
         let mut ranges = futures_util::stream::iter(jobs.iter().cloned().map(|job| {
             let locations = local.next().flatten();
             async move {
-                let room = call.session.room_for(job.bytes.len()).await;
+                let room = call
+                    .session
+                    .room_for(job.decoded.max(job.bytes.len()))
+                    .await;
                 let mut fetched = match locations {
                     Some(locations) => call.local_range(job, locations, start).await,
                     None => call.range(job, start).await,

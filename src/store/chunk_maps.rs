@@ -230,26 +230,48 @@ impl ChunkIndex {
     }
 }
 
-/// Reads the chunks at `locations` from disk, each checked against its recorded length.
-pub fn read_chunks(locations: &[ChunkLocation]) -> std::io::Result<Vec<Vec<u8>>> {
+/// Reads the chunks at `locations` from disk into `out` (cleared first), back to back; where
+/// each ends in `out`. Chunks that follow each other in one blob are read in one call.
+pub fn read_chunks_into(
+    locations: &[ChunkLocation],
+    out: &mut Vec<u8>,
+) -> std::io::Result<Vec<u64>> {
     use std::os::unix::fs::FileExt as _;
+    out.clear();
+    let mut ends = Vec::with_capacity(locations.len());
     let mut open: Option<(Arc<PathBuf>, fs_err::File)> = None;
-    let mut chunks = Vec::with_capacity(locations.len());
-    for location in locations {
-        if open.as_ref().is_none_or(|(blob, _)| blob != &location.blob) {
+    let mut i = 0;
+    while i < locations.len() {
+        let first = &locations[i];
+        // The run of locations contiguous in the same blob.
+        let mut end = first.offset + u64::from(first.len);
+        let mut j = i + 1;
+        while j < locations.len() && locations[j].blob == first.blob && locations[j].offset == end {
+            end += u64::from(locations[j].len);
+            j += 1;
+        }
+        if open.as_ref().is_none_or(|(blob, _)| blob != &first.blob) {
             open = Some((
-                location.blob.clone(),
-                fs_err::File::open(location.blob.as_path())?,
+                first.blob.clone(),
+                fs_err::File::open(first.blob.as_path())?,
             ));
         }
         let Some((_, file)) = open.as_ref() else {
             unreachable!("opened above")
         };
-        let mut chunk = vec![0; location.len as usize];
-        file.file().read_exact_at(&mut chunk, location.offset)?;
-        chunks.push(chunk);
+        let at = out.len();
+        out.resize(
+            at + usize::try_from(end - first.offset).map_err(std::io::Error::other)?,
+            0,
+        );
+        file.file().read_exact_at(&mut out[at..], first.offset)?;
+        for location in &locations[i..j] {
+            let previous = ends.last().copied().unwrap_or(0);
+            ends.push(previous + u64::from(location.len));
+        }
+        i = j;
     }
-    Ok(chunks)
+    Ok(ends)
 }
 
 #[cfg(test)]
@@ -258,6 +280,20 @@ mod tests {
 
     fn hash(byte: u8) -> XetHash {
         XetHash::from_bytes([byte; 32])
+    }
+
+    /// The chunks at `locations`, each on its own.
+    fn read(locations: &[ChunkLocation]) -> Vec<Vec<u8>> {
+        let mut out = b"stale".to_vec();
+        let ends = read_chunks_into(locations, &mut out).unwrap();
+        let mut start = 0;
+        ends.iter()
+            .map(|&end| {
+                let chunk = out[start as usize..end as usize].to_vec();
+                start = end;
+                chunk
+            })
+            .collect()
     }
 
     #[test]
@@ -294,10 +330,9 @@ mod tests {
             "chunk 2 is not mapped"
         );
         let found = index.locate(hash(1), 0, 2).unwrap();
-        let chunks = read_chunks(&found).unwrap();
-        assert_eq!(chunks, vec![b"aaa".to_vec(), b"bb".to_vec()]);
+        assert_eq!(read(&found), vec![b"aaa".to_vec(), b"bb".to_vec()]);
         let found = index.locate(hash(2), 3, 4).unwrap();
-        assert_eq!(read_chunks(&found).unwrap(), vec![b"cccc".to_vec()]);
+        assert_eq!(read(&found), vec![b"cccc".to_vec()]);
 
         // Chunks of one xorb spread over two blobs' runs are found chunk by chunk.
         let other = dir.path().join("other");
@@ -308,7 +343,7 @@ mod tests {
         let index = ChunkIndex::load(&maps);
         let found = index.locate(hash(1), 0, 3).unwrap();
         assert_eq!(
-            read_chunks(&found).unwrap(),
+            read(&found),
             vec![b"aaa".to_vec(), b"bb".to_vec(), b"dd".to_vec()]
         );
 

@@ -456,3 +456,54 @@ fn a_file_over_50_gb_syncs_over_xet_when_hfdl_test_huge_is_set() {
     );
     // The temp dir (fixtures, CAS, store) goes when `ctx` drops, on failure too.
 }
+
+#[test]
+fn a_refused_multi_connection_download_leaves_nothing_that_keeps_xet_away() {
+    // 40 MiB in 4 connections: ranges of 10 MiB, each above the bridge's limit.
+    const BIG: u64 = 40 << 20;
+    let ctx = TestContext::with_server(ServerOptions {
+        bridge_max_response: BRIDGE_LIMIT,
+        ..ServerOptions::default()
+    });
+    let fixtures = ctx.hub.fixtures();
+    fixtures
+        .create_repo(RepoType::Model, REPO, RepoOptions::default())
+        .unwrap();
+    fixtures
+        .enable_xet(RepoType::Model, REPO, XetOptions::default())
+        .unwrap();
+    fixtures
+        .commit(
+            RepoType::Model,
+            REPO,
+            "main",
+            "init",
+            vec![FileChange::generated(LARGE_PATH, BIG, 13)],
+        )
+        .unwrap();
+    ctx.write_manifest(MANIFEST);
+
+    let mut command = ctx.hfdl();
+    command
+        .args(["sync", "--json", "--connections", "4"])
+        .env("HFDL_XET", "off");
+    let output = run_bounded(&ctx, command, Duration::from_mins(1));
+    assert_eq!(
+        json_error_code(&output),
+        "xet-required",
+        "{}",
+        ctx.render(&output)
+    );
+    assert_eq!(ctx.hub.counters().xet_reconstruction, 0);
+
+    // With Xet allowed, the next sync goes over Xet: no partial of the refused try is resumed.
+    let mut command = ctx.hfdl();
+    command.args(["sync", "--connections", "4"]);
+    let output = run_bounded(&ctx, command, Duration::from_mins(1));
+    assert!(output.status.success(), "{}", ctx.render(&output));
+    let check = check_store(&ctx.project.join("models.lock"), &ctx.cache);
+    assert!(check.complete(), "{check:?}");
+    let counters = ctx.hub.counters();
+    assert!(counters.xet_reconstruction >= 1, "{counters:?}");
+    assert!(counters.xet_bytes >= BIG, "{counters:?}");
+}

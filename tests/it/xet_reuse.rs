@@ -209,6 +209,12 @@ fn a_damaged_source_blob_is_caught_and_the_file_fetched_whole() {
     );
     assert_eq!(report["summary"]["xet_reused_bytes"], 0, "{report}");
     assert_eq!(counters.xet_bridge, 0, "still over Xet: {counters:?}");
+    // The damaged blob's map is gone (no later run copies from it); v2's was written.
+    let maps = up.chunk_maps();
+    assert_eq!(maps.len(), 1, "{maps:?}");
+    let map: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(&maps[0]).unwrap()).unwrap();
+    assert_ne!(map["blob"].as_str().unwrap(), blob.to_str().unwrap());
 }
 
 #[test]
