@@ -42,8 +42,8 @@ const PARALLEL_RANGES: usize = 4;
 /// MiB of decoded ranges held at once by all the files of a run (three whole xorbs): enough
 /// to keep the network busy while the disk writer drains, and the run's memory bound.
 const RANGE_BUDGET_MIB: u32 = 192;
-/// Buffers of finished ranges kept for reuse.
-const POOLED_BUFFERS: usize = 2;
+/// Buffers of finished ranges kept for reuse: as many as the budget holds ranges.
+const POOLED_BUFFERS: usize = 3;
 /// The most bytes one xorb range may span: a xorb holds at most 64 MiB of serialized chunks
 /// (xet-protocol §4.1); more is a bad answer, refused before anything is allocated for it.
 const MAX_RANGE_BYTES: u64 = 128 << 20;
@@ -66,12 +66,21 @@ pub struct XetSession {
     loading: tokio::sync::Mutex<()>,
     /// Buffers of decoded ranges no longer used, for the next ranges: a fresh 64 MiB buffer
     /// costs a page fault per 4 KiB written to it.
-    buffers: std::sync::Mutex<Vec<Vec<u8>>>,
+    buffers: std::sync::Mutex<Buffers>,
     /// MiB of decoded ranges the run's files may hold at once, fetched or being fetched: the
     /// run's memory does not grow with `jobs`.
     budget: std::sync::Arc<tokio::sync::Semaphore>,
     /// A file assembled with copied chunks came out wrong: no more copies this run.
     distrusted: AtomicBool,
+}
+
+/// The buffers of ranges no longer used.
+#[derive(Debug, Default)]
+struct Buffers {
+    /// Ready for a new range.
+    free: Vec<Vec<u8>>,
+    /// Still shared with the disk writer's queue.
+    retired: Vec<bytes::Bytes>,
 }
 
 impl Default for XetSession {
@@ -99,32 +108,46 @@ impl XetSession {
         }
     }
 
-    /// A buffer for a decoded range of about `len` bytes: a used one when there is one.
+    /// A buffer for a decoded range of about `len` bytes: a used one when there is one (the
+    /// largest, so that it need not grow).
     fn take_buffer(&self, len: u64) -> Vec<u8> {
-        let mut buffer = self
+        let mut buffers = self
             .buffers
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop()
-            .unwrap_or_default();
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Buffers the disk writer was still writing from when they were given back.
+        let mut i = 0;
+        while i < buffers.retired.len() {
+            match buffers.retired.swap_remove(i).try_into_mut() {
+                Ok(mut buffer) => {
+                    // Emptied first: a `BytesMut` turned into a `Vec` moves its bytes to the
+                    // front.
+                    buffer.clear();
+                    buffers.free.push(buffer.into());
+                }
+                Err(still_shared) => {
+                    buffers.retired.push(still_shared);
+                    i += 1;
+                }
+            }
+        }
+        buffers.free.sort_by_key(Vec::capacity);
+        let mut buffer = buffers.free.pop().unwrap_or_default();
+        drop(buffers);
         buffer.clear();
         buffer.reserve(usize::try_from(len).unwrap_or(0));
         buffer
     }
 
-    /// Keeps the buffer of a range no longer used, unless the disk writer still holds parts
-    /// of it or enough are kept.
+    /// Keeps the buffer of a range no longer used for a later range; while the disk writer
+    /// still holds parts of it, as retired until it lets go. Beyond a few, it is freed.
     fn give_back(&self, bytes: bytes::Bytes) {
-        if let Ok(mut buffer) = bytes.try_into_mut() {
-            // Emptied first: a `BytesMut` turned into a `Vec` moves its bytes to the front.
-            buffer.clear();
-            let mut buffers = self
-                .buffers
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if buffers.len() < POOLED_BUFFERS {
-                buffers.push(buffer.into());
-            }
+        let mut buffers = self
+            .buffers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buffers.free.len() + buffers.retired.len() < POOLED_BUFFERS {
+            buffers.retired.push(bytes);
         }
     }
 
