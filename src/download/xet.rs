@@ -671,14 +671,17 @@ pub(super) async fn download(
         // A whole partial file: its digest decides, as on the other paths.
         return Ok(Ok(hasher.finish()));
     }
-    let (reporter, id) = (target.reporter, target.id);
-    reporter.report(Event::TaskStarted {
-        id,
-        kind: TaskKind::Download,
-        label: fetch.path.clone(),
-        size: fetch.size,
-        done: start,
-    });
+    // Reported again when the file is assembled once more (the progress starts over).
+    let started = || {
+        target.reporter.report(Event::TaskStarted {
+            id: target.id,
+            kind: TaskKind::Download,
+            label: fetch.path.clone(),
+            size: fetch.size,
+            done: start,
+        });
+    };
+    started();
     let retries = AtomicU32::new(stats.retries);
     let received = AtomicU64::new(0);
     let reused = AtomicU64::new(0);
@@ -726,13 +729,7 @@ pub(super) async fn download(
         let (again, kept_len) = super::resume_state(fetch).await?;
         debug_assert_eq!(kept_len, start);
         hasher = Some(again);
-        reporter.report(Event::TaskStarted {
-            id,
-            kind: TaskKind::Download,
-            label: fetch.path.clone(),
-            size: fetch.size,
-            done: start,
-        });
+        started();
     };
     stats.retries = retries.load(Ordering::Relaxed);
     stats.downloaded += received.load(Ordering::Relaxed);

@@ -7,7 +7,7 @@ use hfdl_mock_hub::{
     Fault, FaultRule, FileChange, RepoOptions, RepoType, ServerOptions, XetOptions,
 };
 
-use crate::support::{TestContext, check_store, json_error_code};
+use crate::support::{TestContext, check_store, json_error_code, pseudo_random};
 
 const REPO: &str = "acme/xet";
 
@@ -19,19 +19,16 @@ repo = "acme/xet"
 /// Deterministic bytes: random (incompressible), or text-like (compressible) so that the
 /// xorbs hold compressed chunks too.
 fn bytes(seed: u64, len: usize, compressible: bool) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
     if !compressible {
-        return (0..len).map(|_| (next() >> 24) as u8).collect();
+        return pseudo_random(seed, len);
     }
+    let words = pseudo_random(seed, len / 4 + 1);
     let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        out.extend_from_slice(format!("token{} ", next() % 64).as_bytes());
+    for word in words {
+        if out.len() >= len {
+            break;
+        }
+        out.extend_from_slice(format!("token{} ", word % 64).as_bytes());
     }
     out.truncate(len);
     out

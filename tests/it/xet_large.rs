@@ -39,6 +39,16 @@ const SMALL: u64 = 300_000;
 /// A context with `acme/xet-large` (Xet-backed: a git file, a large and a small LFS file) on a
 /// mock Hub whose bridge refuses answers over [`BRIDGE_LIMIT`].
 fn large_repo() -> TestContext {
+    repo_with(vec![
+        FileChange::regular("config.json", b"{\"model_type\": \"large\"}".to_vec()),
+        FileChange::generated(LARGE_PATH, LARGE, 11),
+        FileChange::generated("small.bin", SMALL, 12),
+    ])
+}
+
+/// A context with `acme/xet-large` (Xet-backed) holding `files`, on a mock Hub whose bridge
+/// refuses answers over [`BRIDGE_LIMIT`].
+fn repo_with(files: Vec<FileChange>) -> TestContext {
     let ctx = TestContext::with_server(ServerOptions {
         bridge_max_response: BRIDGE_LIMIT,
         ..ServerOptions::default()
@@ -51,17 +61,7 @@ fn large_repo() -> TestContext {
         .enable_xet(RepoType::Model, REPO, XetOptions::default())
         .unwrap();
     fixtures
-        .commit(
-            RepoType::Model,
-            REPO,
-            "main",
-            "init",
-            vec![
-                FileChange::regular("config.json", b"{\"model_type\": \"large\"}".to_vec()),
-                FileChange::generated(LARGE_PATH, LARGE, 11),
-                FileChange::generated("small.bin", SMALL, 12),
-            ],
-        )
+        .commit(RepoType::Model, REPO, "main", "init", files)
         .unwrap();
     ctx.write_manifest(MANIFEST);
     ctx
@@ -461,27 +461,7 @@ fn a_file_over_50_gb_syncs_over_xet_when_hfdl_test_huge_is_set() {
 fn a_refused_multi_connection_download_leaves_nothing_that_keeps_xet_away() {
     // 40 MiB in 4 connections: ranges of 10 MiB, each above the bridge's limit.
     const BIG: u64 = 40 << 20;
-    let ctx = TestContext::with_server(ServerOptions {
-        bridge_max_response: BRIDGE_LIMIT,
-        ..ServerOptions::default()
-    });
-    let fixtures = ctx.hub.fixtures();
-    fixtures
-        .create_repo(RepoType::Model, REPO, RepoOptions::default())
-        .unwrap();
-    fixtures
-        .enable_xet(RepoType::Model, REPO, XetOptions::default())
-        .unwrap();
-    fixtures
-        .commit(
-            RepoType::Model,
-            REPO,
-            "main",
-            "init",
-            vec![FileChange::generated(LARGE_PATH, BIG, 13)],
-        )
-        .unwrap();
-    ctx.write_manifest(MANIFEST);
+    let ctx = repo_with(vec![FileChange::generated(LARGE_PATH, BIG, 13)]);
 
     let mut command = ctx.hfdl();
     command

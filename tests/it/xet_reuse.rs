@@ -5,30 +5,17 @@
 
 use hfdl_mock_hub::{FileChange, RepoOptions, RepoType, XetOptions};
 
-use crate::support::{TestContext, check_store};
+use crate::support::{TestContext, check_store, pseudo_random};
 
 const REPO: &str = "acme/xet-reuse";
 /// The weights' size: about 60 chunks of 64 KiB.
 const SIZE: usize = 4_000_000;
 
-/// Incompressible deterministic bytes.
-fn random(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 /// Revision 2's weights: revision 1's with 5% of the bytes rewritten in the middle.
 fn edited(weights: &[u8]) -> Vec<u8> {
     let mut new = weights.to_vec();
     let at = SIZE / 2;
-    new[at..at + SIZE / 20].copy_from_slice(&random(99, SIZE / 20));
+    new[at..at + SIZE / 20].copy_from_slice(&pseudo_random(99, SIZE / 20));
     new
 }
 
@@ -48,7 +35,7 @@ fn synced_v1() -> Upgrade {
     fixtures
         .enable_xet(RepoType::Model, REPO, XetOptions::default())
         .unwrap();
-    let old = random(1, SIZE);
+    let old = pseudo_random(1, SIZE);
     let new = edited(&old);
     let v1 = fixtures
         .commit(
