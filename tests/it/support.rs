@@ -568,15 +568,7 @@ impl Drop for UiServer {
     }
 }
 
-/// `len` deterministic, incompressible bytes (xorshift) from `seed`.
+/// `len` deterministic, incompressible bytes from `seed`.
 pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    hfdl_mock_hub::PseudoRandom::bytes(seed, len)
 }

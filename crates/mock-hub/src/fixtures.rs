@@ -1021,15 +1021,25 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// xorshift64*: fast deterministic filler so that generated files are incompressible and
-/// distinct per seed, without storing them.
-struct PseudoRandom(u64);
+/// distinct per seed, without storing them (and the test data of both crates).
+#[derive(Debug, Clone)]
+pub struct PseudoRandom(u64);
 
 impl PseudoRandom {
-    fn new(seed: u64) -> PseudoRandom {
+    /// The generator for `seed`.
+    pub fn new(seed: u64) -> PseudoRandom {
         PseudoRandom(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
-    fn fill(&mut self, buffer: &mut [u8]) {
+    /// `len` bytes from `seed`.
+    pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
+        let mut bytes = vec![0; len];
+        PseudoRandom::new(seed).fill(&mut bytes);
+        bytes
+    }
+
+    /// Fills `buffer` with the next bytes.
+    pub fn fill(&mut self, buffer: &mut [u8]) {
         for chunk in buffer.chunks_mut(8) {
             let mut x = self.0;
             x ^= x >> 12;

@@ -231,7 +231,7 @@ pub fn xet_upgrade(
     for (i, name) in names.iter().enumerate() {
         let info = fixtures.file_info(repo_type, id, &v1, name)?;
         let mut bytes = fixtures.read_object(&info.content_sha256)?;
-        let mut random = XorShift(0xD1B5_4A32_D192_ED03 ^ (i as u64 + 1));
+        let mut random = crate::fixtures::PseudoRandom::new(0xD1B5_4A32_D192_ED03 ^ (i as u64 + 1));
         for r in 0..regions {
             let start = (r * size / regions) as usize;
             let end = (start as u64 + changed / regions).min((r + 1) * size / regions) as usize;
@@ -309,22 +309,6 @@ pub fn xet_upgrade(
         v1_xorb_bytes: xorb_bytes(&old)?,
         v2_xorb_bytes: xorb_bytes(&new)?,
     })
-}
-
-/// xorshift64: the new bytes of [`xet_upgrade`]'s changed regions.
-struct XorShift(u64);
-
-impl XorShift {
-    fn fill(&mut self, buffer: &mut [u8]) {
-        for chunk in buffer.chunks_mut(8) {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
-        }
-    }
 }
 
 /// The repos of `models.example.toml`, at demo sizes, plus a gated repo and its user.

@@ -25,8 +25,8 @@ pub mod xet;
 use std::sync::Arc;
 
 pub use fixtures::{
-    Content, FileChange, FileInfo, FixtureError, Fixtures, Gated, RepoMeta, RepoOptions, RepoType,
-    UserSpec, XetOptions,
+    Content, FileChange, FileInfo, FixtureError, Fixtures, Gated, PseudoRandom, RepoMeta,
+    RepoOptions, RepoType, UserSpec, XetOptions,
 };
 pub use record::{Counters, Fault, FaultRule, RequestKind, RequestRecord};
 pub use server::ServerOptions;

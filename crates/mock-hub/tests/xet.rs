@@ -12,15 +12,7 @@ use serde_json::Value;
 const REPO: &str = "acme/xet";
 
 fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    hfdl_mock_hub::PseudoRandom::bytes(seed, len)
 }
 
 fn setup() -> (TestHub, Vec<u8>, String) {

@@ -56,15 +56,7 @@ mod tests {
     use super::*;
 
     fn random(seed: u64, len: usize) -> Vec<u8> {
-        let mut x = seed | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect()
+        crate::fixtures::PseudoRandom::bytes(seed, len)
     }
 
     #[test]
