@@ -341,14 +341,21 @@ struct Call<'a> {
     xet_hash: XetHash,
     /// Told of each retry.
     reporter: &'a dyn crate::report::Reporter,
-    /// The file's retry counter (shared by the ranges fetched at once).
-    retries: &'a AtomicU32,
+    /// What the file's download counted so far.
+    tally: &'a Tally,
+}
+
+/// What one file's Xet download counts, across its requests and attempts.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Retries spent (shared by the ranges fetched at once).
+    retries: AtomicU32,
     /// Network bytes received.
-    received: &'a AtomicU64,
+    received: AtomicU64,
     /// Bytes of the file copied from chunks of blobs in the store.
-    reused: &'a AtomicU64,
+    reused: AtomicU64,
     /// The blobs chunks were copied from.
-    sources: &'a std::sync::Mutex<std::collections::BTreeSet<PathBuf>>,
+    sources: std::sync::Mutex<std::collections::BTreeSet<PathBuf>>,
 }
 
 impl Call<'_> {
@@ -356,12 +363,12 @@ impl Call<'_> {
     /// false when the error is final.
     async fn retry(&self, error: &HubError) -> bool {
         let options = self.hub.options();
-        let attempt = self.retries.load(Ordering::Relaxed);
+        let attempt = self.tally.retries.load(Ordering::Relaxed);
         if !error.is_retryable() || attempt >= options.retries {
             return false;
         }
         let delay = retry_delay(error, attempt, options.retry_base);
-        let attempt = self.retries.fetch_add(1, Ordering::Relaxed) + 1;
+        let attempt = self.tally.retries.fetch_add(1, Ordering::Relaxed) + 1;
         self.hub.metrics().count_retry();
         self.reporter.report(Event::Retrying {
             label: self.fetch.path.clone(),
@@ -390,7 +397,7 @@ impl Call<'_> {
                 self.xet_hash
             );
             let range = (start > 0).then(|| format!("bytes={start}-"));
-            let attempt = self.retries.load(Ordering::Relaxed);
+            let attempt = self.tally.retries.load(Ordering::Relaxed);
             let response = match self
                 .hub
                 .send_external(Method::GET, &url, range, Some(&token.access_token), attempt)
@@ -460,7 +467,7 @@ impl Call<'_> {
     async fn range(&self, mut job: RangeJob, start: u64) -> Result<Fetched, Stop> {
         let mut renewed = false;
         loop {
-            let attempt = self.retries.load(Ordering::Relaxed);
+            let attempt = self.tally.retries.load(Ordering::Relaxed);
             let started = std::time::Instant::now();
             let response = match self
                 .hub
@@ -538,7 +545,7 @@ impl Call<'_> {
                         let n = piece.len() as u64;
                         self.hub.metrics().count_body_bytes(n);
                         self.hub.throttle(n).await;
-                        self.received.fetch_add(n, Ordering::Relaxed);
+                        self.tally.received.fetch_add(n, Ordering::Relaxed);
                         length += n;
                         if length > expected {
                             failure = Some(format!(
@@ -630,7 +637,8 @@ impl Call<'_> {
         .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         match read {
             Ok(fetched) => {
-                self.sources
+                self.tally
+                    .sources
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .extend(blobs);
@@ -682,21 +690,19 @@ pub(super) async fn download(
         });
     };
     started();
-    let retries = AtomicU32::new(stats.retries);
-    let received = AtomicU64::new(0);
-    let reused = AtomicU64::new(0);
-    let sources = std::sync::Mutex::default();
+    let tally = Tally {
+        retries: AtomicU32::new(stats.retries),
+        ..Tally::default()
+    };
     let call = Call {
         hub,
         session,
         fetch,
         xet_hash,
         reporter: target.reporter,
-        retries: &retries,
-        received: &received,
-        reused: &reused,
-        sources: &sources,
+        tally: &tally,
     };
+    let (retries, received, reused) = (&tally.retries, &tally.received, &tally.reused);
     let mut hasher = Some(hasher);
     let mut reuse = true;
     let result = loop {
@@ -721,7 +727,8 @@ pub(super) async fn download(
         reuse = false;
         reused.store(0, Ordering::Relaxed);
         session.distrust(
-            &sources
+            &tally
+                .sources
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
@@ -871,18 +878,14 @@ pub(super) async fn estimate(
     xet_hash: XetHash,
     start: u64,
 ) -> Result<XetEstimate, XetFailure> {
-    let (retries, received, reused) = (AtomicU32::new(0), AtomicU64::new(0), AtomicU64::new(0));
-    let sources = std::sync::Mutex::default();
+    let tally = Tally::default();
     let call = Call {
         hub,
         session,
         fetch,
         xet_hash,
         reporter: &crate::report::Silent,
-        retries: &retries,
-        received: &received,
-        reused: &reused,
-        sources: &sources,
+        tally: &tally,
     };
     let failed = |stop: Stop| match stop {
         Stop::Local(error) => XetFailure {
@@ -1020,7 +1023,9 @@ async fn assemble(
             for piece in pieces {
                 assembled += piece.len() as u64;
                 if source.local {
-                    call.reused.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                    call.tally
+                        .reused
+                        .fetch_add(piece.len() as u64, Ordering::Relaxed);
                 }
                 if assembled > expected {
                     return Err(bad_data(format!(

@@ -155,6 +155,26 @@ impl TestContext {
         self.hfdl().args(args).output().expect("run hfdl")
     }
 
+    /// Creates the model repo `id` on the mock Hub, Xet-backed: its LFS files are stored in
+    /// the mock's CAS, for the Xet read path and the bridge.
+    pub fn create_xet_repo(&self, id: &str) {
+        let fixtures = self.hub.fixtures();
+        fixtures
+            .create_repo(
+                hfdl_mock_hub::RepoType::Model,
+                id,
+                hfdl_mock_hub::RepoOptions::default(),
+            )
+            .unwrap();
+        fixtures
+            .enable_xet(
+                hfdl_mock_hub::RepoType::Model,
+                id,
+                hfdl_mock_hub::XetOptions::default(),
+            )
+            .unwrap();
+    }
+
     pub fn write_manifest(&self, text: &str) {
         fs_err::write(self.project.join("models.toml"), text).unwrap();
     }

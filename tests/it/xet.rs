@@ -50,12 +50,7 @@ fn xet_repo() -> (TestContext, Files) {
 fn xet_repo_with(options: ServerOptions) -> (TestContext, Files) {
     let ctx = TestContext::with_server(options);
     let fixtures = ctx.hub.fixtures();
-    fixtures
-        .create_repo(RepoType::Model, REPO, RepoOptions::default())
-        .unwrap();
-    fixtures
-        .enable_xet(RepoType::Model, REPO, XetOptions::default())
-        .unwrap();
+    ctx.create_xet_repo(REPO);
     let files = Files {
         weights: bytes(1, 3_000_000, false),
         text: bytes(2, 1_500_000, true),

@@ -15,9 +15,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use hfdl_mock_hub::{
-    Fault, FaultRule, FileChange, RepoOptions, RepoType, ServerOptions, XetOptions,
-};
+use hfdl_mock_hub::{Fault, FaultRule, FileChange, RepoType, ServerOptions};
 
 use crate::support::{TestContext, check_store, json_error_code};
 
@@ -54,12 +52,7 @@ fn repo_with(files: Vec<FileChange>) -> TestContext {
         ..ServerOptions::default()
     });
     let fixtures = ctx.hub.fixtures();
-    fixtures
-        .create_repo(RepoType::Model, REPO, RepoOptions::default())
-        .unwrap();
-    fixtures
-        .enable_xet(RepoType::Model, REPO, XetOptions::default())
-        .unwrap();
+    ctx.create_xet_repo(REPO);
     fixtures
         .commit(RepoType::Model, REPO, "main", "init", files)
         .unwrap();
@@ -370,12 +363,7 @@ fn a_file_over_50_gb_syncs_over_xet_when_hfdl_test_huge_is_set() {
         ctx.root.path().display()
     );
     let fixtures = ctx.hub.fixtures();
-    fixtures
-        .create_repo(RepoType::Model, REPO, RepoOptions::default())
-        .unwrap();
-    fixtures
-        .enable_xet(RepoType::Model, REPO, XetOptions::default())
-        .unwrap();
+    ctx.create_xet_repo(REPO);
     let started = Instant::now();
     fixtures
         .commit(

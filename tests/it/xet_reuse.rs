@@ -3,7 +3,7 @@
 //! and fetches only the xorb ranges holding new ones; a wrong copy is caught and fetched again;
 //! `gc` removes the maps of deleted blobs.
 
-use hfdl_mock_hub::{FileChange, RepoOptions, RepoType, XetOptions};
+use hfdl_mock_hub::{FileChange, RepoType};
 
 use crate::support::{TestContext, check_store, pseudo_random};
 
@@ -29,12 +29,7 @@ struct Upgrade {
 fn synced_v1() -> Upgrade {
     let ctx = TestContext::new();
     let fixtures = ctx.hub.fixtures();
-    fixtures
-        .create_repo(RepoType::Model, REPO, RepoOptions::default())
-        .unwrap();
-    fixtures
-        .enable_xet(RepoType::Model, REPO, XetOptions::default())
-        .unwrap();
+    ctx.create_xet_repo(REPO);
     let old = pseudo_random(1, SIZE);
     let new = edited(&old);
     let v1 = fixtures
