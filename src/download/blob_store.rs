@@ -6,18 +6,15 @@
 //! credentials or a wrong object each end in the Hub fetching the blob; the last three are
 //! reported. Only local trouble (the disk) fails the file.
 
-use std::io::{Seek, SeekFrom};
-
 use futures_util::StreamExt;
 
 use super::{
-    BlobFetch, DiskWriter, DownloadError, DownloadOptions, FetchStats, Sink, Target, io_error,
-    resume_state,
+    BlobFetch, DiskWriter, DownloadError, DownloadOptions, FetchStats, Target, io_error,
+    open_incomplete, resume_state,
 };
 use crate::blobstore::{BlobStore, BlobStoreError, Upload};
 use crate::hub::HubClient;
 use crate::report::{Event, TaskKind};
-use crate::store::disk::FreeSpaceGuard;
 
 /// Fetches the blob from the store into `.incomplete`; true when the bytes hashed to the lock's
 /// digest (the caller publishes the blob), false when the Hub must fetch it.
@@ -80,28 +77,7 @@ pub(super) async fn fetch(
         size: fetch.size,
         done: start,
     });
-    let mut file = fs_err::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&fetch.incomplete)
-        .map_err(io_error(&fetch.incomplete))?;
-    file.seek(SeekFrom::Start(start))
-        .map_err(io_error(&fetch.incomplete))?;
-    let guard = fetch
-        .incomplete
-        .parent()
-        .map(|dir| FreeSpaceGuard::new(dir, target.min_free));
-    let mut writer = DiskWriter::start(
-        Sink {
-            file,
-            offset: start,
-            complete_at: fetch.size,
-            guard,
-            lock: target.lock.clone(),
-        },
-        hasher,
-    );
+    let mut writer = DiskWriter::at(open_incomplete(fetch)?, fetch, start, target, hasher)?;
     let stall = store.stall_timeout();
     let mut received_total = start;
     let outcome: Result<(), BlobStoreError> = loop {

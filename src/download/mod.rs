@@ -845,6 +845,16 @@ fn content_range_start(response: &reqwest::Response) -> Option<u64> {
         .ok()
 }
 
+/// `fetch`'s `.incomplete`, opened for writing: created if missing, its bytes kept.
+fn open_incomplete(fetch: &BlobFetch) -> Result<fs_err::File, DownloadError> {
+    fs_err::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&fetch.incomplete)
+        .map_err(io_error(&fetch.incomplete))
+}
+
 /// One GET (following redirects, token only to the Hub's origin) streamed into the file from
 /// `offset`. Network trouble mid-body keeps what was written, so a retry resumes from there.
 async fn stream_once(
@@ -855,23 +865,13 @@ async fn stream_once(
     offset: &mut u64,
     stats: &mut FetchStats,
 ) -> Result<(), DownloadError> {
-    let Target {
-        min_free,
-        reporter,
-        id,
-        lock,
-    } = target;
+    let (reporter, id) = (target.reporter, target.id);
     let range = (*offset > 0).then(|| format!("bytes={offset}-"));
     let started = std::time::Instant::now();
     let (response, url) = open_body(hub, fetch, range, stats.retries).await?;
     let status = response.status();
 
-    let mut file = fs_err::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&fetch.incomplete)
-        .map_err(io_error(&fetch.incomplete))?;
+    let file = open_incomplete(fetch)?;
     if *offset > 0 && status == StatusCode::PARTIAL_CONTENT {
         let start = content_range_start(&response);
         if start != Some(*offset) {
@@ -900,23 +900,13 @@ async fn stream_once(
             done: 0,
         });
     }
-    file.seek(SeekFrom::Start(*offset))
-        .map_err(io_error(&fetch.incomplete))?;
-    let complete_at = fetch.size;
-    let guard = fetch
-        .incomplete
-        .parent()
-        .map(|dir| FreeSpaceGuard::new(dir, min_free));
-    let mut writer = DiskWriter::start(
-        Sink {
-            file,
-            offset: *offset,
-            complete_at,
-            guard,
-            lock: lock.clone(),
-        },
+    let mut writer = DiskWriter::at(
+        file,
+        fetch,
+        *offset,
+        target,
         std::mem::replace(hasher, ContentHasher::new(fetch.hash.kind(), 0)),
-    );
+    )?;
     let mut body = response.bytes_stream();
     let mut received_total = *offset;
     let outcome = loop {
@@ -1148,6 +1138,32 @@ impl DiskWriter {
     /// A large body is flushed to the disk every this many bytes while it arrives (see
     /// [`Flusher`]).
     const FLUSH_AHEAD: u64 = 64 << 20;
+
+    /// A writer into `file`, `fetch`'s `.incomplete` (see [`open_incomplete`]), from byte
+    /// `offset`, stopping before the disk's free space drops below the target's reserve;
+    /// `hasher` has seen the bytes before `offset`.
+    fn at(
+        mut file: fs_err::File,
+        fetch: &BlobFetch,
+        offset: u64,
+        target: Target<'_>,
+        hasher: ContentHasher,
+    ) -> Result<DiskWriter, DownloadError> {
+        file.seek(SeekFrom::Start(offset))
+            .map_err(io_error(&fetch.incomplete))?;
+        let guard = fetch
+            .incomplete
+            .parent()
+            .map(|dir| FreeSpaceGuard::new(dir, target.min_free));
+        let sink = Sink {
+            file,
+            offset,
+            complete_at: fetch.size,
+            guard,
+            lock: target.lock.clone(),
+        };
+        Ok(DiskWriter::start(sink, hasher))
+    }
 
     /// Appends to the `sink` and to `hasher` (which has seen the bytes before the sink's
     /// offset), off the async threads.

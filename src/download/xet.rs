@@ -16,20 +16,20 @@
 //! fails the file (`xet-failed`). Only local trouble (the disk) is a [`DownloadError`] here.
 
 use std::collections::HashMap;
-use std::io::{Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 
-use super::{BlobFetch, DiskWriter, DownloadError, FetchStats, Sink, Target, io_error, log_body};
+use super::{
+    BlobFetch, DiskWriter, DownloadError, FetchStats, Target, io_error, log_body, open_incomplete,
+};
 use crate::hash::ContentHash;
 use crate::hub::client::{classify_external, describe_reqwest_error, redact_url, retry_delay};
 use crate::hub::{HubClient, HubError};
 use crate::report::{Event, TaskKind};
 use crate::store::chunk_maps::{ChunkIndex, ChunkLocation, ChunkMap, read_chunks_into};
-use crate::store::disk::FreeSpaceGuard;
 use crate::xet::hash::chunk_hash;
 use crate::xet::reconstruction::{
     Assembler, ByteRange, ChunkRange, DecodedRange, ReconstructionV1, ReconstructionV2, XetToken,
@@ -359,15 +359,15 @@ struct Tally {
 }
 
 impl Call<'_> {
-    /// Spends one retry of the file's budget on `error` when it is retryable, waiting first;
-    /// false when the error is final.
-    async fn retry(&self, error: &HubError) -> bool {
+    /// Spends one retry of the file's budget on `error` when it is retryable, waiting first
+    /// (the caller then tries again); the error, as the end of the attempt, when it is final.
+    async fn retry(&self, error: HubError) -> Result<(), Stop> {
         let options = self.hub.options();
         let attempt = self.tally.retries.load(Ordering::Relaxed);
         if !error.is_retryable() || attempt >= options.retries {
-            return false;
+            return Err(error.into());
         }
-        let delay = retry_delay(error, attempt, options.retry_base);
+        let delay = retry_delay(&error, attempt, options.retry_base);
         let attempt = self.tally.retries.fetch_add(1, Ordering::Relaxed) + 1;
         self.hub.metrics().count_retry();
         self.reporter.report(Event::Retrying {
@@ -377,7 +377,26 @@ impl Call<'_> {
         });
         tracing::debug!(path = self.fetch.path, attempt, ?delay, %error, "retrying a Xet request");
         tokio::time::sleep(delay).await;
-        true
+        Ok(())
+    }
+
+    /// A GET to the CAS (with its token as `bearer`) or to a xorb URL (none); `None` when it
+    /// failed and a retry was waited out, so the caller asks again.
+    async fn get(
+        &self,
+        url: &str,
+        range: Option<String>,
+        bearer: Option<&str>,
+    ) -> Result<Option<reqwest::Response>, Stop> {
+        let attempt = self.tally.retries.load(Ordering::Relaxed);
+        match self
+            .hub
+            .send_external(Method::GET, url, range, bearer, attempt)
+            .await
+        {
+            Ok(response) => Ok(Some(response)),
+            Err(error) => self.retry(error).await.map(|()| None),
+        }
     }
 
     /// The reconstruction of the file from byte `start` (v2, or v1 where the CAS has no v2),
@@ -397,19 +416,8 @@ impl Call<'_> {
                 self.xet_hash
             );
             let range = (start > 0).then(|| format!("bytes={start}-"));
-            let attempt = self.tally.retries.load(Ordering::Relaxed);
-            let response = match self
-                .hub
-                .send_external(Method::GET, &url, range, Some(&token.access_token), attempt)
-                .await
-            {
-                Ok(response) => response,
-                Err(error) => {
-                    if self.retry(&error).await {
-                        continue;
-                    }
-                    return Err(error.into());
-                }
+            let Some(response) = self.get(&url, range, Some(&token.access_token)).await? else {
+                continue;
             };
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED && refused.is_none() {
@@ -430,10 +438,8 @@ impl Call<'_> {
                 let headers = response.headers().clone();
                 let body = response.text().await.ok();
                 let error = classify_external(status, &headers, body.as_deref(), &url);
-                if self.retry(&error).await {
-                    continue;
-                }
-                return Err(error.into());
+                self.retry(error).await?;
+                continue;
             }
             let body = match response.bytes().await {
                 Ok(body) => body,
@@ -442,10 +448,8 @@ impl Call<'_> {
                         url: redact_url(&url),
                         message: describe_reqwest_error(&error),
                     };
-                    if self.retry(&error).await {
-                        continue;
-                    }
-                    return Err(error.into());
+                    self.retry(error).await?;
+                    continue;
                 }
             };
             let parsed = if v1 {
@@ -467,26 +471,12 @@ impl Call<'_> {
     async fn range(&self, mut job: RangeJob, start: u64) -> Result<Fetched, Stop> {
         let mut renewed = false;
         loop {
-            let attempt = self.tally.retries.load(Ordering::Relaxed);
             let started = std::time::Instant::now();
-            let response = match self
-                .hub
-                .send_external(
-                    Method::GET,
-                    &job.url,
-                    Some(job.bytes.header_value()),
-                    None,
-                    attempt,
-                )
-                .await
-            {
-                Ok(response) => response,
-                Err(error) => {
-                    if self.retry(&error).await {
-                        continue;
-                    }
-                    return Err(error.into());
-                }
+            let Some(response) = self
+                .get(&job.url, Some(job.bytes.header_value()), None)
+                .await?
+            else {
+                continue;
             };
             let status = response.status();
             if status == StatusCode::FORBIDDEN && !renewed {
@@ -517,10 +507,8 @@ impl Call<'_> {
                 let headers = response.headers().clone();
                 let body = response.text().await.ok();
                 let error = classify_external(status, &headers, body.as_deref(), &job.url);
-                if self.retry(&error).await {
-                    continue;
-                }
-                return Err(error.into());
+                self.retry(error).await?;
+                continue;
             }
             let expected = job.bytes.len();
             if status == StatusCode::OK && response.content_length() != Some(expected) {
@@ -575,10 +563,8 @@ impl Call<'_> {
                         format!("the body ended after {length} of {expected} bytes")
                     }),
                 };
-                if self.retry(&error).await {
-                    continue;
-                }
-                return Err(error.into());
+                self.retry(error).await?;
+                continue;
             }
             let (xorb, chunks) = (job.xorb, job.chunks);
             let (data, ends) = decoder
@@ -940,28 +926,9 @@ async fn assemble(
         );
     }
 
-    let mut file = fs_err::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&fetch.incomplete)
-        .map_err(|e| Stop::Local(io_error(&fetch.incomplete)(e)))?;
-    file.seek(SeekFrom::Start(start))
-        .map_err(|e| Stop::Local(io_error(&fetch.incomplete)(e)))?;
-    let guard = fetch
-        .incomplete
-        .parent()
-        .map(|dir| FreeSpaceGuard::new(dir, target.min_free));
-    let mut writer = DiskWriter::start(
-        Sink {
-            file,
-            offset: start,
-            complete_at: fetch.size,
-            guard,
-            lock: target.lock.clone(),
-        },
-        hasher,
-    );
+    let mut writer = open_incomplete(fetch)
+        .and_then(|file| DiskWriter::at(file, fetch, start, target, hasher))
+        .map_err(Stop::Local)?;
     // The Xet hash needs every chunk from the first: only a download from byte 0 has it.
     let mut xet_hasher = (start == 0).then(XetHasher::new);
     let mut map = (start == 0).then(|| ChunkMap::new(&fetch.blob, fetch.size, call.xet_hash));
